@@ -1,0 +1,253 @@
+"""Built-in ops: primitives, and the composite ops of NAS-Bench-101/201.
+
+Composite ops keep a benchmark's op as one IR node (so hashes and encodings see the op the paper
+names) while their weights are declared role by role (``conv.weight``, ``bn.running_mean``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nasir.errors import ShapeMismatchError
+from nasir.ir.ops import Attr, OpSpec, Shape, WeightSpec, register_op
+
+__all__: list[str] = []
+
+# ---------------------------------------------------------------- shared rules
+
+
+def _image(op: str, shape: Shape) -> Shape:
+    if len(shape) != 3:
+        raise ShapeMismatchError(f"{op} expects a (C, H, W) input, got shape {shape}")
+    return shape
+
+
+def _spatial(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _same_padding(attrs: Mapping[str, Any]) -> int:
+    if attrs.get("padding") is not None:
+        return attrs["padding"]
+    return (attrs["kernel"] - 1) // 2 * attrs.get("dilation", 1)
+
+
+def _conv_shape(op: str, ins: Sequence[Shape], attrs: Mapping[str, Any]) -> Shape:
+    c, h, w = _image(op, ins[0])
+    groups = attrs.get("groups", 1)
+    out_c = attrs["out_channels"] if attrs["out_channels"] is not None else c
+    if c % groups or out_c % groups:
+        raise ShapeMismatchError(f"{op}: channels in={c} out={out_c} are not divisible by groups={groups}")
+    k, s, p, d = attrs["kernel"], attrs["stride"], _same_padding(attrs), attrs.get("dilation", 1)
+    oh, ow = _spatial(h, k, s, p, d), _spatial(w, k, s, p, d)
+    if oh < 1 or ow < 1:
+        raise ShapeMismatchError(f"{op}: kernel {k} with stride {s} does not fit a {h}x{w} input")
+    return (out_c, oh, ow)
+
+
+def _conv_weights(prefix: str, cin: int, cout: int, kernel: int, groups: int = 1, bias: bool = False) -> dict[str, WeightSpec]:
+    out = {f"{prefix}weight": WeightSpec((cout, cin // groups, kernel, kernel))}
+    if bias:
+        out[f"{prefix}bias"] = WeightSpec((cout,))
+    return out
+
+
+def _bn_weights(prefix: str, channels: int, affine: bool = True) -> dict[str, WeightSpec]:
+    out: dict[str, WeightSpec] = {}
+    if affine:
+        out[f"{prefix}weight"] = WeightSpec((channels,))
+        out[f"{prefix}bias"] = WeightSpec((channels,))
+    out[f"{prefix}running_mean"] = WeightSpec((channels,), trainable=False)
+    out[f"{prefix}running_var"] = WeightSpec((channels,), trainable=False)
+    return out
+
+
+def _conv_macs(cin: int, out: Shape, kernel: int, groups: int = 1) -> int:
+    cout, oh, ow = out
+    return cout * oh * ow * (cin // groups) * kernel * kernel
+
+
+def _same_as_input(op: str):
+    def rule(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
+        return ins[0]
+
+    return rule
+
+
+def _all_equal(op: str):
+    def rule(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
+        for i, shape in enumerate(ins[1:], start=1):
+            if shape != ins[0]:
+                raise ShapeMismatchError(f"{op} needs equal input shapes, input 0 is {ins[0]} but input {i} is {shape}")
+        return ins[0]
+
+    return rule
+
+
+BN_ATTRS = {
+    "affine": Attr(bool, True, doc="learnable scale and shift"),
+    "eps": Attr(float, 1e-5, minimum=0.0),
+    "momentum": Attr(float, 0.1, minimum=0.0, doc="PyTorch convention: weight of the new batch statistic"),
+}
+CONV_ATTRS = {
+    "out_channels": Attr(int, None, minimum=1, optional=True, doc="None keeps the input channel count"),
+    "kernel": Attr(int, minimum=1),
+    "stride": Attr(int, 1, minimum=1),
+    "padding": Attr(int, None, minimum=0, optional=True, doc="None means 'same' for stride 1"),
+    "dilation": Attr(int, 1, minimum=1),
+}
+
+# ---------------------------------------------------------------- structural ops
+
+register_op(OpSpec(
+    name="input", doc="Network or cell input number `index`; its shape is given by the caller.",
+    shape=lambda ins, attrs: (), min_inputs=0, max_inputs=0,
+    attrs={"index": Attr(int, 0, minimum=0)},
+))
+register_op(OpSpec(name="output", doc="The single output; passes its input through.", shape=_same_as_input("output")))
+register_op(OpSpec(name="identity", doc="Passes its input through (skip connection).", shape=_same_as_input("identity")))
+register_op(OpSpec(name="zero", doc="Outputs zeros of the input's shape (NB201/DARTS 'none').", shape=_same_as_input("zero")))
+register_op(OpSpec(
+    name="add", doc="Element-wise sum of the inputs, in input order.", shape=_all_equal("add"),
+    min_inputs=1, max_inputs=None, commutative=True,
+))
+
+
+def _concat_shape(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
+    for i, s in enumerate(ins):
+        _image("concat", s)
+        if s[1:] != ins[0][1:]:
+            raise ShapeMismatchError(f"concat needs equal spatial sizes, input 0 is {ins[0]} but input {i} is {s}")
+    return (sum(s[0] for s in ins),) + tuple(ins[0][1:])
+
+
+register_op(OpSpec(
+    name="concat", doc="Concatenation along channels, in input order.", shape=_concat_shape,
+    min_inputs=1, max_inputs=None,
+))
+
+
+def _slice_shape(ins: Sequence[Shape], attrs: Mapping[str, Any]) -> Shape:
+    c = _image("channel_slice", ins[0])[0]
+    if attrs["channels"] > c:
+        raise ShapeMismatchError(f"channel_slice keeps {attrs['channels']} channels but the input has only {c}")
+    return (attrs["channels"],) + tuple(ins[0][1:])
+
+
+register_op(OpSpec(
+    name="channel_slice", doc="Keeps the first `channels` channels (NAS-Bench-101 'truncate').",
+    shape=_slice_shape, attrs={"channels": Attr(int, minimum=1)},
+))
+
+# ---------------------------------------------------------------- primitives
+
+register_op(OpSpec(name="relu", doc="Rectified linear unit.", shape=_same_as_input("relu")))
+
+
+def _bn_shape(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
+    return ins[0]
+
+
+register_op(OpSpec(
+    name="batch_norm", doc="Batch normalisation over channels.", shape=_bn_shape, attrs=BN_ATTRS,
+    weights=lambda ins, out, a: _bn_weights("", ins[0][0], a["affine"]),
+))
+
+_PLAIN_CONV_ATTRS = {**CONV_ATTRS, "groups": Attr(int, 1, minimum=1), "bias": Attr(bool, False)}
+register_op(OpSpec(
+    name="conv", doc="2-D convolution (square kernel).", attrs=_PLAIN_CONV_ATTRS,
+    shape=lambda ins, a: _conv_shape("conv", ins, a),
+    weights=lambda ins, out, a: _conv_weights("", ins[0][0], out[0], a["kernel"], a["groups"], a["bias"]),
+    flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"], a["groups"]),
+))
+
+
+def _pool_shape(op: str):
+    def rule(ins: Sequence[Shape], a: Mapping[str, Any]) -> Shape:
+        c, h, w = _image(op, ins[0])
+        p = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
+        oh, ow = _spatial(h, a["kernel"], a["stride"], p), _spatial(w, a["kernel"], a["stride"], p)
+        if oh < 1 or ow < 1:
+            raise ShapeMismatchError(f"{op}: kernel {a['kernel']} with stride {a['stride']} does not fit a {h}x{w} input")
+        return (c, oh, ow)
+
+    return rule
+
+
+_POOL_ATTRS = {
+    "kernel": Attr(int, 3, minimum=1),
+    "stride": Attr(int, 1, minimum=1),
+    "padding": Attr(int, None, minimum=0, optional=True, doc="None means (kernel-1)//2"),
+}
+register_op(OpSpec(name="max_pool", doc="Max pooling (padding never wins the max).", shape=_pool_shape("max_pool"), attrs=_POOL_ATTRS))
+register_op(OpSpec(
+    name="avg_pool", doc="Average pooling.", shape=_pool_shape("avg_pool"),
+    attrs={**_POOL_ATTRS, "count_include_pad": Attr(bool, False, doc="NB201 uses False")},
+))
+register_op(OpSpec(
+    name="global_avg_pool", doc="Mean over H and W; (C, H, W) -> (C,).",
+    shape=lambda ins, a: (_image("global_avg_pool", ins[0])[0],),
+))
+
+
+def _linear_shape(ins: Sequence[Shape], a: Mapping[str, Any]) -> Shape:
+    if len(ins[0]) != 1:
+        raise ShapeMismatchError(f"linear expects a vector (F,), got shape {ins[0]}; add global_avg_pool first")
+    return (a["out_features"],)
+
+
+register_op(OpSpec(
+    name="linear", doc="Fully connected layer y = W x + b.", shape=_linear_shape,
+    attrs={"out_features": Attr(int, minimum=1), "bias": Attr(bool, True)},
+    weights=lambda ins, out, a: {"weight": WeightSpec((out[0], ins[0][0])), **({"bias": WeightSpec((out[0],))} if a["bias"] else {})},
+    flops=lambda ins, out, a: ins[0][0] * out[0],
+))
+
+# ---------------------------------------------------------------- composites
+
+
+def _composite_conv_weights(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> dict[str, WeightSpec]:
+    return {**_conv_weights("conv.", ins[0][0], out[0], a["kernel"]), **_bn_weights("bn.", out[0], a["affine"])}
+
+
+register_op(OpSpec(
+    name="relu_conv_bn", doc="ReLU -> Conv (no bias) -> BN, the NAS-Bench-201 / DARTS conv op.",
+    attrs={**CONV_ATTRS, **BN_ATTRS}, shape=lambda ins, a: _conv_shape("relu_conv_bn", ins, a),
+    weights=_composite_conv_weights, flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"]),
+))
+register_op(OpSpec(
+    name="conv_bn_relu", doc="Conv (no bias) -> BN -> ReLU, the NAS-Bench-101 conv op.",
+    attrs={**CONV_ATTRS, **BN_ATTRS}, shape=lambda ins, a: _conv_shape("conv_bn_relu", ins, a),
+    weights=_composite_conv_weights, flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"]),
+))
+
+
+def _basic_block_shape(ins: Sequence[Shape], a: Mapping[str, Any]) -> Shape:
+    return _conv_shape("resnet_basic_block", ins, {"out_channels": a["out_channels"], "kernel": 3, "stride": a["stride"], "padding": 1})
+
+
+def _basic_block_weights(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> dict[str, WeightSpec]:
+    cin, cout = ins[0][0], out[0]
+    w = {**_conv_weights("conv_a.conv.", cin, cout, 3), **_bn_weights("conv_a.bn.", cout, a["affine"])}
+    w.update({**_conv_weights("conv_b.conv.", cout, cout, 3), **_bn_weights("conv_b.bn.", cout, a["affine"])})
+    if a["stride"] == 2:
+        w.update(_conv_weights("downsample.conv.", cin, cout, 1))
+    elif cin != cout:
+        w.update({**_conv_weights("downsample.conv.", cin, cout, 1), **_bn_weights("downsample.bn.", cout, a["affine"])})
+    return w
+
+
+def _basic_block_macs(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
+    cin, cout = ins[0][0], out[0]
+    macs = _conv_macs(cin, out, 3) + _conv_macs(cout, out, 3)
+    return macs + (_conv_macs(cin, out, 1) if a["stride"] == 2 or cin != cout else 0)
+
+
+register_op(OpSpec(
+    name="resnet_basic_block",
+    doc=("NAS-Bench-201 reduction block: relu_conv_bn 3x3 (stride) -> relu_conv_bn 3x3, plus a shortcut "
+         "(stride 2: avg_pool 2x2 -> conv 1x1; channel change: relu_conv_bn 1x1; else identity)."),
+    attrs={"out_channels": Attr(int, None, minimum=1, optional=True), "stride": Attr(int, 1, choices=(1, 2)), **BN_ATTRS},
+    shape=_basic_block_shape, weights=_basic_block_weights, flops=_basic_block_macs,
+))

@@ -1,0 +1,88 @@
+"""Framework-free analyses of an :class:`~nasir.ir.arch.Arch`: shapes, weights, params, FLOPs, paths.
+
+Everything here reads the op registry, so user-defined ops are analysed like built-in ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nasir.errors import ShapeMismatchError
+from nasir.ir.arch import Arch
+from nasir.ir.ops import Shape, WeightSpec
+
+__all__ = ["infer_shapes", "weight_specs", "count_params", "count_flops", "input_output_paths"]
+
+
+def _normalise_inputs(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> list[Shape]:
+    shapes = [tuple(input_shapes)] if input_shapes and isinstance(input_shapes[0], int) else [tuple(s) for s in input_shapes]
+    if len(shapes) != len(arch.input_nodes):
+        raise ShapeMismatchError(f"architecture has {len(arch.input_nodes)} input(s) but {len(shapes)} input shape(s) were given")
+    return shapes
+
+
+def infer_shapes(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> dict[str, Shape]:
+    """Output shape of every node, per sample (no batch axis).
+
+    Args:
+        arch: the graph.
+        input_shapes: one shape such as ``(3, 32, 32)``, or one per input node in index order.
+
+    Raises:
+        ShapeMismatchError: naming the first node whose inputs don't fit its op.
+    """
+    given = _normalise_inputs(arch, input_shapes)
+    shapes: dict[str, Shape] = {n: given[i] for i, n in enumerate(arch.input_nodes)}
+    for node in arch.nodes:
+        if node in shapes:
+            continue
+        ins = [shapes[p] for p in arch.inputs(node)]
+        try:
+            shapes[node] = tuple(arch.spec(node).shape(ins, arch.attrs(node)))
+        except ShapeMismatchError as err:
+            raise ShapeMismatchError(f"node {node!r} ({arch.op(node)}): {err}") from None
+    return shapes
+
+
+def weight_specs(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> dict[str, WeightSpec]:
+    """Every weight of the graph keyed ``"<node>/<role>"`` (e.g. ``"e1/conv.weight"``), in node order."""
+    shapes = infer_shapes(arch, input_shapes)
+    out: dict[str, WeightSpec] = {}
+    for node in arch.nodes:
+        ins = [shapes[p] for p in arch.inputs(node)]
+        for role, spec in arch.spec(node).weights(ins, shapes[node], arch.attrs(node)).items():
+            out[f"{node}/{role}"] = spec
+    return out
+
+
+def count_params(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> int:
+    """Number of trainable parameters (buffers such as BN running statistics excluded)."""
+    return sum(w.size for w in weight_specs(arch, input_shapes).values() if w.trainable)
+
+
+def count_flops(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> int:
+    """Multiply-accumulates for one sample, from each op's FLOP rule."""
+    shapes = infer_shapes(arch, input_shapes)
+    total = 0
+    for node in arch.nodes:
+        ins = [shapes[p] for p in arch.inputs(node)]
+        total += arch.spec(node).flops(ins, shapes[node], arch.attrs(node))
+    return total
+
+
+def input_output_paths(arch: Arch) -> list[tuple[str, ...]]:
+    """All directed paths from any input node to the output node, as node-id tuples, sorted."""
+    succ = {n: arch.successors(n) for n in arch.nodes}
+    target = arch.output_node
+    paths: list[tuple[str, ...]] = []
+
+    def walk(node: str, prefix: tuple[str, ...]) -> None:
+        if node == target:
+            paths.append(prefix)
+            return
+        for nxt in succ[node]:
+            walk(nxt, prefix + (nxt,))
+
+    for start in arch.input_nodes:
+        walk(start, (start,))
+    return sorted(paths)

@@ -1,0 +1,101 @@
+"""Versioned canonical hashing of architecture DAGs.
+
+Two graphs get the same hash exactly when they are isomorphic as labelled DAGs: same ops, same
+attributes, same edges and same input ports (ports are ignored into commutative ops such as
+``add``). The algorithm is classic colour refinement (1-WL over predecessors and successors)
+followed by individualisation-refinement on the remaining ties, keeping the lexicographically
+smallest canonical form over all tie-breaks; with that search it is exact, not a heuristic.
+Cells are small (tens of nodes), so the search is cheap; twins (nodes with identical neighbours)
+are tried once since swapping them is an automorphism.
+
+The hash string carries a version tag (``v1:``): change the tag whenever the encoding changes,
+and never persist networkx's WL hash (its values changed between releases).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nasir.ir.arch import Arch
+
+__all__ = ["canonical_hash", "canonical_form", "HASH_VERSION"]
+
+HASH_VERSION = "v1"
+
+_Colors = dict[str, int]
+
+
+class _Graph:
+    """Plain-Python view of an Arch tuned for refinement (integer adjacency, labels)."""
+
+    def __init__(self, arch: Arch) -> None:
+        self.nodes = list(arch.nodes)
+        self.label = {n: json.dumps([arch.op(n), sorted(arch.attrs(n).items())], default=str) for n in self.nodes}
+        self.preds: dict[str, list[tuple[str, int]]] = {n: [] for n in self.nodes}
+        self.succs: dict[str, list[tuple[str, int]]] = {n: [] for n in self.nodes}
+        for u, v, port in arch.edges:
+            p = -1 if arch.spec(v).commutative else port
+            self.preds[v].append((u, p))
+            self.succs[u].append((v, p))
+
+
+def _rank(keys: dict[str, object]) -> _Colors:
+    order = {k: i for i, k in enumerate(sorted(set(map(repr, keys.values()))))}
+    return {n: order[repr(k)] for n, k in keys.items()}
+
+
+def _refine(g: _Graph, colors: _Colors) -> _Colors:
+    while True:
+        sig = {
+            n: (colors[n], sorted((colors[u], p) for u, p in g.preds[n]), sorted((colors[v], p) for v, p in g.succs[n]))
+            for n in g.nodes
+        }
+        new = _rank(sig)
+        if len(set(new.values())) == len(set(colors.values())):
+            return new
+        colors = new
+
+
+def _leaf_form(g: _Graph, colors: _Colors) -> str:
+    order = sorted(g.nodes, key=colors.__getitem__)
+    pos = {n: i for i, n in enumerate(order)}
+    edges = sorted((pos[u], pos[v], p) for v in g.nodes for u, p in g.preds[v])
+    return json.dumps([[g.label[n] for n in order], edges])
+
+
+def _search(g: _Graph, colors: _Colors) -> str:
+    classes: dict[int, list[str]] = {}
+    for n, c in colors.items():
+        classes.setdefault(c, []).append(n)
+    ties = [c for c, members in classes.items() if len(members) > 1]
+    if not ties:
+        return _leaf_form(g, colors)
+    target = sorted(classes[min(ties)])
+    best: str | None = None
+    seen_twins: set[tuple] = set()
+    for node in target:
+        twin_key = (tuple(sorted(g.preds[node])), tuple(sorted(g.succs[node])))
+        if twin_key in seen_twins:
+            continue
+        seen_twins.add(twin_key)
+        start = {n: (c, 0 if n == node else 1) for n, c in colors.items()}
+        form = _search(g, _refine(g, _rank(start)))
+        if best is None or form < best:
+            best = form
+    assert best is not None
+    return best
+
+
+def canonical_form(arch: Arch) -> str:
+    """A string equal for isomorphic architectures and different otherwise."""
+    g = _Graph(arch)
+    return _search(g, _refine(g, _rank(g.label)))
+
+
+def canonical_hash(arch: Arch) -> str:
+    """``"v1:" + sha256`` (40 hex digits) of :func:`canonical_form`."""
+    digest = hashlib.sha256(canonical_form(arch).encode()).hexdigest()[:40]
+    return f"{HASH_VERSION}:{digest}"

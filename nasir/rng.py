@@ -1,0 +1,18 @@
+"""Seed handling: every random function takes ``seed: int | numpy.random.Generator``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Seed", "as_rng"]
+
+Seed = int | np.random.Generator | None
+
+
+def as_rng(seed: Seed) -> np.random.Generator:
+    """Normalises a seed once; a Generator passes through so callers can share one stream."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or numpy.random.Generator, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
