@@ -5,8 +5,7 @@ attributes, same edges and same input ports (ports are ignored into commutative 
 ``add``). The algorithm is classic colour refinement (1-WL over predecessors and successors)
 followed by individualisation-refinement on the remaining ties, keeping the lexicographically
 smallest canonical form over all tie-breaks; with that search it is exact, not a heuristic.
-Cells are small (tens of nodes), so the search is cheap; twins (nodes with identical neighbours)
-are tried once since swapping them is an automorphism.
+Automorphisms found on the way prune symmetric branches, so symmetric cells stay cheap.
 
 The hash string carries a version tag (``v1:``): change the tag whenever the encoding changes,
 and never persist networkx's WL hash (its values changed between releases).
@@ -59,40 +58,71 @@ def _refine(g: _Graph, colors: _Colors) -> _Colors:
         colors = new
 
 
-def _leaf_form(g: _Graph, colors: _Colors) -> str:
+def _leaf(g: _Graph, colors: _Colors) -> tuple[str, list[str]]:
     order = sorted(g.nodes, key=colors.__getitem__)
     pos = {n: i for i, n in enumerate(order)}
     edges = sorted((pos[u], pos[v], p) for v in g.nodes for u, p in g.preds[v])
-    return json.dumps([[g.label[n] for n in order], edges])
+    return json.dumps([[g.label[n] for n in order], edges]), order
 
 
-def _search(g: _Graph, colors: _Colors) -> str:
-    classes: dict[int, list[str]] = {}
-    for n, c in colors.items():
-        classes.setdefault(c, []).append(n)
-    ties = [c for c, members in classes.items() if len(members) > 1]
-    if not ties:
-        return _leaf_form(g, colors)
-    target = sorted(classes[min(ties)])
-    best: str | None = None
-    seen_twins: set[tuple] = set()
-    for node in target:
-        twin_key = (tuple(sorted(g.preds[node])), tuple(sorted(g.succs[node])))
-        if twin_key in seen_twins:
-            continue
-        seen_twins.add(twin_key)
-        start = {n: (c, 0 if n == node else 1) for n, c in colors.items()}
-        form = _search(g, _refine(g, _rank(start)))
-        if best is None or form < best:
-            best = form
-    assert best is not None
-    return best
+class _Search:
+    """Individualisation-refinement keeping the smallest leaf, pruned by found automorphisms.
+
+    Two leaves with the same form give an automorphism (leaf order to leaf order); children of a
+    search node that lie in one orbit of the automorphisms fixing the node's individualised
+    vertices have the same leaves, so only one per orbit is explored (McKay's orbit pruning).
+    """
+
+    def __init__(self, g: _Graph) -> None:
+        self.g = g
+        self.best: tuple[str, list[str]] | None = None
+        self.automorphisms: list[dict[str, str]] = []
+
+    def run(self, colors: _Colors, fixed: tuple[str, ...] = ()) -> None:
+        classes: dict[int, list[str]] = {}
+        for n, c in colors.items():
+            classes.setdefault(c, []).append(n)
+        ties = [c for c, members in classes.items() if len(members) > 1]
+        if not ties:
+            self._record(_leaf(self.g, colors))
+            return
+        explored: list[str] = []
+        for node in sorted(classes[min(ties)]):
+            if explored and self._orbit_root(node, fixed) in {self._orbit_root(e, fixed) for e in explored}:
+                continue
+            explored.append(node)
+            start = {n: (c, 0 if n == node else 1) for n, c in colors.items()}
+            self.run(_refine(self.g, _rank(start)), fixed + (node,))
+
+    def _record(self, leaf: tuple[str, list[str]]) -> None:
+        if self.best is None or leaf[0] < self.best[0]:
+            self.best = leaf
+        elif leaf[0] == self.best[0]:
+            self.automorphisms.append(dict(zip(self.best[1], leaf[1])))
+
+    def _orbit_root(self, node: str, fixed: tuple[str, ...]) -> str:
+        parent = {n: n for n in self.g.nodes}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for perm in self.automorphisms:
+            if all(perm[f] == f for f in fixed):
+                for x, y in perm.items():
+                    parent[find(x)] = find(y)
+        return find(node)
 
 
 def canonical_form(arch: Arch) -> str:
     """A string equal for isomorphic architectures and different otherwise."""
     g = _Graph(arch)
-    return _search(g, _refine(g, _rank(g.label)))
+    search = _Search(g)
+    search.run(_refine(g, _rank(g.label)))
+    assert search.best is not None
+    return search.best[0]
 
 
 def canonical_hash(arch: Arch) -> str:

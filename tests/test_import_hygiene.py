@@ -1,0 +1,37 @@
+"""The core imports no deep-learning framework, and still works when frameworks are absent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FRAMEWORKS = ("torch", "tensorflow", "onnx", "onnxruntime", "keras", "jax")
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_core_and_nb201_import_no_framework() -> None:
+    code = (
+        "import sys, nasir, nasir.ir, nasir.encodings, nasir.spaces.nb201\n"
+        f"loaded = [m for m in {FRAMEWORKS!r} if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+
+
+def test_core_works_with_frameworks_blocked() -> None:
+    """Masking torch/tensorflow in sys.modules makes any import of them fail; the core must not care."""
+    code = (
+        "import sys\n"
+        f"for m in {FRAMEWORKS!r}: sys.modules[m] = None\n"
+        "from nasir.spaces.nb201 import space\n"
+        "arch = space.sample(0)\n"
+        "net = space.network(arch)\n"
+        "print(net.count_params(), arch.canonical_hash())\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1].startswith("v1:")
