@@ -1,0 +1,138 @@
+"""The ``nasir`` command line: the only place where flags become objects."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nasir.errors import NasirError
+from nasir.space import SPACES
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Framework-agnostic neural architecture search on one graph IR.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+spaces_app = typer.Typer(help="Inspect search spaces.", no_args_is_help=True)
+app.add_typer(spaces_app, name="spaces")
+console = Console()
+log = logging.getLogger(__name__)
+
+SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `nasir spaces list`).")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+
+
+def _load_spaces() -> None:
+    """Imports the built-in spaces so they register themselves."""
+    import nasir.spaces.nb101  # noqa: F401
+    import nasir.spaces.nb201  # noqa: F401
+
+
+def _space(name: str):
+    _load_spaces()
+    return SPACES.get(name)
+
+
+@spaces_app.command("list")
+def spaces_list(as_json: JsonOpt = False) -> None:
+    """List the registered search spaces and their sizes.
+
+    Example: nasir spaces list
+    """
+    _load_spaces()
+    rows = [{"name": n, "size": SPACES.get(n).size(), "encodings": list(SPACES.get(n).encodings)} for n in SPACES]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("space", "architectures", "encodings")
+    for row in rows:
+        table.add_row(row["name"], f"{row['size']:,}", ", ".join(row["encodings"]))
+    console.print(table)
+
+
+@spaces_app.command("sample")
+def spaces_sample(space: SpaceOpt = "nb201", n: Annotated[int, typer.Option("-n", help="How many.")] = 5, seed: SeedOpt = 0) -> None:
+    """Print random architectures of a space in its own string format.
+
+    Example: nasir spaces sample --space nb201 -n 3 --seed 1
+    """
+    sp = _space(space)
+    for k in range(n):
+        typer.echo(sp.format(sp.sample(seed * 1_000_003 + k)))
+
+
+@spaces_app.command("show")
+def spaces_show(arch: Annotated[str, typer.Argument(help="Architecture string of the space.")], space: SpaceOpt = "nb201") -> None:
+    """Show an architecture: canonical hash, params and FLOPs of its network, and its IR as JSON.
+
+    Example: nasir spaces show '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+    """
+    sp = _space(space)
+    cell = sp.parse(arch)
+    network = sp.network(cell)
+    typer.echo(json.dumps({
+        "arch": sp.format(cell),
+        "hash": cell.canonical_hash(),
+        "params": network.count_params(),
+        "flops_macs": network.count_flops(),
+        "ir": cell.to_dict(),
+    }, indent=2))
+
+
+@spaces_app.command("count")
+def spaces_count(space: SpaceOpt = "nb201") -> None:
+    """Print the number of architectures in a space.
+
+    Example: nasir spaces count --space nb101
+    """
+    typer.echo(_space(space).size())
+
+
+@app.command()
+def demo(n: Annotated[int, typer.Option("-n", help="How many architectures.")] = 10, seed: SeedOpt = 0) -> None:
+    """Sample NAS-Bench-201 cells and print them with their ground-truth accuracies.
+
+    Example: nasir demo -n 5 --seed 0
+    """
+    from nasir.spaces.nb201 import space as nb201
+    from nasir.spaces.nb201_bench import NB201Benchmark
+
+    bench = NB201Benchmark.default()
+    table = Table("index", "architecture", "params (M)", "C10 test", "C100 test", "IN16 test", title="NAS-Bench-201 samples")
+    for k in range(n):
+        cell = nb201.sample(seed * 1_000_003 + k)
+        index = nb201.index(cell)
+        accs = [f"{bench.query(index, ds, 'test_acc'):.2f}" for ds in ("cifar10", "cifar100", "imagenet16")]
+        table.add_row(str(index), nb201.format(cell), f"{bench.query(index, 'cifar10', 'params'):.3f}", *accs)
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: runs the app and turns nasir errors into one readable line and exit code 2."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except NasirError as err:
+        if debug:
+            raise
+        Console(stderr=True).print(f"[red]error:[/red] {err}")
+        raise SystemExit(2) from None
+    except typer.Exit as exit_:
+        raise SystemExit(exit_.exit_code) from None
+    except Exception as err:  # click usage errors arrive here in non-standalone mode
+        if hasattr(err, "show"):
+            err.show()
+            raise SystemExit(getattr(err, "exit_code", 2)) from None
+        raise
