@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 spaces_app = typer.Typer(help="Inspect search spaces.", no_args_is_help=True)
 app.add_typer(spaces_app, name="spaces")
-console = Console()
+console = Console() if sys.stdout.isatty() else Console(width=160)  # pipes and CI logs get whole rows
 log = logging.getLogger(__name__)
 
 SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `nasir spaces list`).")]
@@ -108,12 +108,13 @@ def demo(n: Annotated[int, typer.Option("-n", help="How many architectures.")] =
     from nasir.spaces.nb201_bench import NB201Benchmark
 
     bench = NB201Benchmark.default()
-    table = Table("index", "architecture", "params (M)", "C10 test", "C100 test", "IN16 test", title="NAS-Bench-201 samples")
+    table = Table("index", "params (M)", "C10 test", "C100 test", "IN16 test", title="NAS-Bench-201 samples")
+    table.add_column("architecture", no_wrap=True)
     for k in range(n):
         cell = nb201.sample(seed * 1_000_003 + k)
         index = nb201.index(cell)
         accs = [f"{bench.query(index, ds, 'test_acc'):.2f}" for ds in ("cifar10", "cifar100", "imagenet16")]
-        table.add_row(str(index), nb201.format(cell), f"{bench.query(index, 'cifar10', 'params'):.3f}", *accs)
+        table.add_row(str(index), f"{bench.query(index, 'cifar10', 'params'):.3f}", *accs, nb201.format(cell))
     console.print(table)
 
 
