@@ -52,6 +52,16 @@ def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for command in (("demo",), ("spaces", "list"), ("spaces", "sample"), ("spaces", "show"), ("spaces", "count")):
+    for command in (("demo",), ("search",), ("spaces", "list"), ("spaces", "sample"), ("spaces", "show"), ("spaces", "count")):
         result = run(*command, "--help")
         assert result.returncode == 0 and "Example:" in result.stdout
+
+
+def test_search_commits_and_resumes(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    first = json.loads(run("search", "--trials", "30", "--storage", db, "--json").stdout)
+    assert first["trials"] == 30 and first["best"]["metrics"]["cifar10/test_acc"] > 80
+    more = json.loads(run("search", "--trials", "60", "--storage", db, "--json").stdout)
+    assert more["trials"] == 60 and more["best"]["metrics"]["cifar10-valid/valid_acc"] >= first["best"]["metrics"]["cifar10-valid/valid_acc"]
+    other = run("search", "--trials", "5", "--storage", db, "--strategy", "random")
+    assert other.returncode == 2 and "strategy is 'rea' in the file but 'random' here" in other.stderr

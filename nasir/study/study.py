@@ -47,6 +47,10 @@ class Study:
         return cls(SQLiteStorage(path), name, space, strategy, objective, seed)
 
     # ------------------------------------------------------------------ state
+    def __len__(self) -> int:
+        """Number of trials stored (the budget counter)."""
+        return self._count
+
     @property
     def trials(self) -> list[Trial]:
         return self.storage.trials(self.name)
