@@ -117,3 +117,8 @@ def test_corrupt_foreign_and_mismatched_files(tmp_path: Path) -> None:
 def test_objective_rejects_unknown_metric() -> None:
     with pytest.raises(errors.BenchmarkQueryError, match="no metric 'top5'"):
         TabularObjective(BENCH, metric="top5")
+
+
+def test_bananas_finds_a_top_cell_in_60_queries(tmp_path: Path) -> None:
+    best = run(tmp_path / "b.db", "bananas", n=60).best_trial()
+    assert best.metrics["cifar10/test_acc"] > 93.5

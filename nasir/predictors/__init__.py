@@ -1,0 +1,17 @@
+"""Performance predictors with a scikit-learn shape: ``fit(X, y) -> self``, ``predict``, and
+``predict_std`` where the model has an uncertainty. ``__init__`` only stores arguments; learned
+state lives in attributes ending in ``_``."""
+
+from __future__ import annotations
+
+from nasir.predictors.gp import GPRegressor
+from nasir.predictors.mlp import MLPEnsemble
+from nasir.predictors.trees import BoostedTrees
+from nasir.registry import Registry
+
+__all__ = ["PREDICTORS", "GPRegressor", "MLPEnsemble", "BoostedTrees"]
+
+PREDICTORS: Registry[type] = Registry("predictor")
+PREDICTORS.register("mlp_ensemble", MLPEnsemble)
+PREDICTORS.register("gp", GPRegressor)
+PREDICTORS.register("trees", BoostedTrees)
