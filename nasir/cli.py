@@ -121,7 +121,7 @@ def demo(n: Annotated[int, typer.Option("-n", help="How many architectures.")] =
 @app.command()
 def search(
     space: SpaceOpt = "nb201",
-    strategy: Annotated[str, typer.Option(help="Search strategy: random, local, rea.")] = "rea",
+    strategy: Annotated[str, typer.Option(help="Search strategy: random, local, rea, bananas.")] = "rea",
     trials: Annotated[int, typer.Option(help="Total trials (queries) the study should hold.")] = 100,
     seed: SeedOpt = 0,
     storage: Annotated[str, typer.Option(help="SQLite file the study is committed to, trial by trial.")] = "nasir-study.db",
