@@ -10,7 +10,7 @@ import onnx
 
 from nasir.errors import MissingDependencyError, NasirError
 
-__all__ = ["session", "run", "ProviderError", "PROVIDERS"]
+__all__ = ["session", "run", "provider_name", "ProviderError", "PROVIDERS"]
 
 log = logging.getLogger(__name__)
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
@@ -37,6 +37,11 @@ class Session:
     threads: int
 
 
+def provider_name(provider: str) -> str:
+    """The onnxruntime provider name for a short name (``cpu``, ``cuda``, ``tensorrt``)."""
+    return PROVIDERS.get(provider, provider)
+
+
 def session(model: onnx.ModelProto | bytes, *, provider: str = "cpu", threads: int = 1) -> Session:
     """Creates a session on ``provider`` (``cpu``, ``cuda``, ``tensorrt`` or an ORT provider name).
 
@@ -44,7 +49,7 @@ def session(model: onnx.ModelProto | bytes, *, provider: str = "cpu", threads: i
     error (:class:`ProviderError`), never a silent degradation.
     """
     ort = _ort()
-    name = PROVIDERS.get(provider, provider)
+    name = provider_name(provider)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
