@@ -1,0 +1,180 @@
+"""Zero-cost proxies in PyTorch: ``score(network, "naswot", data, seed=0)`` -> one float, higher is better.
+
+Specs (what each proxy needs, citation, reference settings) live in :data:`nasir.proxies.PROXIES`;
+this package maps each spec to a PyTorch implementation (:data:`TORCH_PROXIES`) or lists it in
+:data:`UNSUPPORTED` with the reason.
+
+    >>> from nasir.spaces.nb201 import space
+    >>> from nasir.data import load_sample
+    >>> from nasir.frontends.torch.proxies import score, score_many
+    >>> net = space.network(space.from_index(6111))
+    >>> score(net, "synflow", load_sample(), seed=0)                 # doctest: +SKIP
+    >>> score_many([net], ["naswot", "snip", "flops"], load_sample(), seed=0)  # doctest: +SKIP
+
+Guarantees: the caller's Network/module is never modified (each proxy scores a private copy); the
+same ``seed`` gives the same weights, batch and score; CPU and CUDA share one code path
+(``device``); an architecture whose output is constant (found from the IR, or from identical
+outputs over the batch) or whose score is NaN/inf scores ``-inf`` with a
+:class:`~nasir.proxy_math.ProxyWarning` instead of raising.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from nasir.ir import Network
+from nasir.proxies import PROXIES, ProxySpec
+from nasir.proxy_math import ProxyWarning, finite_score
+from nasir.registry import Registry
+from nasir.rng import Seed
+from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas
+from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
+from nasir.frontends.torch.proxies._fused import FUSED, fused_loss_gradient
+from nasir.frontends.torch.proxies._guard import DegenerateNetwork, ir_constant_output
+
+__all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TorchProxy:
+    """A PyTorch implementation of a spec: ``fn(subject, batch, **options) -> float`` (raw, maybe non-finite).
+
+    ``plain`` is the unbatched/unfused definition the tests compare ``fn`` against (``None`` when
+    ``fn`` is already the plain definition).
+    """
+
+    spec: ProxySpec
+    fn: Callable[..., float]
+    plain: Callable[..., float] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.spec.settings.get("batch_size") or 1)
+
+    @property
+    def augment(self) -> bool:
+        return bool(self.spec.settings.get("augment", False))
+
+
+TORCH_PROXIES: Registry[TorchProxy] = Registry("torch proxy")
+UNSUPPORTED: dict[str, str] = {}
+
+for _name, _fn, _plain in (
+    ("naswot", naswot.naswot, naswot.naswot_plain),
+    ("jacob_cov", jacob_cov.jacob_cov, None),
+    ("synflow", synflow.synflow, None),
+    ("snip", snip.snip, None),
+    ("grasp", grasp.grasp, None),
+    ("fisher", fisher.fisher, None),
+    ("grad_norm", grad_norm.grad_norm, None),
+    ("params", cost.params, None),
+    ("flops", cost.flops, None),
+    ("ntk_cond", tenas.ntk_cond, tenas.ntk_cond_plain),
+    ("meco", meco.meco, None),
+):
+    TORCH_PROXIES.register(_name, TorchProxy(PROXIES.get(_name), _fn, _plain))
+for _name in PROXIES:
+    if _name not in TORCH_PROXIES and _name not in UNSUPPORTED:
+        UNSUPPORTED[_name] = "not implemented in the PyTorch frontend yet"
+UNSUPPORTED.setdefault("linear_regions", "")
+UNSUPPORTED["linear_regions"] = ("needs TE-NAS's thin network on 3x3 crops to be meaningful; on the full network "
+                                 "every image of a batch has its own region, so the count saturates")
+
+
+def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
+    keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or p.spec.name in ("synflow", "meco")}
+    shape = input_shape(subject)
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], device=subject.device, input_shape=shape) for k in keys}
+
+
+def _degenerate(name: str, why: str) -> float:
+    warnings.warn(f"proxy {name!r}: {why}; ranked last as -inf", ProxyWarning, stacklevel=3)
+    return -math.inf
+
+
+def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *, seed: Seed = 0,
+                  device: str | torch.device | None = None, fused: bool = True, catch: bool = False,
+                  options: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
+    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
+    loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``."""
+    impls = [TORCH_PROXIES.get(name) for name in proxies]
+    if isinstance(obj, Network) and all(p.spec.needs <= {"network"} for p in impls):
+        if ir_constant_output(obj):
+            return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
+        bare = Subject(nn.Identity(), obj, torch.device("cpu"), 0)  # IR-only proxies: no lowering needed
+        return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
+    subject = make_subject(obj, seed, device)
+    if subject.network is not None and ir_constant_output(subject.network):
+        return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
+    batches = _batches(impls, data, seed, subject)
+    out: dict[str, float] = {}
+    shared = {p.spec.name for p in impls if p.spec.name in FUSED} if fused else set()
+    if len(shared) > 1:
+        out.update(_guarded("+".join(sorted(shared)), lambda: fused_loss_gradient(_copy(subject), batches[(TORCH_PROXIES.get('snip').batch_size, True)], shared), catch, shared))
+    for p in impls:
+        if p.spec.name in out:
+            continue
+        batch = batches.get((p.batch_size, p.augment))
+        opts = {**p.options, **(options or {}).get(p.spec.name, {})}
+        value = _guarded(p.spec.name, lambda: p.fn(_copy(subject), batch, **opts), catch, {p.spec.name})
+        out[p.spec.name] = value[p.spec.name]
+    return {name: out[name] for name in proxies}
+
+
+def _copy(subject: Subject) -> Subject:
+    """Each proxy gets its own copy: proxies change modes, grads and weights of what they score."""
+    return Subject(subject.fresh(), subject.network, subject.device, subject.seed)
+
+
+def _guarded(label: str, run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, float]:
+    try:
+        result = run()
+    except DegenerateNetwork as err:
+        return {n: _degenerate(n, str(err)) for n in names}
+    except (RuntimeError, ArithmeticError, np.linalg.LinAlgError) as err:
+        if not catch:
+            raise
+        return {n: _degenerate(n, f"{type(err).__name__}: {err}") for n in names}
+    values = result if isinstance(result, dict) else {next(iter(names)): result}
+    return {n: finite_score(v, f"proxy {n!r}") for n, v in values.items()}
+
+
+def score(obj: Network | nn.Module, proxy: str, data: Any = None, *, seed: Seed = 0,
+          device: str | torch.device | None = None, **options: Any) -> float:
+    """One proxy's score of one architecture (higher is better); see the module docstring.
+
+    Args:
+        obj: an IR Network (lowered with PyTorch default init from ``seed``) or a torch module (copied).
+        proxy: a name in :data:`TORCH_PROXIES` (``nasir.proxies.PROXIES`` has the specs).
+        data: ``nasir.data.ImageData`` or ``(x, y)``; unused by params/flops.
+        seed: weights and batch; same seed, same score.
+        device: ``"cpu"`` (default), ``"cuda"``...
+        options: proxy options, e.g. ``bn="identity"`` for synflow.
+    """
+    if proxy in UNSUPPORTED:
+        raise NotImplementedError(f"proxy {proxy!r} has no PyTorch implementation: {UNSUPPORTED[proxy]}")
+    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options})[proxy]
+
+
+def score_many(objs: Iterable[Network | nn.Module], proxies: Sequence[str], data: Any = None, *, seed: Seed = 0,
+               device: str | torch.device | None = None, fused: bool = True,
+               options: dict[str, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
+    """Scores many architectures; returns ``{proxy: float64 array, one per architecture}``.
+
+    A numerical failure or degenerate architecture gives ``-inf`` for that cell (with a warning);
+    the run goes on.
+    """
+    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options) for o in objs]
+    return {p: np.array([r[p] for r in rows], dtype=np.float64) for p in proxies}

@@ -1,0 +1,43 @@
+"""MeCo (Jiang et al., NeurIPS 2023, Eq. 5-6): sum of minimum eigenvalues of feature correlations.
+
+A forward hook on every module takes the first sample's output ``(C, ...)``, reshapes it to
+``(C, positions)``, forms the channel Pearson correlation matrix (NaN/inf zeroed) and keeps its
+smallest eigenvalue; the score is the sum over modules (NaN terms dropped), as in the authors'
+``meco.py``. Input: one Gaussian image at the network's input shape (the authors' code draws one
+``randn`` image; our modules check the input shape, so it is not resized to 64x64). Deviation:
+the hooked module tree is nasir's (one module per IR node) rather than the official TinyNetwork's,
+so some feature maps are counted a different number of times.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from nasir import proxy_math
+from nasir.frontends.torch.proxies._common import Batch, Subject
+
+__all__ = ["meco"]
+
+
+def meco(subject: Subject, batch: Batch) -> float:
+    model = subject.model.train()
+    gen = torch.Generator().manual_seed(subject.seed)
+    x = torch.randn((1, *batch.x.shape[1:]), generator=gen).to(batch.x.device)
+    terms: list[float] = []
+
+    def hook(module: nn.Module, inputs, output) -> None:
+        if isinstance(output, torch.Tensor) and output.dim() >= 2:
+            feat = output[0].detach()
+            terms.append(proxy_math.corr_min_eig(feat.reshape(feat.shape[0], -1).double().cpu().numpy()))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return float(sum(t for t in terms if not math.isnan(t)))
