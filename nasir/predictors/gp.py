@@ -44,9 +44,13 @@ class GPRegressor:
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
         target = (y - self.y_mean_) / self.y_scale_
         scale = float(np.median(cdist(X, X)[np.triu_indices(len(X), 1)])) if len(X) > 1 else 1.0
-        start = np.log([max(scale, 1e-3), 1.0, 0.1])
-        result = minimize(self._neg_log_likelihood, start, args=(X, target), method="L-BFGS-B",
-                          bounds=[(-7, 7), (-7, 4), (-12, 2)])
+        scale = max(scale, 1e-3)
+        # Length scales below a tenth of the typical distance make every point independent (a
+        # white-noise fit that predicts the mean); keep ML-II away from that degenerate optimum.
+        bounds = [(np.log(0.1 * scale), np.log(10 * scale)), (-7, 4), (np.log(1e-4), 0)]
+        fits = [minimize(self._neg_log_likelihood, np.log([f * scale, 1.0, 0.1]), args=(X, target), method="L-BFGS-B", bounds=bounds)
+                for f in (0.3, 1.0, 3.0)]
+        result = min(fits, key=lambda r: r.fun)
         self.length_, self.variance_, self.noise_ = np.exp(result.x)
         K = _matern52(X, X, self.length_, self.variance_) + (self.noise_ + self.noise_floor) * np.eye(len(y))
         self.factor_ = cho_factor(K, lower=True)

@@ -1,6 +1,7 @@
 """Search strategies and the registry that names them.
 
-``STRATEGIES`` maps a name to a factory ``(space, **options) -> Strategy``.
+``STRATEGIES`` maps a name to a factory ``(space, *, seed=0, **options) -> Strategy``; see
+:mod:`nasir.strategies.base` for the ask/tell/replay contract every strategy keeps.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from typing import Any
 from nasir.registry import Registry
 from nasir.space import SearchSpace
 from nasir.strategies.bananas import Bananas
-from nasir.strategies.base import FAILED, Strategy
-from nasir.strategies.evolution import RegularizedEvolution, tournament
+from nasir.strategies.base import FAILED, BaseStrategy, ReplayMismatchError, Strategy, proposal_rng, tournament
+from nasir.strategies.evolution import RegularizedEvolution
 from nasir.strategies.local_search import LocalSearch
 from nasir.strategies.random_search import RandomSearch
 
-__all__ = ["STRATEGIES", "FAILED", "Strategy", "Bananas", "RandomSearch", "RegularizedEvolution", "LocalSearch", "tournament", "make_strategy"]
+__all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
+           "RegularizedEvolution", "LocalSearch", "tournament", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
 STRATEGIES.register("random", RandomSearch)
@@ -25,6 +27,6 @@ STRATEGIES.register("local", LocalSearch)
 STRATEGIES.register("bananas", Bananas)
 
 
-def make_strategy(name: str, space: SearchSpace, **options: Any) -> Strategy:
-    """Builds a registered strategy for ``space``."""
-    return STRATEGIES.get(name)(space, **options)
+def make_strategy(name: str, space: SearchSpace, *, registry: Registry[Callable[..., Strategy]] = STRATEGIES, **options: Any) -> Strategy:
+    """Builds a registered strategy for ``space`` (``options`` go to its constructor, e.g. ``seed``)."""
+    return registry.get(name)(space, **options)

@@ -1,69 +1,93 @@
-"""BANANAS, White et al., AAAI 2021 ("BANANAS: Bayesian Optimization with Neural Architectures for
-Neural Architecture Search", Algorithm 1).
+"""BANANAS, White, Neiswanger & Savani, AAAI 2021 ("BANANAS: Bayesian Optimization with Neural
+Architectures for Neural Architecture Search", Algorithm 1, Sec. 4-5).
 
-Start with ``initial`` random architectures; then, per iteration, fit an MLP ensemble on the path
-encoding of everything evaluated, build a candidate pool by mutating the best architectures so
-far, score candidates with independent Thompson sampling (one draw from N(mean, std) of the
-ensemble per candidate) and evaluate the best ``batch`` of them. Defaults follow the paper:
-10 initial architectures, batches of 10, 100 candidates from the 10 best, path encoding.
+``initial`` random architectures; then each iteration fits an ensemble of MLPs (5 members) on the
+path encoding of everything evaluated, builds candidates by mutating the best architectures so
+far, scores them with independent Thompson sampling (ITS: one draw per candidate from
+N(ensemble mean, ensemble std)) and proposes the ``batch`` best. Defaults: 10 initial, batches of
+10, 5 ensemble members, path encoding, ITS (the paper and the authors' code, naszilla/bananas
+``DEFAULT_NUM_INIT = DEFAULT_K = 10``, ``num_ensemble=5``); 100 candidates from single mutations of
+the 2 best architectures (NASLib's NAS-Bench-201 defaults, ``nb201_defaults.yaml``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from nasir.ir import Arch
-from nasir.predictors import MLPEnsemble
 from nasir.space import SearchSpace
-from nasir.strategies.base import FAILED
+from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
 
 __all__ = ["Bananas"]
 
 
-class Bananas:
-    """Predictor-guided search with an MLP ensemble and ITS acquisition."""
+def _default_predictor(seed: int) -> Any:
+    from nasir.predictors import MLPEnsemble
+
+    return MLPEnsemble(n_models=5, seed=seed)
+
+
+class Bananas(BaseStrategy):
+    """Neural-predictor Bayesian optimisation with ITS and mutation-based acquisition optimisation.
+
+    Args:
+        predictor: ``seed -> model`` with ``fit``, ``predict`` and ``predict_std`` (default: the
+            BANANAS MLP ensemble); any predictor with an uncertainty plugs in (e.g. the GP).
+    """
 
     name = "bananas"
 
-    def __init__(self, space: SearchSpace, *, initial: int = 10, batch: int = 10, candidates: int = 100, parents: int = 10,
-                 encoding: str = "path", predictor: Callable[[int], object] | None = None) -> None:
-        self.space, self.initial, self.batch = space, initial, batch
-        self.candidates, self.parents, self.encoding = candidates, parents, encoding
-        self._predictor = predictor or (lambda seed: MLPEnsemble(seed=seed))
-        self._history: list[tuple[Arch, float]] = []
-        self._queue: list[Arch] = []
+    def __init__(self, space: SearchSpace, *, initial: int = 10, batch: int = 10, candidates: int = 100, parents: int = 2,
+                 mutations: int = 1, encoding: str = "path", predictor: Callable[[int], Any] | None = None, **kwargs: Any) -> None:
+        if min(initial, batch, candidates, parents, mutations) < 1:
+            raise ValueError("BANANAS needs initial, batch, candidates, parents and mutations >= 1")
+        self.initial, self.batch, self.candidates = initial, batch, candidates
+        self.parents, self.mutations, self.encoding = parents, mutations, encoding
+        self.predictor = predictor or _default_predictor
+        super().__init__(space, **kwargs)
 
-    def ask(self, rng: np.random.Generator) -> Arch:
-        if len(self._history) < self.initial:
-            return self.space.sample(rng)
-        if not self._queue:
-            self._queue = self._next_batch(rng)
-        return self._queue.pop(0)
+    def config(self) -> dict[str, Any]:
+        return {"initial": self.initial, "batch": self.batch, "candidates": self.candidates, "parents": self.parents,
+                "mutations": self.mutations, "encoding": self.encoding}
 
-    def tell(self, arch: Arch, value: float) -> None:
-        self._history.append((arch, value))
-
-    def _next_batch(self, rng: np.random.Generator) -> list[Arch]:
-        done = [(a, v) for a, v in self._history if v != FAILED]
-        X = np.stack([self.space.encode(a, self.encoding) for a, _ in done])
-        model = self._predictor(int(rng.integers(2**31))).fit(X, np.array([v for _, v in done]))
+    def _plan(self, t: int) -> list[Arch] | None:
+        rng = proposal_rng(self.seed, t)
+        if t < self.initial:
+            return self.random_unseen(self.initial - t, rng)
+        if self.outstanding:
+            return None
+        done = [(a, s) for a, s in self.done() if s != FAILED]
+        if len(done) < 2:
+            return self.random_unseen(self.batch, rng)
         pool = self._candidate_pool(done, rng)
-        Xc = np.stack([self.space.encode(a, self.encoding) for a in pool])
-        draws = rng.normal(model.predict(Xc), model.predict_std(Xc))
+        model = self.predictor(int(rng.integers(2**31))).fit(self._encode([a for a, _ in done]), np.array([s for _, s in done]))
+        X = self._encode(pool)
+        draws = rng.normal(model.predict(X), model.predict_std(X))  # ITS: one independent draw per candidate
         return [pool[i] for i in np.argsort(-draws, kind="stable")[: self.batch]]
 
+    def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
+        """A batch stored whole is taken from storage instead of refitting the ensemble."""
+        if t >= self.initial and len(trials) - t >= self.batch:
+            return [trial.arch for trial in trials[t : t + self.batch]]
+        return self._plan(t)
+
+    def _encode(self, archs: Sequence[Arch]) -> np.ndarray:
+        return np.stack([self.space.encode(a, self.encoding) for a in archs]).astype(float)
+
     def _candidate_pool(self, done: list[tuple[Arch, float]], rng: np.random.Generator) -> list[Arch]:
-        """Mutations of the best architectures, new to the search."""
-        seen = {a.canonical_hash() for a, _ in self._history}
-        best = [a for a, _ in sorted(done, key=lambda av: -av[1])[: self.parents]]
+        """Unseen mutations of the ``parents`` best architectures, topped up with random ones."""
+        best = [a for a, _ in sorted(done, key=lambda p: -p[1])[: self.parents]]
         pool: dict[str, Arch] = {}
-        for attempt in range(self.candidates * 10):
-            child = self.space.mutate(best[attempt % len(best)], rng)
-            key = child.canonical_hash()
-            if key not in seen:
-                pool.setdefault(key, child)
-            if len(pool) >= self.candidates:
-                break
-        return list(pool.values()) or [self.space.sample(rng) for _ in range(self.batch)]
+        for k in range(self.candidates):
+            child = best[k % len(best)]
+            for _ in range(self.mutations):
+                child = self.space.mutate(child, rng)
+            if not self.seen(child):
+                pool.setdefault(child.canonical_hash(), child)
+        if len(pool) < self.batch:
+            for arch in self.random_unseen(self.batch - len(pool), rng):
+                pool.setdefault(arch.canonical_hash(), arch)
+        return list(pool.values())

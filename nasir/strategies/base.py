@@ -1,22 +1,49 @@
-"""The search-strategy contract.
+"""The search-strategy contract and the small parts strategies are built from.
 
-A strategy proposes (``ask``) and learns (``tell``). The study hands ``ask`` a random generator
-derived from (study seed, trial number), and a strategy's state is a pure function of what it was
-told, so replaying the stored trials (ask, then tell with the stored result) rebuilds the exact
-state of an interrupted search: resume needs no pickled strategy.
+A strategy proposes (``ask``) and learns (``tell``). Every strategy here obeys one rule that makes
+searches reproducible and resumable without pickling anything:
+
+    the proposal for trial ``t`` is a pure function of (seed, ``t``, the results of earlier trials),
+    drawing randomness only from ``proposal_rng(seed, t)``.
+
+``ask(n)`` therefore returns *up to* ``n`` proposals: as many as the algorithm can make before it
+must see results it has not been told yet (random search: all ``n``; aging evolution: one at a
+time once the population is full; BANANAS: the rest of its batch of 10; local search: the rest of
+a neighbourhood). Because proposals never depend on how many were asked at once, a study gives the
+same trials whether it evaluates them one by one or in parallel batches, and ``replay(trials)``
+rebuilds the exact state of an interrupted search from the stored history.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from nasir.errors import NasirError
 from nasir.ir import Arch
+from nasir.space import SearchSpace
 
-__all__ = ["Strategy", "FAILED"]
+__all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "Told"]
 
-FAILED = float("-inf")  # the value a strategy is told for a failed trial
+FAILED = float("-inf")  # the score a strategy is told for a failed trial (loses every comparison)
+
+
+class ReplayMismatchError(NasirError, RuntimeError):
+    """Stored trials are not what this strategy (seed, settings, code version) would have proposed."""
+
+
+@runtime_checkable
+class Told(Protocol):
+    """What ``replay`` reads from a stored trial (``nasir.study.Trial`` satisfies it)."""
+
+    number: int
+    arch: Arch
+
+    @property
+    def finished(self) -> bool: ...
 
 
 @runtime_checkable
@@ -24,9 +51,142 @@ class Strategy(Protocol):
     """Proposes architectures and learns from their scores (higher is better)."""
 
     name: str
+    seed: int
 
-    def ask(self, rng: np.random.Generator) -> Arch:
-        """The next architecture to evaluate."""
+    def ask(self, n: int = 1) -> list[Arch]:
+        """Up to ``n`` new proposals (fewer when the next ones need results still outstanding)."""
 
-    def tell(self, arch: Arch, value: float) -> None:
-        """The score of an architecture proposed earlier (``FAILED`` when it could not be evaluated)."""
+    def tell(self, arch: Arch, result: float | Mapping[str, float]) -> None:
+        """The result of an architecture proposed earlier: a score, or metrics (see :class:`BaseStrategy`)."""
+
+    def replay(self, trials: Sequence[Any], scores: Sequence[float | None]) -> None:
+        """Rebuilds state from stored trials (in order) and their scores (None: not finished yet)."""
+
+
+def proposal_rng(seed: int, number: int) -> np.random.Generator:
+    """The random stream of trial ``number``: independent of how many trials were asked at once."""
+    return np.random.default_rng([int(seed), int(number)])
+
+
+def tournament(members: Sequence[tuple[Arch, float]], sample_size: int, rng: np.random.Generator) -> Arch:
+    """Best of ``sample_size`` members drawn uniformly without replacement (Real et al. 2019, Alg. 1)."""
+    picks = rng.choice(len(members), size=min(sample_size, len(members)), replace=False)
+    best = max(sorted(int(i) for i in picks), key=lambda i: members[i][1])
+    return members[best][0]
+
+
+class BaseStrategy:
+    """Bookkeeping shared by the strategies: trial history, outstanding proposals, replay.
+
+    Subclasses implement ``_plan(t)``: the proposals starting at trial ``t`` that can be made now,
+    or ``None`` when the next proposal needs results not yet told. Plans are consumed in order.
+
+    Args:
+        space: the search space.
+        seed: the search's seed (a study overwrites it with its own).
+        metric: used when ``tell`` receives a metrics mapping instead of a score.
+        direction: "maximize" or "minimize" for ``metric``.
+    """
+
+    name = "base"
+
+    def __init__(self, space: SearchSpace, *, seed: int = 0, metric: str | None = None, direction: str = "maximize") -> None:
+        if direction not in ("maximize", "minimize"):
+            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        self.space, self.seed, self.metric, self.direction = space, seed, metric, direction
+        self._reset()
+
+    def config(self) -> dict[str, Any]:
+        """Settings that change what is proposed (stored with a study and checked on resume)."""
+        return {}
+
+    # ------------------------------------------------------------------ history
+    def _reset(self) -> None:
+        self.archs: list[Arch] = []  # every proposal, by trial number
+        self.scores: list[float | None] = []  # None while outstanding
+        self._hashes: set[str] = set()
+        self._queue: list[Arch] = []
+
+    @property
+    def outstanding(self) -> int:
+        return sum(s is None for s in self.scores)
+
+    def done(self) -> list[tuple[Arch, float]]:
+        """Told (arch, score) pairs in trial order."""
+        return [(a, s) for a, s in zip(self.archs, self.scores) if s is not None]
+
+    def seen(self, arch: Arch) -> bool:
+        return arch.canonical_hash() in self._hashes
+
+    def random_unseen(self, k: int, rng: np.random.Generator) -> list[Arch]:
+        """Up to ``k`` distinct random architectures not proposed before (at least one, seen or not)."""
+        out: dict[str, Arch] = {}
+        for _ in range(50 * k):
+            arch = self.space.sample(rng)
+            if not self.seen(arch):
+                out.setdefault(arch.canonical_hash(), arch)
+            if len(out) == k:
+                break
+        return list(out.values()) or [self.space.sample(rng)]
+
+    def _issue(self, arch: Arch) -> Arch:
+        self.archs.append(arch)
+        self.scores.append(None)
+        self._hashes.add(arch.canonical_hash())
+        return arch
+
+    # ------------------------------------------------------------------ protocol
+    def ask(self, n: int = 1) -> list[Arch]:
+        if n < 1:
+            raise ValueError(f"ask(n) needs n >= 1, got {n}")
+        out: list[Arch] = []
+        while len(out) < n:
+            if not self._queue:
+                plan = self._plan(len(self.archs))
+                if not plan:
+                    break
+                self._queue = list(plan)
+            out.append(self._issue(self._queue.pop(0)))
+        return out
+
+    def tell(self, arch: Arch, result: float | Mapping[str, float]) -> None:
+        key = arch.canonical_hash()
+        for i, (a, s) in enumerate(zip(self.archs, self.scores)):
+            if s is None and a.canonical_hash() == key:
+                self.scores[i] = self._to_score(result)
+                return
+        raise ValueError(f"tell() got an architecture that was not asked or was already told: {arch!r}")
+
+    def _to_score(self, result: float | Mapping[str, float]) -> float:
+        if isinstance(result, Mapping):
+            metric = self.metric or (next(iter(result)) if len(result) == 1 else None)
+            if metric is None:
+                raise ValueError(f"tell() got metrics {sorted(result)}; construct the strategy with metric=... to pick one")
+            value = result.get(metric, math.nan)
+            value = value if self.direction == "maximize" else -value
+        else:
+            value = float(result)
+        return FAILED if value is None or math.isnan(value) else float(value)
+
+    def replay(self, trials: Sequence[Any], scores: Sequence[float | None]) -> None:
+        """Re-proposes the stored trials in order, checking each against the stored architecture."""
+        self._reset()
+        for trial, score in zip(trials, scores, strict=True):
+            if not self._queue:
+                self._queue = list(self._replay_plan(len(self.archs), trials) or [])
+            expected = self._queue.pop(0) if self._queue else None
+            if expected is None or expected.canonical_hash() != trial.arch_hash:
+                raise ReplayMismatchError(
+                    f"stored trial {trial.number} is not what strategy {self.name!r} (seed {self.seed}, {self.config()}) "
+                    "proposes at that point; resume with the settings the study was created with"
+                )
+            self._issue(trial.arch)
+            if score is not None:
+                self.scores[-1] = score
+
+    def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
+        """The plan at trial ``t`` during replay; expensive strategies may reuse stored trials."""
+        return self._plan(t)
+
+    def _plan(self, t: int) -> list[Arch] | None:  # pragma: no cover - abstract
+        raise NotImplementedError

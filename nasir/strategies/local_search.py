@@ -1,53 +1,81 @@
-"""Local search, White et al., UAI 2021 ("Exploring the Loss Landscape in NAS", Algorithm 1).
+"""Local search, White, Nolen & Savani, UAI 2021 ("Exploring the Loss Landscape in Neural
+Architecture Search"; arXiv 2005.02960 "Local Search is State of the Art for NAS Benchmarks"),
+Algorithm 1 with the random restarts and initial sample of the authors' experiments.
 
-Start from a random architecture, evaluate all its neighbours (in random order), move to the best
-one if it improves, and restart from a new random architecture at a local optimum. Neighbours
-already evaluated in this run are skipped (their results are known).
+A run draws ``initial`` random architectures (10 in the authors' code, ``DEFAULT_NUM_INIT``) and
+starts from the best. Each iteration evaluates every neighbour (``space.neighbors``) not evaluated
+before, in a random order, and moves to the best neighbour if it beats the current architecture;
+otherwise the current one is a local optimum and a new run starts. A neighbourhood is one plan:
+all of it can be evaluated in parallel.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
 from nasir.ir import Arch
 from nasir.space import SearchSpace
+from nasir.strategies.base import BaseStrategy, proposal_rng
 
 __all__ = ["LocalSearch"]
 
 
-class LocalSearch:
-    """Best-improvement hill climbing with random restarts."""
+class LocalSearch(BaseStrategy):
+    """Best-improvement hill climbing over ``space.neighbors`` with random restarts."""
 
     name = "local"
 
-    def __init__(self, space: SearchSpace) -> None:
-        self.space = space
+    def __init__(self, space: SearchSpace, *, initial: int = 10, **kwargs: Any) -> None:
+        if initial < 1:
+            raise ValueError(f"initial must be >= 1, got {initial}")
+        self.initial = initial
+        super().__init__(space, **kwargs)
+
+    def config(self) -> dict[str, Any]:
+        return {"initial": self.initial}
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._mode: str | None = None  # None (start a run), "init" or "nbhd"
+        self._phase = (0, 0)  # trial range of the current phase
         self._current: tuple[Arch, float] | None = None
-        self._queue: list[Arch] | None = None
-        self._best_neighbour: tuple[Arch, float] | None = None
-        self._seen: dict[str, float] = {}
+        self._neighbours: list[Arch] = []
 
-    def ask(self, rng: np.random.Generator) -> Arch:
+    def _plan(self, t: int) -> list[Arch] | None:
+        rng = proposal_rng(self.seed, t)
+        if self._mode is not None and self.outstanding:
+            return None
         while True:
-            if self._current is None:
-                return self.space.sample(rng)
-            if self._queue is None:
-                self._queue = [n for n in self.space.neighbors(self._current[0]) if n.canonical_hash() not in self._seen]
-                self._queue = [self._queue[i] for i in rng.permutation(len(self._queue))]
-                self._best_neighbour = None
-            if self._queue:
-                return self._queue.pop()
-            self._move()
+            if self._mode is None:
+                self._mode, self._phase = "init", (t, t + self.initial)
+                return self.random_unseen(self.initial, rng)
+            self._advance(t)
+            if self._mode is None:
+                continue
+            fresh = [n for n in self._neighbours if not self.seen(n)]
+            if fresh:
+                self._phase = (t, t + len(fresh))
+                return [fresh[i] for i in rng.permutation(len(fresh))]
 
-    def _move(self) -> None:
-        """Neighbourhood exhausted: climb to the best neighbour, or restart at a local optimum."""
-        improved = self._best_neighbour is not None and self._best_neighbour[1] > self._current[1]
-        self._current = self._best_neighbour if improved else None
-        self._queue = None
+    def _advance(self, t: int) -> None:
+        """The phase's results are in: pick the start, climb, or restart at a local optimum."""
+        known = self._known_scores()
+        if self._mode == "init":
+            phase = [(a, s) for a, s in zip(self.archs[self._phase[0] : t], self.scores[self._phase[0] : t])]
+            self._current = max(phase, key=lambda p: p[1])
+        else:
+            scored = [(n, known[n.canonical_hash()]) for n in self._neighbours]
+            best = max(scored, key=lambda p: p[1], default=None)
+            if best is None or best[1] <= self._current[1]:
+                self._mode, self._current = None, None
+                return
+            self._current = best
+        self._mode = "nbhd"
+        self._neighbours = self.space.neighbors(self._current[0])
 
-    def tell(self, arch: Arch, value: float) -> None:
-        self._seen[arch.canonical_hash()] = value
-        if self._current is None:
-            self._current, self._queue = (arch, value), None
-        elif self._best_neighbour is None or value > self._best_neighbour[1]:
-            self._best_neighbour = (arch, value)
+    def _known_scores(self) -> dict[str, float]:
+        known: dict[str, float] = {}
+        for arch, score in self.done():
+            key = arch.canonical_hash()
+            known[key] = max(score, known.get(key, score))
+        return known

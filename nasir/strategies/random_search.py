@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from nasir.ir import Arch
-from nasir.space import SearchSpace
+from nasir.strategies.base import BaseStrategy, proposal_rng
 
 __all__ = ["RandomSearch"]
 
 
-class RandomSearch:
-    """Samples uniformly from the space; learns nothing."""
+class RandomSearch(BaseStrategy):
+    """Samples uniformly from the space with the stream of each trial; learns nothing.
+
+    Re-proposals are not filtered here: the study looks duplicates up (they count as queries, as
+    in NASLib's and the NAS-Bench-201 paper's random-search baselines).
+    """
 
     name = "random"
 
-    def __init__(self, space: SearchSpace) -> None:
-        self.space = space
-
-    def ask(self, rng: np.random.Generator) -> Arch:
-        return self.space.sample(rng)
-
-    def tell(self, arch: Arch, value: float) -> None:
-        """Random search ignores results."""
+    def _plan(self, t: int) -> list[Arch]:
+        return [self.space.sample(proposal_rng(self.seed, t))]

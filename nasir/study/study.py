@@ -1,9 +1,17 @@
-"""The study: an ask/evaluate/tell loop whose every step is committed to SQLite.
+"""The study: ask/tell primitives over a strategy and a loop (``optimize``) built from them.
 
-Budget semantics (as NAS benchmarks count "queries"): every proposal is a trial and counts toward
-``n_trials``; a proposal whose canonical hash was already evaluated is not evaluated again, its
-stored metrics are reused and the trial is marked ``duplicate_of``. ``n_trials`` is the total the
-study should hold, so a resumed study stops at the same total as an uninterrupted one.
+Budget semantics. Every proposal is a trial and counts as one query, as NAS benchmark papers count
+queries (NASLib's and the NAS-Bench-201 paper's REA/random search query every child, repeats
+included). A proposal whose canonical hash was already evaluated is *looked up*: its stored
+metrics are reused, the trial is marked ``duplicate_of`` and the objective is not called.
+``budget_evals`` is the total number of trials the study should hold, so running the same command
+again after a crash finishes the same search instead of adding to it.
+
+Determinism. The study owns the seed and gives it to the strategy, whose proposal for trial ``t``
+depends only on (seed, ``t``, earlier results) (see :mod:`nasir.strategies.base`). Proposals are
+committed before they are evaluated, so on reopening the strategy is rebuilt by ``replay`` from
+the stored trials and the search continues exactly; trials a dead process left RUNNING are marked
+FAILED (their evaluation never finished), WAITING ones are evaluated.
 """
 
 from __future__ import annotations
@@ -11,44 +19,63 @@ from __future__ import annotations
 import logging
 import math
 import time
-import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from nasir.ir import Arch
-from nasir.objectives import Objective
+from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
+from nasir.objectives import MAXIMIZE, Objective, score
 from nasir.space import SearchSpace
-from nasir.strategies import FAILED, Strategy
+from nasir.strategies.base import FAILED, Strategy
+from nasir.study._errors import BudgetError
 from nasir.study.storage import SQLiteStorage
 from nasir.study.trial import Trial, TrialState
 
 __all__ = ["Study"]
 
 log = logging.getLogger(__name__)
+DIED = "the process evaluating this trial died before it finished"
 
 
 class Study:
-    """A named search over one space with one strategy and objective, stored in one SQLite file."""
+    """A named search over one space with one strategy and objective, stored in one SQLite file.
 
-    def __init__(self, storage: SQLiteStorage, name: str, space: SearchSpace, strategy: Strategy, objective: Objective, seed: int) -> None:
+    Args:
+        seed: the search's seed; None keeps the strategy's own ``seed``.
+        executor: where evaluations run (default: in this process).
+        batch_size: most proposals asked at once in ``optimize`` (default: the executor's
+            ``max_workers``, else 1). Results do not depend on it.
+    """
+
+    def __init__(self, storage: SQLiteStorage, name: str, space: SearchSpace, strategy: Strategy, objective: Objective, *,
+                 seed: int | None = None, executor: Executor | None = None, batch_size: int | None = None) -> None:
         self.storage, self.name, self.space = storage, name, space
-        self.strategy, self.objective, self.seed = strategy, objective, seed
-        storage.ensure_study(name, space.name, strategy.name, objective.name, seed, {"metric": objective.metric})
-        lost = storage.fail_running(name, "the process running this trial died before it finished")
+        self.strategy, self.objective = strategy, objective
+        self.executor = executor or InProcessExecutor()
+        self.batch_size = batch_size or getattr(self.executor, "max_workers", 1)
+        if seed is not None:
+            strategy.seed = int(seed)
+        self.seed = int(strategy.seed)
+        self.direction = objective.directions.get(objective.primary, MAXIMIZE)
+        storage.ensure_study(name, {
+            "space": space.name, "strategy": strategy.name, "strategy_config": _config(strategy), "objective": objective.name,
+            "primary_metric": objective.primary, "directions": dict(objective.directions), "seed": self.seed})
+        lost = storage.fail_running(name, DIED)
         if lost:
             log.warning("study %r: %d trial(s) left running by a dead process marked FAILED", name, lost)
-        self._replay()
+        trials = self.trials
+        strategy.replay(trials, [self._score(t) if t.finished else None for t in trials])
+        self._count = len(trials)
 
     @classmethod
-    def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int = 0, name: str = "default") -> Study:
+    def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int | None = None,
+             name: str = "default", executor: Executor | None = None, batch_size: int | None = None) -> Study:
         """Creates the study in ``path`` or resumes it (the file must hold the same search)."""
-        return cls(SQLiteStorage(path), name, space, strategy, objective, seed)
+        return cls(SQLiteStorage(path), name, space, strategy, objective, seed=seed, executor=executor, batch_size=batch_size)
 
     # ------------------------------------------------------------------ state
     def __len__(self) -> int:
-        """Number of trials stored (the budget counter)."""
+        """Number of trials stored, in any state (what ``budget_evals`` counts)."""
         return self._count
 
     @property
@@ -56,85 +83,134 @@ class Study:
         return self.storage.trials(self.name)
 
     def best_trial(self) -> Trial | None:
-        """The completed trial with the best objective metric (first one on ties)."""
-        sign = 1.0 if self.objective.direction == "maximize" else -1.0
-        done = [t for t in self.trials if t.value(self.objective.metric) is not None]
-        return max(done, key=lambda t: (sign * t.metrics[self.objective.metric], -t.number)) if done else None
-
-    def _rng(self, number: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, number])
-
-    def _score(self, trial: Trial) -> float:
-        value = trial.value(self.objective.metric)
-        if value is None or math.isnan(value):
-            return FAILED
-        return value if self.objective.direction == "maximize" else -value
-
-    def _replay(self) -> None:
-        """Rebuilds the strategy's state from the stored trials (ask, then tell the stored result)."""
-        trials = self.trials
-        for trial in trials:
-            self.strategy.ask(self._rng(trial.number))
-            self.strategy.tell(trial.arch, self._score(trial))
-        self._count = len(trials)
-
-    # ------------------------------------------------------------------ the loop
-    def optimize(self, n_trials: int | None = None, timeout: float | None = None) -> Trial | None:
-        """Runs until the study holds ``n_trials`` trials or ``timeout`` seconds pass; returns the best."""
-        if n_trials is None and timeout is None:
-            raise ValueError("give a budget: n_trials (total trials in the study) and/or timeout (seconds)")
-        if (n_trials is not None and n_trials <= 0) or (timeout is not None and timeout <= 0):
-            raise ValueError(f"the budget must be positive, got n_trials={n_trials}, timeout={timeout}")
-        start = time.perf_counter()
-        while n_trials is None or self._count < n_trials:
-            if timeout is not None and time.perf_counter() - start >= timeout:
-                break
-            self.step()
-        return self.best_trial()
-
-    def step(self) -> Trial:
-        """One ask -> evaluate (or look up) -> commit -> tell."""
-        number = self._count
-        arch = self.strategy.ask(self._rng(number))
-        trial = self._evaluate(number, arch)
-        self._count += 1
-        self.strategy.tell(arch, self._score(trial))
-        return trial
-
-    def _evaluate(self, number: int, arch: Arch) -> Trial:
-        arch_hash = arch.canonical_hash()
-        self.storage.start_trial(self.name, number, arch_hash, arch.to_json())
-        known = self.storage.completed_by_hash(self.name, arch_hash)
-        if known is not None:
-            trial = Trial(number, arch.to_json(), arch_hash, TrialState.COMPLETE, known.metrics, duplicate_of=known.number)
-        else:
-            trial = self._run_objective(number, arch, arch_hash)
-        self.storage.finish_trial(self.name, trial)
-        return trial
-
-    def _run_objective(self, number: int, arch: Arch, arch_hash: str) -> Trial:
-        start = time.perf_counter()
-        try:
-            metrics = {k: float(v) for k, v in self.objective.evaluate(arch).items()}
-            error = _invalid(metrics, self.objective.metric)
-        except Exception as err:  # an objective failure must not stop the study
-            metrics, error = {}, "".join(traceback.format_exception_only(type(err), err)).strip()
-        state = TrialState.FAILED if error else TrialState.COMPLETE
-        if error:
-            log.warning("trial %d failed: %s", number, error)
-        return Trial(number, arch.to_json(), arch_hash, state, metrics, error, time.perf_counter() - start)
+        """The completed trial with the best primary metric (the earliest on ties)."""
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE]
+        return max(done, key=lambda t: (self._score(t), -t.number)) if done else None
 
     def summary(self) -> dict[str, Any]:
-        trials = self.trials
-        best = self.best_trial()
-        return {"trials": len(trials), "failed": sum(t.state is TrialState.FAILED for t in trials),
-                "duplicates": sum(t.duplicate_of is not None for t in trials),
+        trials, best = self.trials, self.best_trial()
+        count = lambda state: sum(t.state is state for t in trials)  # noqa: E731
+        return {"study": self.name, "trials": len(trials), "complete": count(TrialState.COMPLETE), "failed": count(TrialState.FAILED),
+                "waiting": count(TrialState.WAITING), "duplicates": sum(t.duplicate_of is not None for t in trials),
+                "evaluations": sum(t.finished and t.duplicate_of is None for t in trials),
                 "best": None if best is None else {"number": best.number, "metrics": best.metrics, "arch": self.space.format(best.arch)}}
 
+    def _score(self, trial: Trial) -> float:
+        if trial.state is not TrialState.COMPLETE:
+            return FAILED
+        value = score(trial.metrics, self.objective.primary, self.direction)
+        return FAILED if math.isnan(value) else value
 
-def _invalid(metrics: dict[str, float], metric: str) -> str:
-    if metric not in metrics:
-        return f"objective returned no {metric!r} (got {sorted(metrics)})"
-    if not math.isfinite(metrics[metric]):
-        return f"objective returned {metrics[metric]} for {metric!r}"
-    return ""
+    # ------------------------------------------------------------------ primitives
+    def _propose(self, n: int) -> list[Trial]:
+        """Asks the strategy for up to ``n`` architectures and commits them as WAITING (one transaction)."""
+        archs = self.strategy.ask(n)
+        rows = [(self._count + i, a.canonical_hash(), a.to_json()) for i, a in enumerate(archs)]
+        self.storage.add_trials(self.name, rows)
+        self._count += len(rows)
+        return [self.storage.trial(self.name, number) for number, _, _ in rows]
+
+    def _lookup(self, trial: Trial) -> Trial | None:
+        """Completes a re-proposal from the stored result of the same architecture, if there is one."""
+        known = self.storage.completed_by_hash(self.name, trial.arch_hash)
+        if known is None:
+            return None
+        return self._record(trial, Outcome(known.metrics), duplicate_of=known.duplicate_of if known.duplicate_of is not None else known.number)
+
+    def _record(self, trial: Trial, outcome: Outcome, duplicate_of: int | None = None) -> Trial:
+        """Commits a result (one transaction), then tells the strategy."""
+        state = TrialState.COMPLETE if outcome.ok else TrialState.FAILED
+        if not outcome.ok:
+            log.warning("study %r trial %d failed: %s", self.name, trial.number, outcome.error)
+        self.storage.finish_trial(self.name, trial.number, state, outcome.metrics, outcome.error, outcome.seconds, duplicate_of)
+        done = self.storage.trial(self.name, trial.number)
+        self.strategy.tell(done.arch, self._score(done))
+        return done
+
+    def ask(self, n: int = 1) -> list[Trial]:
+        """Up to ``n`` trials to evaluate (marked RUNNING); hand each result to :meth:`tell`.
+
+        Waiting proposals come first. Re-proposals of evaluated architectures are completed from
+        storage on the spot (they count as trials) and are not returned.
+        """
+        out: list[Trial] = []
+        for _ in range(10 * n + 100):
+            waiting = self.storage.trials(self.name, TrialState.WAITING) or self._propose(n - len(out))
+            if not waiting:
+                break
+            for trial in waiting[: n - len(out)]:
+                if self._lookup(trial) is None:
+                    self.storage.mark_running(self.name, trial.number)
+                    out.append(self.storage.trial(self.name, trial.number))
+            if len(out) >= n:
+                break
+        return out
+
+    def tell(self, trial: Trial | int, result: Mapping[str, float] | float | BaseException | str) -> Trial:
+        """Commits the result of an asked trial: metrics, the primary metric's value, or an error."""
+        trial = self.storage.trial(self.name, trial if isinstance(trial, int) else trial.number)
+        if trial.finished:
+            raise ValueError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
+        if isinstance(result, (BaseException, str)):
+            outcome = Outcome(error=result if isinstance(result, str) else f"{type(result).__name__}: {result}")
+        else:
+            metrics = dict(result) if isinstance(result, Mapping) else {self.objective.primary: float(result)}
+            outcome = evaluate_safely(_Fixed(metrics, self.objective.primary), trial.arch)
+        return self._record(trial, outcome)
+
+    # ------------------------------------------------------------------ the loop
+    def step(self) -> Trial:
+        """Exactly one more trial: propose (or take a waiting one), evaluate or look up, commit, tell."""
+        waiting = self.storage.trials(self.name, TrialState.WAITING)[:1] or self._propose(1)
+        if not waiting:
+            raise BudgetError(f"strategy {self.strategy.name!r} has nothing more to propose in study {self.name!r}")
+        self._run_batch(waiting, lambda: False)
+        return self.storage.trial(self.name, waiting[0].number)
+
+    def optimize(self, budget_evals: int | None = None, budget_seconds: float | None = None) -> Trial | None:
+        """Runs until the study holds ``budget_evals`` trials and/or ``budget_seconds`` pass; returns the best."""
+        if budget_evals is None and budget_seconds is None:
+            raise BudgetError("give a budget: budget_evals (total trials in the study) and/or budget_seconds")
+        if (budget_evals is not None and budget_evals <= 0) or (budget_seconds is not None and budget_seconds <= 0):
+            raise BudgetError(f"the budget must be positive, got budget_evals={budget_evals}, budget_seconds={budget_seconds}")
+        deadline = None if budget_seconds is None else time.perf_counter() + budget_seconds
+        stop = lambda: deadline is not None and time.perf_counter() >= deadline  # noqa: E731
+        while not stop():
+            batch = self.storage.trials(self.name, TrialState.WAITING)
+            if not batch:
+                room = self.batch_size if budget_evals is None else min(self.batch_size, budget_evals - self._count)
+                batch = self._propose(room) if room > 0 else []
+            if not batch:
+                break
+            self._run_batch(batch, stop)
+        return self.best_trial()
+
+    def _run_batch(self, batch: list[Trial], stop) -> None:
+        """Looks up re-proposals, evaluates the first of each new architecture through the executor.
+
+        A second proposal of an architecture in the same batch stays WAITING and is looked up on
+        the next pass, once the first has a result.
+        """
+        todo: dict[str, Trial] = {}
+        for trial in batch:
+            if trial.arch_hash not in todo and self._lookup(trial) is None:
+                todo[trial.arch_hash] = trial
+        trials = list(todo.values())
+        started = lambda i: self.storage.mark_running(self.name, trials[i].number)  # noqa: E731
+        for i, outcome in self.executor.run(self.objective, [t.arch for t in trials], on_start=started, stop=stop):
+            self._record(trials[i], outcome)
+
+
+class _Fixed:
+    """Validates told metrics exactly like evaluated ones."""
+
+    def __init__(self, metrics: dict[str, float], primary: str) -> None:
+        self.metrics, self.primary = metrics, primary
+
+    def evaluate(self, arch: Any) -> dict[str, float]:
+        return self.metrics
+
+
+def _config(strategy: Strategy) -> dict[str, Any]:
+    config = getattr(strategy, "config", None)
+    return dict(config()) if callable(config) else {}

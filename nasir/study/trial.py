@@ -1,10 +1,11 @@
-"""Trial records: what a study stores for every evaluated (or failed) architecture."""
+"""Trial records: what a study stores for every proposed architecture."""
 
 from __future__ import annotations
 
 import enum
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from nasir.ir import Arch
@@ -13,6 +14,10 @@ __all__ = ["TrialState", "Trial"]
 
 
 class TrialState(str, enum.Enum):
+    """WAITING: proposed and committed, not started; RUNNING: being evaluated (left so by a dead
+    process it becomes FAILED on the next open); COMPLETE; FAILED (the error text says why)."""
+
+    WAITING = "WAITING"
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     FAILED = "FAILED"
@@ -20,10 +25,11 @@ class TrialState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Trial:
-    """One frozen trial as stored: the architecture (IR JSON and hash), metrics, timing, state.
+    """One frozen trial as stored: the architecture (IR JSON and canonical hash), metrics, timing, state.
 
-    ``duplicate_of`` names the earlier trial whose metrics were reused when a strategy proposed an
-    architecture (same canonical hash) that had already been evaluated.
+    ``duplicate_of`` names the earlier trial whose metrics were reused because the strategy
+    proposed an architecture (same canonical hash) that had already been evaluated. ``seconds`` is
+    the objective's wall time; ``created``/``started``/``finished`` are Unix times.
     """
 
     number: int
@@ -34,16 +40,23 @@ class Trial:
     error: str = ""
     seconds: float = 0.0
     duplicate_of: int | None = None
+    created: float | None = None
+    started: float | None = None
+    finished_at: float | None = None
 
-    @property
+    @cached_property
     def arch(self) -> Arch:
         return Arch.from_json(self.arch_json)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (TrialState.COMPLETE, TrialState.FAILED)
 
     def value(self, metric: str) -> float | None:
         """The metric if the trial completed, else None."""
         return self.metrics.get(metric) if self.state is TrialState.COMPLETE else None
 
-    def to_row(self) -> dict[str, Any]:
-        return {"number": self.number, "arch_hash": self.arch_hash, "state": self.state.value,
-                "metrics": json.dumps(self.metrics), "error": self.error, "seconds": self.seconds,
-                "duplicate_of": self.duplicate_of}
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "arch_hash": self.arch_hash, "arch": json.loads(self.arch_json), "state": self.state.value,
+                "metrics": self.metrics, "error": self.error, "seconds": self.seconds, "duplicate_of": self.duplicate_of,
+                "created": self.created, "started": self.started, "finished": self.finished_at}

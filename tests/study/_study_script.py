@@ -1,34 +1,23 @@
 """A study run as its own process (killed and resumed by tests/study/test_resume.py).
 
-Usage: python _study_script.py DB N_TRIALS SLEEP_SECONDS
+Usage: python _study_script.py DB BUDGET PAUSE_SECONDS EVAL_LOG
 """
 
 from __future__ import annotations
 
 import sys
-import time
+from pathlib import Path
 
-from nasir.objectives import TabularObjective
-from nasir.spaces.nb201 import space
-from nasir.spaces.nb201_bench import NB201Benchmark
-from nasir.strategies import make_strategy
-from nasir.study import Study
+sys.path.insert(0, str(Path(__file__).parent))
 
+from _objectives import Logged  # noqa: E402
 
-class SlowTabular(TabularObjective):
-    """A tabular objective that takes a while, so the test can kill the process mid-trial."""
-
-    def __init__(self, pause: float) -> None:
-        super().__init__(NB201Benchmark.default())
-        self.pause = pause
-
-    def evaluate(self, arch):
-        time.sleep(self.pause)
-        return super().evaluate(arch)
-
+from nasir.spaces.nb201 import space  # noqa: E402
+from nasir.strategies import make_strategy  # noqa: E402
+from nasir.study import Study  # noqa: E402
 
 if __name__ == "__main__":
-    db, n_trials, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    study = Study.open(db, space, make_strategy("rea", space), SlowTabular(pause), seed=7)
-    study.optimize(n_trials)
-    print("done", len(study.trials))
+    db, budget, pause, log = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    study = Study.open(db, space, make_strategy("rea", space), Logged(log, pause), seed=7)
+    study.optimize(budget_evals=budget)
+    print("done", len(study))

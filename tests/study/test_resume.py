@@ -1,4 +1,4 @@
-"""A study process killed with SIGKILL mid-run resumes with nothing lost and the budget honoured."""
+"""A study process killed with SIGKILL mid-run resumes with nothing lost, nothing evaluated twice, the budget honoured."""
 
 from __future__ import annotations
 
@@ -13,32 +13,42 @@ from pathlib import Path
 SCRIPT = Path(__file__).with_name("_study_script.py")
 
 
-def completed(db: Path) -> list[tuple[int, str, str]]:
+def rows(db: Path, where: str = "1") -> list[tuple]:
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT number, arch_hash, metrics FROM trials WHERE state='COMPLETE' ORDER BY number").fetchall()
+        try:
+            return conn.execute(f"SELECT number, arch_hash, state, metrics, error FROM trial WHERE {where} ORDER BY number").fetchall()
+        except sqlite3.OperationalError:  # the study process has not created its tables yet
+            return []
 
 
 def test_sigkill_then_resume(tmp_path: Path) -> None:
-    db = tmp_path / "study.db"
-    proc = subprocess.Popen([sys.executable, "-P", str(SCRIPT), str(db), "30", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db, log = tmp_path / "study.db", tmp_path / "evals.log"
+    proc = subprocess.Popen([sys.executable, "-P", str(SCRIPT), str(db), "30", "0.15", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and (not db.exists() or len(completed(db)) < 8):
-        time.sleep(0.05)
+    while time.time() < deadline and len(rows(db, "state='COMPLETE'")) < 12:
+        time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    before = completed(db)
-    assert 8 <= len(before) < 30
+    before = rows(db, "state='COMPLETE'")
+    assert 12 <= len(before) < 30
 
-    done = subprocess.run([sys.executable, "-P", str(SCRIPT), str(db), "30", "0"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-P", str(SCRIPT), str(db), "30", "0", str(log)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT number, state, error FROM trials ORDER BY number").fetchall()
-    assert [r[0] for r in rows] == list(range(30)), "budget honoured: exactly 30 trials, numbered without gaps"
-    assert set(before) <= set(completed(db)), "every committed trial survived the kill"
-    killed = [r for r in rows if r[1] == "FAILED"]
-    assert all("died" in r[2] for r in killed) and len(killed) <= 1
+    after = rows(db)
+    assert [r[0] for r in after] == list(range(30)), "budget honoured: exactly 30 trials, numbered without gaps"
+    assert set(before) <= set(after), "every committed trial survived the kill, unchanged"
+    killed = [r for r in after if r[2] == "FAILED"]
+    assert len(killed) <= 1 and all("died" in r[4] for r in killed)
+    assert all(r[2] in ("COMPLETE", "FAILED") for r in after)
 
-    uninterrupted = tmp_path / "whole.db"
-    subprocess.run([sys.executable, "-P", str(SCRIPT), str(uninterrupted), "30", "0"], check=True, capture_output=True, timeout=120)
-    if not killed:  # the kill landed between trials: the resumed search is the uninterrupted one
-        assert [r[1] for r in completed(db)] == [r[1] for r in completed(uninterrupted)]
+    evaluated = [line.split()[1] for line in log.read_text().splitlines()]
+    killed_hashes = {r[1] for r in killed}
+    repeats = {h for h in evaluated if evaluated.count(h) > 1} - killed_hashes
+    assert not repeats, "no architecture was evaluated twice (re-proposals are looked up)"
+    assert len({line.split()[0] for line in log.read_text().splitlines()}) == 2, "both processes evaluated"
+
+    whole = tmp_path / "whole.db"
+    subprocess.run([sys.executable, "-P", str(SCRIPT), str(whole), "30", "0", str(tmp_path / "w.log")], check=True, capture_output=True, timeout=120)
+    cut = killed[0][0] if killed else 30
+    assert [r[1] for r in after[: cut + 1]] == [r[1] for r in rows(whole)[: cut + 1]], "resume continued the same random stream"

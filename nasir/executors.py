@@ -1,0 +1,168 @@
+"""Executors: where a study's objective evaluations run.
+
+A study hands an executor a batch of architectures (one ``ask(n)``); the executor evaluates them
+and yields ``(position, Outcome)`` as each finishes, in any order. Results never depend on the
+executor: proposals are fixed before evaluation and strategies do not care in which order results
+arrive, so the in-process and process-pool executors give the same study for the same seed.
+
+The seam for a cluster executor (Ray: ``ray.init(address=...)``, one remote task per
+architecture, results through ``ray.wait``) is the :class:`Executor` protocol; nothing else in a
+study changes.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import pickle
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from nasir.errors import NasirError
+from nasir.ir import Arch
+
+__all__ = ["Outcome", "Executor", "InProcessExecutor", "ProcessPoolExecutor", "evaluate_safely", "ExecutorError"]
+
+
+class ExecutorError(NasirError, RuntimeError):
+    """An executor cannot run the objective (e.g. it cannot be sent to worker processes)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one evaluation produced: metrics, or an error text (then the trial is FAILED)."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def evaluate_safely(objective: Any, arch: Arch) -> Outcome:
+    """Runs ``objective.evaluate``; an exception, a missing primary metric or a NaN/inf becomes an error text."""
+    start = time.perf_counter()
+    try:
+        metrics = {str(k): float(v) for k, v in objective.evaluate(arch).items()}
+        error = _invalid(metrics, objective.primary)
+    except Exception as err:  # an objective failure must not stop the study
+        metrics, error = {}, "".join(traceback.format_exception_only(type(err), err)).strip()
+    return Outcome(metrics if not error else {k: v for k, v in metrics.items() if math.isfinite(v)}, error, time.perf_counter() - start)
+
+
+def _invalid(metrics: dict[str, float], primary: str) -> str:
+    if primary not in metrics:
+        return f"objective returned no {primary!r} (got {sorted(metrics)})"
+    if not math.isfinite(metrics[primary]):
+        return f"objective returned {metrics[primary]} for {primary!r}"
+    return ""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Evaluates batches of architectures."""
+
+    name: str
+
+    def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
+            stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        """Evaluates ``archs``; calls ``on_start(i)`` as evaluation ``i`` starts and starts none once
+        ``stop()`` is true; yields ``(i, outcome)`` for every started evaluation."""
+
+    def close(self) -> None:
+        """Releases workers."""
+
+
+class InProcessExecutor:
+    """Evaluates one architecture after the other in this process (the default)."""
+
+    name = "in_process"
+
+    def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
+            stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        for i, arch in enumerate(archs):
+            if stop():
+                return
+            on_start(i)
+            yield i, evaluate_safely(objective, arch)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_WORKER_OBJECTIVE: Any = None
+
+
+def _init_worker(payload: bytes) -> None:
+    global _WORKER_OBJECTIVE
+    _WORKER_OBJECTIVE = pickle.loads(payload)
+
+
+def _evaluate_in_worker(arch_json: str) -> Outcome:
+    return evaluate_safely(_WORKER_OBJECTIVE, Arch.from_json(arch_json))
+
+
+class ProcessPoolExecutor:
+    """Evaluates in local worker processes (``concurrent.futures``, spawn context).
+
+    The objective is pickled once per worker (it must be picklable: module-level classes and
+    functions); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
+    so a time budget stops new work promptly.
+    """
+
+    name = "process_pool"
+
+    def __init__(self, max_workers: int = 2, mp_context: str = "spawn") -> None:
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+        self.max_workers, self.mp_context = max_workers, mp_context
+        self._pool: futures.ProcessPoolExecutor | None = None
+        self._objective: Any = None
+
+    def _pool_for(self, objective: Any) -> futures.ProcessPoolExecutor:
+        if self._pool is not None and objective is self._objective:
+            return self._pool
+        try:
+            payload = pickle.dumps(objective)
+        except Exception as err:
+            raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to worker processes "
+                                f"({err}); define it at module level or use InProcessExecutor") from None
+        self.close()
+        ctx = multiprocessing.get_context(self.mp_context)
+        self._pool = futures.ProcessPoolExecutor(self.max_workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,))
+        self._objective = objective
+        return self._pool
+
+    def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
+            stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        pool = self._pool_for(objective)
+        waiting = list(enumerate(archs))
+        running: dict[futures.Future, int] = {}
+        while waiting or running:
+            while waiting and len(running) < self.max_workers and not stop():
+                i, arch = waiting.pop(0)
+                on_start(i)
+                running[pool.submit(_evaluate_in_worker, arch.to_json())] = i
+            if not running:
+                return
+            finished, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in sorted(finished, key=running.get):
+                yield running.pop(future), _result(future)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _result(future: futures.Future) -> Outcome:
+    try:
+        return future.result()
+    except Exception as err:  # a worker that died (e.g. killed for memory) fails its trial only
+        return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")

@@ -1,0 +1,44 @@
+"""Module-level objectives for the study tests (importable by worker and study processes)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from nasir.objectives import TabularObjective
+from nasir.spaces.nb201 import space
+from nasir.spaces.nb201_bench import NB201Benchmark
+
+BENCH = NB201Benchmark.default()
+
+
+class Logged(TabularObjective):
+    """A tabular objective that appends each evaluated hash to a file and may sleep (to be killed mid-trial)."""
+
+    def __init__(self, log: str | None = None, pause: float = 0.0) -> None:
+        super().__init__(BENCH, space)
+        self.log, self.pause = log, pause
+
+    def evaluate(self, arch):
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write(f"{os.getpid()} {arch.canonical_hash()}\n")
+        time.sleep(self.pause)
+        return super().evaluate(arch)
+
+
+class Flaky(TabularObjective):
+    """Raises for cells whose first edge is a 1x1 conv, returns NaN for those whose first edge is a pool."""
+
+    def __init__(self) -> None:
+        super().__init__(BENCH, space)
+
+    def evaluate(self, arch):
+        first = space.to_ops(arch)[0]
+        if first == "nor_conv_1x1":
+            raise RuntimeError("simulated out-of-memory")
+        metrics = super().evaluate(arch)
+        if first == "avg_pool_3x3":
+            metrics[self.primary] = math.nan
+        return metrics
