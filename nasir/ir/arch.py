@@ -107,6 +107,12 @@ class Arch:
     def __len__(self) -> int:
         return self._graph.number_of_nodes()
 
+    def __copy__(self) -> Arch:
+        return self  # immutable: a copy is the object itself
+
+    def __deepcopy__(self, memo: dict) -> Arch:
+        return self
+
     def __contains__(self, node: object) -> bool:
         return node in self._graph
 

@@ -78,6 +78,12 @@ class Network:
             raise InvalidArchError("a network needs at least one block")
         return out
 
+    def __copy__(self) -> Network:
+        return self  # immutable: a copy is the object itself
+
+    def __deepcopy__(self, memo: dict) -> Network:
+        return self
+
     def block(self, name: str) -> Block:
         for b in self.blocks:
             if b.name == name:

@@ -4,8 +4,10 @@ The empirical NTK ``Theta = J J^T`` over one batch, with ``J[i]`` the gradient o
 w.r.t. every parameter whose name contains ``weight`` (TE-NAS ``ntk.py``: conv, linear and BN
 weights), BatchNorm in train mode, the whole batch in one forward. The score is
 ``-lambda_max / lambda_min`` (TE-NAS ranks lower condition numbers as better; a NaN ratio becomes
-1e5 as in its code). Fast path: all rows of ``J`` from one batched backward
-(``is_grads_batched``); plain path: one ``retain_graph`` backward per sample, as the reference.
+1e5 as in its code). Default: one ``retain_graph`` backward per sample, as the reference;
+``batched=True`` gets all rows of ``J`` from one vmapped backward (``is_grads_batched``), which a
+test checks gives the same score; on CPU it is slower than the loop (vmapped conv backward), so it is
+opt-in, meant for GPUs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from nasir import proxy_math
 from nasir.frontends.torch.proxies._common import Batch, Subject
 from nasir.frontends.torch.proxies._guard import check_output
 
-__all__ = ["ntk_cond", "ntk_cond_plain"]
+__all__ = ["ntk_cond"]
 
 
 def _weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -38,7 +40,11 @@ def _flat(grads: tuple[torch.Tensor | None, ...], weights: list[torch.Tensor], i
     return torch.cat(parts)
 
 
-def ntk_cond(subject: Subject, batch: Batch) -> float:
+def ntk_cond(subject: Subject, batch: Batch, *, batched: bool = False) -> float:
+    return _batched(subject, batch) if batched else _loop(subject, batch)
+
+
+def _batched(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
     weights = _weights(model)
     logits = model(batch.x)
@@ -49,7 +55,7 @@ def ntk_cond(subject: Subject, batch: Batch) -> float:
     return _cond([_flat(grads, weights, i) for i in range(n)])
 
 
-def ntk_cond_plain(subject: Subject, batch: Batch) -> float:
+def _loop(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
     weights = _weights(model)
     logits = model(batch.x)

@@ -1,0 +1,200 @@
+"""Zero-cost proxy quality on NAS-Bench-201: Spearman/Kendall vs ground truth, time per arch, NASLib check.
+
+Usage:
+    python benchmarks/proxies_nb201.py --sample 100 --seed 0 --dataset cifar10 \\
+        [--proxies naswot synflow ...] [--naslib ../shared/data/nb201_zc/nb201_zc_naslib_cifar10.csv] [--resume]
+
+Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (BENCH.md's
+standard sample; ``--sample 15625`` scores every cell in index order). Each cell is the full NB201
+network (C=16, N=5) with PyTorch default init from ``--seed``; images are the shipped CIFAR-10
+sample (512 training images), one batch per proxy batch size drawn with ``--seed`` and shared by
+all architectures. Proxy variants are written ``name:key=value`` (``synflow:bn=identity``).
+
+Ground truth (columns of the shipped table): ``nb201v11_cifar10valid_test_acc`` (what zero-cost-nas
+correlated with; published figures are on this column), ``cifar10_test_acc``, ``cifar100_test_acc``,
+``imagenet16_test_acc`` (the same CIFAR-10 scores against the other data sets' accuracies).
+Per-architecture rows are appended to ``<out>/proxies_nb201_<dataset>_n<N>_s<seed>.csv`` as they are
+scored (``--resume`` skips rows already there); the summary goes to the matching ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nasir import proxy_math
+from nasir.data import load_sample
+from nasir.frontends.torch.proxies import ProxyWarning, score_network
+from nasir.spaces.nb201 import space
+from nasir.spaces.nb201_bench import NB201Benchmark
+
+DEFAULT_PROXIES = ("naswot", "jacob_cov", "synflow", "synflow:bn=identity", "snip", "grasp", "fisher", "grad_norm",
+                   "params", "flops", "meco")
+TRUTH = {"c10valid_test": ("cifar10-valid", "test_acc"), "c10_test": ("cifar10", "test_acc"),
+         "c100_test": ("cifar100", "test_acc"), "in16_test": ("imagenet16", "test_acc")}
+PUBLISHED_C10VALID = {"synflow": 0.737, "jacob_cov": 0.731, "snip": 0.596, "grad_norm": 0.594, "grasp": 0.514, "fisher": 0.360}
+PUBLISHED_C100 = {"synflow": 0.763, "jacob_cov": 0.704, "snip": 0.637, "grad_norm": 0.637, "grasp": 0.547, "fisher": 0.385}
+NASLIB_COLUMN = {"naswot": "nwot", "jacob_cov": "jacov", "synflow": "synflow", "snip": "snip", "grasp": "grasp",
+                 "fisher": "fisher", "grad_norm": "grad_norm", "params": "params", "flops": "flops"}
+ENSEMBLES = {"rank(naswot+synflow)": ("naswot", "synflow"),
+             "rank(naswot+synflow+meco+flops)": ("naswot", "synflow", "meco", "flops"),
+             "rank(synflow+meco+zico+flops)": ("synflow", "meco", "zico", "flops"),
+             "rank(naswot+synflow+meco+zico+flops)": ("naswot", "synflow", "meco", "zico", "flops")}
+
+
+def parse_proxy(text: str) -> tuple[str, dict]:
+    name, _, rest = text.partition(":")
+    opts = dict(kv.split("=", 1) for kv in rest.split(",") if kv)
+    return name, opts
+
+
+def sample_indices(n: int) -> np.ndarray:
+    if n >= 15625:
+        return np.arange(15625)
+    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
+
+
+def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str) -> dict:
+    net = space.network(space.from_index(int(index)), dataset=dataset)
+    row = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
+    for text in proxies:
+        group = text.split("+")  # "snip+grad_norm+fisher": one fused loss-gradient pass, timed together
+        parsed = [parse_proxy(t) for t in group]
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProxyWarning)
+            values = score_network(net, [n for n, _ in parsed], data, seed=seed, fused=len(group) > 1, catch=True,
+                                   options={n: o for n, o in parsed})
+        ms = round(1000 * (time.perf_counter() - start), 2)
+        for t, (n, _) in zip(group, parsed):
+            row[t] = values[n]
+            row[f"ms:{t}"] = ms if len(group) == 1 else round(ms / len(group), 2)
+    return row
+
+
+def expand(proxies: list[str]) -> list[str]:
+    return [t for text in proxies for t in text.split("+")]
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [{k: (v if k == "arch_str" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def naslib_scores(path: Path | None) -> dict[int, dict[str, float]]:
+    if path is None or not path.exists():
+        return {}
+    with path.open() as f:
+        return {int(r["index"]): {k: float(v) for k, v in r.items() if k not in ("index", "arch_str") and v} for r in csv.DictReader(f)}
+
+
+def summarize(rows: list[dict], proxies: list[str], proxies_arg: list[str], naslib: dict[int, dict[str, float]], bench: NB201Benchmark) -> dict:
+    idx = [int(r["index"]) for r in rows]
+    truth = {k: bench.column(*v)[idx] for k, v in TRUTH.items()}
+    cols = {p: np.array([r[p] for r in rows], dtype=float) for p in proxies}
+    for label, members in ENSEMBLES.items():
+        if all(m in cols for m in members):
+            cols[label] = proxy_math.rank_aggregate({m: cols[m] for m in members})
+    out = {}
+    for p, values in cols.items():
+        name = parse_proxy(p)[0]
+        entry = {f"rho_{k}": round(proxy_math.spearman(values, t), 4) for k, t in truth.items()}
+        entry |= {f"tau_{k}": round(proxy_math.kendall(values, t), 4) for k, t in truth.items()}
+        entry["published_rho_c10valid_test"] = PUBLISHED_C10VALID.get(name)
+        entry["published_rho_c100_test"] = PUBLISHED_C100.get(name)
+        entry["n_minus_inf"] = int(np.sum(~np.isfinite(values)))
+        if p in proxies:
+            ms = np.array([r[f"ms:{p}"] for r in rows])
+            entry |= {"ms_per_arch_median": round(float(np.median(ms)), 1), "ms_per_arch_p90": round(float(np.percentile(ms, 90)), 1),
+                      "fused_group": next((t for t in proxies_arg if p in t.split("+") and "+" in t), None)}
+        col = NASLIB_COLUMN.get(name)
+        overlap = [i for i, ix in enumerate(idx) if col and ix in naslib and col in naslib[ix]]
+        if overlap:
+            ours = values[overlap]
+            theirs = np.array([naslib[idx[i]][col] for i in overlap])
+            entry["rho_vs_naslib"] = round(proxy_math.spearman(ours, theirs), 4)
+            entry["naslib_overlap"] = len(overlap)
+            entry["rho_c10valid_on_overlap_ours"] = round(proxy_math.spearman(ours, truth["c10valid_test"][overlap]), 4)
+            entry["rho_c10valid_on_overlap_naslib"] = round(proxy_math.spearman(theirs, truth["c10valid_test"][overlap]), 4)
+        out[p] = entry
+    return out
+
+
+def print_table(summary: dict, n: int) -> None:
+    print(f"\n{n} archs | rho/tau vs nb201v11_cifar10valid_test_acc | rho vs c10 / c100 / in16 test | ms/arch | rho vs NASLib (overlap)")
+    for p, e in summary.items():
+        pub = e["published_rho_c10valid_test"]
+        print(f"{p:34s} {e['rho_c10valid_test']:+.3f} {e['tau_c10valid_test']:+.3f} (pub {pub if pub is not None else '-':>5}) | "
+              f"{e['rho_c10_test']:+.3f} {e['rho_c100_test']:+.3f} {e['rho_in16_test']:+.3f} | "
+              f"{e.get('ms_per_arch_median', float('nan')):8.1f} | {e.get('rho_vs_naslib', float('nan')):+.3f} ({e.get('naslib_overlap', 0)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", default="cifar10", choices=["cifar10"])
+    parser.add_argument("--proxies", nargs="+", default=list(DEFAULT_PROXIES))
+    parser.add_argument("--naslib", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/nb201_zc/nb201_zc_naslib_cifar10.csv")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the output files (several proxy sets on one sample)")
+    parser.add_argument("--summarize-only", action="store_true", help="score nothing; summarise the rows already written")
+    parser.add_argument("--also", type=Path, nargs="*", default=[],
+                        help="per-arch CSVs of other proxy sets on the same sample, joined on index for the summary")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"proxies_nb201_{args.dataset}_n{args.sample}_s{args.seed}{'_' + args.tag if args.tag else ''}"
+    csv_path = stem.with_suffix(".csv")
+    rows = read_rows(csv_path) if args.resume or args.summarize_only else []
+    if not (args.resume or args.summarize_only) and csv_path.exists():
+        csv_path.unlink()
+    done = {int(r["index"]) for r in rows}
+    data = load_sample()
+    names = expand(args.proxies)
+    fields = ["index", "arch_str", *names, *(f"ms:{p}" for p in names)]
+    if not args.summarize_only:
+        score_arch(int(sample_indices(1)[0]), args.proxies, data, args.seed, args.dataset)  # warm-up (imports, allocator)
+    for k, index in enumerate([] if args.summarize_only else sample_indices(args.sample)):
+        if int(index) in done:
+            continue
+        row = score_arch(int(index), args.proxies, data, args.seed, args.dataset)
+        new = not csv_path.exists()
+        with csv_path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        rows.append(row)
+        print(f"[{k + 1}/{args.sample}] {index} " + " ".join(f"{p}={row[p]:.4g}" for p in names), flush=True)
+    for extra in args.also:
+        other = {int(r["index"]): r for r in read_rows(extra)}
+        rows = [{**r, **other[int(r["index"])]} for r in rows if int(r["index"]) in other]
+        names += [k for k in next(iter(other.values())) if k not in names and k not in ("index", "arch_str") and not k.startswith("ms:")]
+    summary = summarize(rows, names, args.proxies, naslib_scores(args.naslib), NB201Benchmark.default())
+    meta = {"command": "python benchmarks/" + Path(__file__).name + f" --sample {args.sample} --seed {args.seed} --dataset {args.dataset} --proxies {' '.join(args.proxies)}" + (f" --tag {args.tag}" if args.tag else ""),
+            "date": date.today().isoformat(), "machine": platform.processor() or platform.machine(), "threads": args.threads,
+            "torch": torch.__version__, "numpy": np.__version__, "n_archs": len(rows),
+            "sample": "first N of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
+            "data": "nasir shipped CIFAR-10 sample (512 train images), one batch per batch size, seed " + str(args.seed)}
+    json_path = stem.with_suffix(".json") if not args.also else stem.with_name(stem.name + "_joined.json")
+    meta["joined"] = [str(p.name) for p in args.also]
+    json_path.write_text(json.dumps({"meta": meta, "proxies": summary}, indent=1))
+    print_table(summary, len(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Zero-cost proxies: the framework-free contract and the :data:`PROXIES` registry.
+
+A :class:`ProxySpec` says what a proxy needs (images, labels, gradients, a loss), cites the paper,
+and pins the reference settings (batch size, input, BatchNorm handling, dtype) that frontends
+must reproduce. Every frontend returns one ``float`` per architecture, oriented so that **higher
+is better** (quantities the paper minimises are negated, see ``orientation``); a degenerate
+network (constant output, NaN/inf) scores ``-inf`` with a warning instead of raising.
+
+The PyTorch implementations live in ``nasir.frontends.torch.proxies``; shared closing formulas in
+:mod:`nasir.proxy_math`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from nasir.errors import UnknownNameError
+from nasir.registry import Registry
+
+__all__ = ["ProxySpec", "PROXIES", "NEEDS", "register_proxy", "get_proxy"]
+
+NEEDS = frozenset({"data", "labels", "gradients", "loss", "network"})
+ZC_NAS = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021 (SamsungLabs/zero-cost-nas)"
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """What a zero-cost proxy is and how its paper ran it.
+
+    Args:
+        name: registry key (``"synflow"``).
+        needs: subset of :data:`NEEDS`: ``data`` (real images), ``labels``, ``gradients``,
+            ``loss`` (cross-entropy), ``network`` (the IR Network, e.g. for FLOPs).
+        higher_is_better: always True for the returned score (the contract); kept explicit so a
+            spec reads on its own.
+        orientation: how the returned score relates to the paper's quantity (e.g. "negated").
+        citation: paper (and section) defining the score.
+        settings: reference settings (``batch_size``, ``input``, ``bn``, ``dtype``, ``augment``...).
+        definition: one line stating the formula.
+    """
+
+    name: str
+    needs: frozenset[str]
+    citation: str
+    definition: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    orientation: str = "as in the paper (higher is better)"
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - NEEDS
+        if unknown:
+            raise ValueError(f"proxy {self.name!r}: unknown needs {sorted(unknown)} (known: {sorted(NEEDS)})")
+        if not self.higher_is_better:
+            raise ValueError(f"proxy {self.name!r}: returned scores must be higher-is-better; negate and say so in orientation")
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+
+    @property
+    def batch_size(self) -> int | None:
+        return self.settings.get("batch_size")
+
+
+PROXIES: Registry[ProxySpec] = Registry("proxy", UnknownNameError)
+
+
+def register_proxy(spec: ProxySpec) -> ProxySpec:
+    """Adds a spec to :data:`PROXIES` (duplicates raise)."""
+    return PROXIES.register(spec.name, spec)
+
+
+def get_proxy(name: str) -> ProxySpec:
+    """The spec for ``name``; unknown names raise with close matches."""
+    return PROXIES.get(name)
+
+
+_CE = {"batch_size": 64, "input": "one random augmented training batch", "bn": "train mode (batch statistics)",
+       "init": "PyTorch default", "loss": "cross_entropy", "dtype": "float32", "augment": True}
+
+for _spec in (
+    ProxySpec("naswot", frozenset({"data"}),
+              "Mellor et al., Neural Architecture Search without Training, ICML 2021, Sec. 3 (BayesWatch/nas-without-training)",
+              "log|K|, K = N_A - d_H over the binary codes of every ReLU's input (slogdet)",
+              {"batch_size": 128, "input": "one random training batch, not augmented", "bn": "train mode",
+               "init": "PyTorch default", "dtype": "float32", "augment": False}),
+    ProxySpec("jacob_cov", frozenset({"data", "gradients"}),
+              "Mellor et al., NAS without Training, arXiv:2006.04647 v1 (2020), Sec. 3; as run by " + ZC_NAS,
+              "-sum(log(v+k) + 1/(v+k)), v = eigenvalues of corr(d sum(f(x)) / dx_i), k = 1e-5",
+              {**_CE, "loss": None}),
+    ProxySpec("synflow", frozenset({"gradients"}),
+              "Tanaka et al., NeurIPS 2020 (SynFlow) as a NAS proxy in " + ZC_NAS + ", Sec. 3",
+              "sum over conv/linear weights |w * dR/dw|, R = sum f_{|theta|}(1), all-ones input, float64",
+              {"batch_size": 1, "input": "all ones (one sample)", "dtype": "float64", "init": "PyTorch default",
+               "bn": "zc-nas: BN dropped in stem, cells and head; reduction blocks keep BN in train mode "
+                     "(the zero-cost-nas NB201 model's bn=False copy); 'identity' = NASLib (every BN dropped)"}),
+    ProxySpec("snip", frozenset({"data", "labels", "gradients", "loss"}),
+              "Lee et al., SNIP, ICLR 2019, as a NAS proxy in " + ZC_NAS,
+              "sum over conv/linear weights |w * dL/dw|", _CE),
+    ProxySpec("grasp", frozenset({"data", "labels", "gradients", "loss"}),
+              "Wang et al., GraSP, ICLR 2020, as a NAS proxy in " + ZC_NAS,
+              "sum over conv/linear weights -w * (H g), g = dL/dw (T=1, one iteration)", _CE),
+    ProxySpec("fisher", frozenset({"data", "labels", "gradients", "loss"}),
+              "Theis et al. 2018 / Turner et al. 2020 (channel Fisher), as a NAS proxy in " + ZC_NAS,
+              "sum over conv/linear output channels k of fan_in(k) * 0.5 * mean_n (sum_hw a*dL/da)^2",
+              _CE),
+    ProxySpec("grad_norm", frozenset({"data", "labels", "gradients", "loss"}),
+              ZC_NAS + ", Sec. 3 (baseline)",
+              "sum over conv/linear layers of ||dL/dW||_2 (per-layer norms, summed)", _CE),
+    ProxySpec("params", frozenset({"network"}), "baseline; " + ZC_NAS,
+              "trainable parameters from the IR (network.count_params())", {}),
+    ProxySpec("flops", frozenset({"network"}), "baseline; " + ZC_NAS,
+              "multiply-accumulates per sample from the IR (network.count_flops())", {}),
+    ProxySpec("ntk_cond", frozenset({"data", "gradients"}),
+              "Chen, Gong, Wang, TE-NAS, ICLR 2021, Sec. 3.1.1 (VITA-Group/TENAS)",
+              "-lambda_max/lambda_min of the empirical NTK J J^T, J = per-sample d sum(logits_i)/d weights",
+              {"batch_size": 64, "input": "one random augmented training batch", "bn": "train mode",
+               "params": "every parameter whose name contains 'weight' (BN weights included)", "augment": True},
+              orientation="negated (TE-NAS: lower condition number is better)"),
+    ProxySpec("linear_regions", frozenset({"data"}),
+              "Chen, Gong, Wang, TE-NAS, ICLR 2021, Sec. 3.1.2 (Xiong et al. 2020 region count)",
+              "number of distinct ReLU activation patterns over a batch of inputs",
+              {"batch_size": 128, "input": "one random training batch, not augmented", "bn": "train mode",
+               "augment": False, "note": "on the full network; TE-NAS counts on a thin C=1..3 copy of 3x3 crops"}),
+    ProxySpec("meco", frozenset(),
+              "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
+              "Eigenvalue of Correlation, NeurIPS 2023, Eq. 5-6",
+              "sum over modules of lambda_min(corr of the output's channels), on one sample",
+              {"batch_size": 1, "input": "one N(0, 1) image at the network's input shape (seeded)", "bn": "train mode",
+               "augment": False}),
+    ProxySpec("zico", frozenset({"data", "labels", "gradients", "loss"}),
+              "Li, Kang, Han, Marculescu, ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, "
+              "ICLR 2023, Eq. 4-5 (SLDGroup/ZiCo)",
+              "sum over conv/linear layers of log(sum_theta mean_b|g| / std_b(g)), b over 2 mini-batches",
+              {"batch_size": 128, "splits": 2, "input": "one random augmented training batch split in two halves of 64",
+               "bn": "train mode", "loss": "cross_entropy", "augment": True}),
+):
+    register_proxy(_spec)

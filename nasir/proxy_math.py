@@ -1,0 +1,165 @@
+"""Framework-free numpy math shared by every frontend's zero-cost proxies.
+
+Frontends (PyTorch now, TensorFlow later) collect tensors (activation codes, Jacobians, feature
+maps, NTK matrices) and hand numpy arrays to these functions, so each score's closing formula is
+written once. Non-finite results are mapped to ``-inf`` by :func:`finite_score` (ranked last,
+with a warning) so a batch run never crashes on one degenerate architecture.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "JACOB_COV_K", "ProxyWarning", "hamming_kernel", "logdet_psd", "jacob_cov_score", "corr_min_eig",
+    "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall",
+]
+
+logger = logging.getLogger(__name__)
+
+JACOB_COV_K = 1e-5  # Mellor et al. 2020 (arXiv v1), eval_score's k
+
+
+class ProxyWarning(RuntimeWarning):
+    """A proxy produced a degenerate value (NaN/inf, constant output); the score became ``-inf``."""
+
+
+def finite_score(value: float, what: str) -> float:
+    """``float(value)`` when finite, else ``-inf`` with a :class:`ProxyWarning` naming ``what``.
+
+    ``-inf`` ranks an architecture last under "higher is better", which is the defined result for
+    constant-output or numerically broken networks (never an exception in a batch run).
+    """
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if math.isfinite(value):
+        return value
+    warnings.warn(f"{what}: score is {value}; ranked last as -inf", ProxyWarning, stacklevel=2)
+    return -math.inf
+
+
+def hamming_kernel(codes: Sequence[np.ndarray]) -> np.ndarray:
+    """NASWOT kernel ``K = N_A - d_H`` summed over layers (Mellor et al. 2021, Sec. 3).
+
+    Args:
+        codes: per ReLU layer, a ``(batch, units)`` binary array (1 where the unit is active).
+
+    Returns:
+        ``(batch, batch)`` float64: for each pair, the number of units with equal codes,
+        ``c c^T + (1 - c)(1 - c)^T`` accumulated over layers.
+    """
+    if not codes:
+        raise ValueError("hamming_kernel needs at least one layer of activation codes")
+    k = np.zeros((codes[0].shape[0],) * 2)
+    for c in codes:
+        c = np.asarray(c, dtype=np.float64)
+        k += c @ c.T + (1.0 - c) @ (1.0 - c).T
+    return k
+
+
+def logdet_psd(k: np.ndarray) -> float:
+    """``log|K|`` via ``slogdet`` (NASWOT's score); ``-inf`` when K is singular or not positive."""
+    sign, logdet = np.linalg.slogdet(np.asarray(k, dtype=np.float64))
+    return float(logdet) if sign > 0 else -math.inf
+
+
+def jacob_cov_score(jacobians: np.ndarray, k: float = JACOB_COV_K) -> float:
+    """Mellor et al. 2020 (arXiv v1) ``-sum(log(v + k) + 1/(v + k))`` over the eigenvalues ``v``
+    of the correlation matrix of per-sample input Jacobians (rows of ``jacobians``).
+
+    The reference uses ``np.linalg.eig``; the matrix is symmetric, so ``eigvalsh`` gives the same
+    spectrum without complex round-off. NaN (a zero-variance row) propagates to the caller.
+    """
+    j = np.asarray(jacobians, dtype=np.float64).reshape(len(jacobians), -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(j)
+        if not np.all(np.isfinite(corr)):
+            return math.nan
+        v = np.linalg.eigvalsh(corr)
+        return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
+
+
+def corr_min_eig(features: np.ndarray) -> float:
+    """MeCo's per-layer term (Jiang et al., NeurIPS 2023, Eq. 5): the smallest eigenvalue of the
+    channel-by-channel Pearson correlation matrix of one feature map ``(channels, positions)``.
+    NaN/inf entries (constant channels) are zeroed first, as in the authors' code.
+    """
+    f = np.asarray(features, dtype=np.float64)
+    f = f.reshape(f.shape[0], -1)
+    if f.shape[1] < 2:  # one position: every correlation is undefined (the reference zeroes them)
+        return 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(f) if f.shape[0] > 1 else np.ones((1, 1))
+    corr = np.where(np.isfinite(corr), corr, 0.0)
+    return float(np.linalg.eigvalsh(np.atleast_2d(corr))[0])
+
+
+def condition_number(eigenvalues: np.ndarray, *, nan_value: float = 1e5) -> float:
+    """``lambda_max / lambda_min`` of a symmetric PSD spectrum (TE-NAS NTK trainability, Sec. 3.1).
+
+    TE-NAS replaces a NaN ratio by ``1e5`` (its ``np.nan_to_num(..., nan=100000.0)``); kept here.
+    """
+    v = np.sort(np.asarray(eigenvalues, dtype=np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = v[-1] / v[0]
+    return float(nan_value) if math.isnan(ratio) else float(ratio)
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (1 = lowest); NaN and -inf share the lowest places (ranked last)."""
+    x = np.asarray(values, dtype=np.float64).copy()
+    x[~np.isfinite(x) & ~(x == np.inf)] = -np.inf
+    order = np.argsort(x, kind="mergesort")
+    r = np.empty(len(x))
+    sorted_x = x[order]
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and sorted_x[j + 1] == sorted_x[i]:
+            j += 1
+        r[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return r
+
+
+def rank_aggregate(scores: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """TE-NAS-style combination: the (weighted) sum of each proxy's ranks over the same architectures.
+
+    Every proxy must already be "higher is better"; a degenerate (-inf/NaN) value takes the lowest
+    rank of its proxy, so one broken score cannot lift an architecture.
+    """
+    if not scores:
+        raise ValueError("rank_aggregate needs at least one proxy's scores")
+    lengths = {len(v) for v in scores.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"every proxy must score the same architectures; got lengths {sorted(lengths)}")
+    total = np.zeros(lengths.pop())
+    for name, values in scores.items():
+        total += (1.0 if weights is None else float(weights[name])) * ranks(values)
+    return total
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rho with average ranks (ties), NaN/-inf ranked lowest."""
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb / den) if den else math.nan
+
+
+def kendall(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall tau-b (O(n^2), fine for a few thousand architectures), NaN/-inf ranked lowest."""
+    ra, rb = ranks(a), ranks(b)
+    da = np.sign(ra[:, None] - ra[None, :])
+    db = np.sign(rb[:, None] - rb[None, :])
+    iu = np.triu_indices(len(ra), 1)
+    da, db = da[iu], db[iu]
+    den = math.sqrt(float(np.count_nonzero(da)) * float(np.count_nonzero(db)))
+    return float((da * db).sum() / den) if den else math.nan

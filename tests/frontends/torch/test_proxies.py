@@ -1,0 +1,248 @@
+"""Zero-cost proxies (PyTorch): contract, registry conformance, fast path == plain definition,
+determinism, no mutation of the caller's model, degenerate architectures ranked last.
+
+Small NB201 networks (C=4, N=1) keep the file near a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from torch import nn
+
+from nasir import proxy_math
+from nasir.data import CIFAR10_MEAN, CIFAR10_STD, load_sample
+from nasir.errors import ShapeMismatchError
+from nasir.proxies import PROXIES, ProxySpec
+from nasir.spaces.nb201 import space
+from nasir.frontends.torch import lower
+from nasir.frontends.torch.proxies import TORCH_PROXIES, UNSUPPORTED, ProxyWarning, score, score_many, score_network
+from nasir.frontends.torch.proxies import naswot, tenas
+from nasir.frontends.torch.proxies._common import make_batch, make_subject
+from nasir.frontends.torch.proxies._fused import fused_loss_gradient
+
+BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+MIXED = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+CHEAP = ("naswot", "jacob_cov", "synflow", "snip", "grasp", "fisher", "grad_norm", "params", "flops", "meco", "zico")
+
+
+def small(arch: str = BEST, channels: int = 4):
+    return space.network(space.parse(arch), channels=channels, cells_per_stage=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def best_scores(data):
+    return score_network(small(), list(CHEAP), data, seed=0, fused=False)
+
+
+# ---------------------------------------------------------------- contract and registry
+
+
+def test_every_spec_has_a_torch_implementation_or_a_reason() -> None:
+    for name in PROXIES:
+        assert (name in TORCH_PROXIES) != (name in UNSUPPORTED), name
+        if name in UNSUPPORTED:
+            assert len(UNSUPPORTED[name]) > 20
+    for name in TORCH_PROXIES:
+        impl = TORCH_PROXIES.get(name)
+        assert impl.spec is PROXIES.get(name) and impl.spec.higher_is_better
+        assert impl.spec.citation and impl.spec.definition
+
+
+def test_reference_settings_follow_the_papers() -> None:
+    assert PROXIES.get("naswot").batch_size == 128
+    for name in ("snip", "grasp", "fisher", "grad_norm", "jacob_cov"):
+        assert PROXIES.get(name).batch_size == 64 and PROXIES.get(name).settings["augment"]
+    assert PROXIES.get("synflow").settings["dtype"] == "float64"
+    assert "negated" in PROXIES.get("ntk_cond").orientation
+
+
+def test_spec_rejects_unknown_needs_and_lower_is_better() -> None:
+    with pytest.raises(ValueError, match="unknown needs"):
+        ProxySpec("x", frozenset({"labels", "gpu"}), "c", "d")
+    with pytest.raises(ValueError, match="higher-is-better"):
+        ProxySpec("x", frozenset(), "c", "d", higher_is_better=False)
+
+
+def test_unsupported_proxy_raises_with_the_reason(data) -> None:
+    with pytest.raises(NotImplementedError, match="thin network"):
+        score(small(), "linear_regions", data)
+
+
+def test_scores_are_finite_floats(best_scores) -> None:
+    for name, value in best_scores.items():
+        assert isinstance(value, float) and math.isfinite(value), name
+    assert best_scores["params"] == small().count_params()
+    assert best_scores["flops"] == small().count_flops()
+
+
+# ---------------------------------------------------------------- fast path == plain definition
+
+
+def test_naswot_fast_kernel_equals_plain_definition(data) -> None:
+    net = small(MIXED)
+    batch = make_batch(data, 32, 0, augment_images=False, device=torch.device("cpu"))
+    fast = naswot.naswot(make_subject(net, 0, None), batch)
+    plain = naswot.naswot_plain(make_subject(net, 0, None), batch)
+    assert fast == plain
+
+
+def test_fused_gradient_pass_equals_separate_proxies(data) -> None:
+    net = small(MIXED)
+    separate = score_network(net, ["snip", "grad_norm", "fisher"], data, seed=3, fused=False)
+    fused = score_network(net, ["snip", "grad_norm", "fisher"], data, seed=3, fused=True)
+    for name in separate:
+        assert fused[name] == pytest.approx(separate[name], rel=1e-5), name
+
+
+def test_ntk_batched_backward_equals_per_sample_loop(data) -> None:
+    net = space.network(space.parse(MIXED), channels=4, cells_per_stage=1)
+    batch = make_batch(data, 8, 0, augment_images=True, device=torch.device("cpu"))
+    loop = tenas.ntk_cond(make_subject(net, 0, None), batch)
+    batched = tenas.ntk_cond(make_subject(net, 0, None), batch, batched=True)
+    assert loop < 0 and batched == pytest.approx(loop, rel=1e-6)
+
+
+def test_snip_and_grad_norm_match_hand_computation(data) -> None:
+    """snip = sum |w * dL/dw|, grad_norm = sum of per-layer ||dL/dW|| over conv/linear (zero-cost-nas)."""
+    net = small(MIXED)
+    model = lower(net, seed=5).train()
+    batch = make_batch(data, 64, 5, augment_images=True, device=torch.device("cpu"))
+    nn.functional.cross_entropy(model(batch.x), batch.y).backward()
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    snip_ref = sum(float((m.weight.detach() * m.weight.grad).abs().sum()) for m in layers)
+    norm_ref = sum(float(m.weight.grad.norm()) for m in layers)
+    got = score_network(net, ["snip", "grad_norm"], data, seed=5, fused=False)
+    assert got["snip"] == pytest.approx(snip_ref, rel=1e-5)
+    assert got["grad_norm"] == pytest.approx(norm_ref, rel=1e-5)
+
+
+def test_synflow_bn_modes(data) -> None:
+    net = small(MIXED)
+    values = {bn: score(net, "synflow", data, seed=0, bn=bn) for bn in ("zc-nas", "identity", "train")}
+    assert all(v > 0 for v in values.values()) and len(set(values.values())) == 3
+    with pytest.raises(ValueError, match="bn must be one of"):
+        score(net, "synflow", data, bn="eval")
+
+
+# ---------------------------------------------------------------- determinism, devices, no mutation
+
+
+def test_same_seed_same_score_and_seed_matters(data, best_scores) -> None:
+    repeat = ["naswot", "jacob_cov", "synflow", "snip", "meco"]
+    again = score_network(small(), repeat, data, seed=0, fused=False)
+    assert again == {k: best_scores[k] for k in repeat}
+    assert score(small(), "naswot", data, seed=1) != best_scores["naswot"]
+    assert score(small(), "snip", data, seed=np.random.default_rng(7)) == score(small(), "snip", data, seed=np.random.default_rng(7))
+
+
+def test_cpu_device_argument_is_the_default_path(data, best_scores) -> None:
+    assert score(small(), "jacob_cov", data, seed=0, device="cpu") == best_scores["jacob_cov"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU-only twin of test_cpu_device_argument_is_the_default_path")
+def test_cuda_scores_match_cpu(data, best_scores) -> None:
+    for name in ("naswot", "synflow", "snip", "jacob_cov"):
+        assert score(small(), name, data, seed=0, device="cuda") == pytest.approx(best_scores[name], rel=1e-3), name
+
+
+def test_caller_module_is_not_mutated(data) -> None:
+    model = lower(small(MIXED, channels=4), seed=0).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [p.requires_grad for p in model.parameters()]
+    for name in ("naswot", "synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "meco", "params"):
+        score(model, name, data, seed=0)
+    score_network(model, ["snip", "grad_norm", "fisher"], data, seed=0, fused=True)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not model.training and [p.requires_grad for p in model.parameters()] == flags
+    assert all(p.grad is None for p in model.parameters())
+    assert all(not m._forward_hooks and not m._backward_hooks for m in model.modules())
+    assert all(isinstance(m, nn.BatchNorm2d) for m in model.modules() if "BatchNorm" in type(m).__name__)
+
+
+def test_module_and_network_give_the_same_score(data) -> None:
+    net = small(MIXED)
+    assert score(lower(net, seed=11), "naswot", data, seed=11) == score(net, "naswot", data, seed=11)
+
+
+# ---------------------------------------------------------------- degenerate architectures
+
+
+def test_all_none_cell_is_ranked_last_with_a_warning(data) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = score_network(small(ALL_NONE), list(TORCH_PROXIES.names()), data, seed=0)
+    assert all(v == -math.inf for v in got.values()), got
+    assert sum(issubclass(w.category, ProxyWarning) for w in caught) == len(got)
+
+
+def test_batch_run_survives_constant_and_nan_networks(data) -> None:
+    nan_model = lower(small(), seed=0)
+    with torch.no_grad():
+        next(m for m in nan_model.modules() if isinstance(m, nn.Conv2d)).weight.fill_(float("nan"))
+    const = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+    with torch.no_grad():
+        const[1].weight.zero_()
+    with pytest.warns(ProxyWarning):
+        got = score_many([small(), nan_model, const, small(ALL_NONE)], ["snip", "jacob_cov"], data, seed=0)
+    assert np.isfinite(got["snip"][0]) and np.isfinite(got["jacob_cov"][0])
+    assert np.all(got["snip"][1:] == -np.inf) and np.all(got["jacob_cov"][1:] == -np.inf)
+    assert proxy_math.ranks(got["snip"])[0] == 4.0
+
+
+def test_data_of_the_wrong_shape_names_the_fix(data) -> None:
+    net16 = space.network(space.parse(BEST), channels=4, cells_per_stage=1, dataset="imagenet16")
+    with pytest.raises(ShapeMismatchError, match="network's data set"):
+        score(net16, "naswot", data)
+
+
+def test_xy_pair_uses_cifar_normalisation(data) -> None:
+    assert data.mean == CIFAR10_MEAN and data.std == CIFAR10_STD
+    assert score(small(), "snip", (data.x_train, data.y_train), seed=2) == score(small(), "snip", data, seed=2)
+
+
+# ---------------------------------------------------------------- framework-free math
+
+
+def test_hamming_kernel_counts_equal_codes() -> None:
+    rng = np.random.default_rng(0)
+    layers = [rng.integers(0, 2, size=(6, n)) for n in (5, 9)]
+    k = proxy_math.hamming_kernel(layers)
+    codes = np.concatenate(layers, axis=1)
+    brute = np.array([[np.sum(a == b) for b in codes] for a in codes])
+    assert np.array_equal(k, brute)
+    assert proxy_math.logdet_psd(np.ones((3, 3))) == -math.inf
+
+
+def test_jacob_cov_formula() -> None:
+    rng = np.random.default_rng(1)
+    j = rng.normal(size=(5, 40))
+    v = np.linalg.eigvals(np.corrcoef(j)).real
+    expected = -np.sum(np.log(v + 1e-5) + 1 / (v + 1e-5))
+    assert proxy_math.jacob_cov_score(j) == pytest.approx(expected, rel=1e-9)
+    assert math.isnan(proxy_math.jacob_cov_score(np.zeros((4, 10))))
+
+
+def test_finite_score_and_rank_statistics() -> None:
+    with pytest.warns(ProxyWarning):
+        assert proxy_math.finite_score(float("nan"), "x") == -math.inf
+    a = np.array([3.0, 1.0, np.nan, 2.0, 2.0, -np.inf])
+    b = np.array([1.0, 4.0, 0.5, 2.0, 3.0, 0.1])
+    clean = np.where(np.isfinite(a), a, -1e9)
+    assert proxy_math.spearman(a, b) == pytest.approx(scipy.stats.spearmanr(clean, b)[0])
+    assert proxy_math.kendall(a, b) == pytest.approx(scipy.stats.kendalltau(clean, b)[0])
+    agg = proxy_math.rank_aggregate({"p": np.array([1.0, 2, 3]), "q": np.array([3.0, np.nan, 1])})
+    assert agg.tolist() == [4.0, 3.0, 5.0]
+    assert proxy_math.condition_number(np.array([0.0, 0.0])) == 1e5
