@@ -1,12 +1,14 @@
 """Direct ONNX export from the IR with ``onnx.helper``: no deep-learning framework involved.
 
 Every op lowers through :data:`~nasir.backends.onnx.lowerings.ONNX_LOWERINGS`; initialisers carry
-the neutral weight keys (``cells.3/e0_1/conv.weight``) and node names start with the IR block and
-node they come from, so a node in Netron or an onnxruntime profile traces back to the IR.
+the neutral weight keys (``cells.3/e0_1/conv.weight`` for a network, ``e0_1/conv.weight`` for a
+bare Arch) and node names start with the IR block and node they come from
+(``cells.3/e0_1/conv.Conv``), so a node in Netron or an onnxruntime profile traces back to the IR.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
@@ -15,21 +17,25 @@ import onnx
 from onnx import TensorProto, helper
 
 import nasir
-from nasir.errors import SchemaError
-from nasir.ir import Arch, Block, Network, Shape, WeightSpec, weight_specs
+from nasir.errors import SchemaError, UnknownOpError
+from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes, weight_specs
 from nasir.rng import Seed, as_rng
 from nasir.backends.onnx.graph import GraphBuilder
 from nasir.backends.onnx.lowerings import ONNX_LOWERINGS
 
-__all__ = ["export", "random_weights", "DEFAULT_OPSET"]
+__all__ = ["export", "random_weights", "model_key", "DEFAULT_OPSET", "MIN_OPSET"]
 
 DEFAULT_OPSET = 17
+MIN_OPSET = 13  # Slice with tensor inputs, Gemm/BatchNormalization in their current form
 
 
 def random_weights(specs: Mapping[str, WeightSpec], seed: Seed = 0) -> dict[str, np.ndarray]:
-    """Deterministic stand-in weights: He-uniform kernels, BN statistics and affines near (0, 1).
+    """Deterministic stand-in weights drawn with numpy from ``seed``.
 
-    Used when a caller exports an untrained architecture (e.g. for latency, where values don't matter).
+    Kernels (conv OIHW, linear (out, in)) are He-uniform, U(-1, 1) * sqrt(6 / fan_in), so
+    activations keep their scale through deep networks and parity errors stay meaningful;
+    biases and BN running means are N(0, 0.1^2); BN scales and running variances are U(0.5, 1.5).
+    Keys are visited in spec order, so the same specs and seed give the same arrays.
     """
     rng = as_rng(seed)
     out: dict[str, np.ndarray] = {}
@@ -48,71 +54,122 @@ def random_weights(specs: Mapping[str, WeightSpec], seed: Seed = 0) -> dict[str,
     return out
 
 
-def _as_network(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None) -> Network:
+def _input_shapes(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None) -> list[Shape]:
     if isinstance(obj, Network):
-        return obj
+        if input_shapes is not None and [tuple(s) for s in _as_list(input_shapes)] != [obj.input_shape]:
+            raise SchemaError(f"network {obj.name!r} takes input shape {obj.input_shape}, not {input_shapes}; omit input_shapes")
+        return [obj.input_shape]
+    if not isinstance(obj, Arch):
+        raise TypeError(f"export needs a nasir Network or Arch, got {type(obj).__name__}")
     if input_shapes is None:
-        raise ValueError("exporting a bare Arch needs input_shapes, e.g. (16, 32, 32)")
-    if len(obj.input_nodes) != 1:
-        raise ValueError("direct export of an Arch supports one input; wrap multi-input cells in a Network")
-    shape = tuple(input_shapes) if isinstance(input_shapes[0], int) else tuple(input_shapes[0])
-    return Network((Block("arch", obj),), shape, name="arch")
+        raise SchemaError("exporting a bare Arch needs input_shapes (per sample, channels first), e.g. input_shapes=(16, 32, 32)")
+    shapes = _as_list(input_shapes)
+    infer_shapes(obj, shapes)  # validates the count and the shapes, naming the node
+    return shapes
+
+
+def _as_list(shapes: Shape | Sequence[Shape]) -> list[Shape]:
+    return [tuple(shapes)] if len(shapes) and isinstance(shapes[0], (int, np.integer)) else [tuple(s) for s in shapes]
+
+
+def model_key(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None = None) -> str:
+    """A stable identity for what is exported: the canonical hash (plus input shapes for an Arch)."""
+    if isinstance(obj, Network):
+        return obj.canonical_hash()
+    shapes = json.dumps([list(s) for s in _input_shapes(obj, input_shapes)])
+    return "arch:" + hashlib.sha256(f"{obj.canonical_hash()}|{shapes}".encode()).hexdigest()[:40]
 
 
 def export(obj: Network | Arch, weights: Mapping[str, np.ndarray] | None = None, *, opset: int = DEFAULT_OPSET,
-           input_shapes: Shape | Sequence[Shape] | None = None, seed: Seed = 0) -> onnx.ModelProto:
-    """An ONNX model of a network (or a single-input Arch) with a dynamic batch axis.
+           input_shapes: Shape | Sequence[Shape] | None = None, seed: Seed = 0, batch: str | int = "batch") -> onnx.ModelProto:
+    """An ONNX model of a network or a bare Arch, built node by node with ``onnx.helper``.
 
     Args:
-        obj: what to export. A bare Arch needs ``input_shapes`` (per sample, channels first).
-        weights: neutral weights (e.g. ``nasir.frontends.torch.export_weights(model)``); missing or
-            misshaped keys raise :class:`~nasir.errors.SchemaError`. ``None`` draws :func:`random_weights`.
-        opset: ONNX opset (17 or newer).
+        obj: a :class:`~nasir.ir.Network` (graph input ``input``) or an Arch with ``input_shapes``
+            (graph inputs ``input``, or ``input.0``, ``input.1``... for a multi-input cell).
+        weights: neutral weights keyed like ``obj.weight_specs()`` (e.g. from
+            ``nasir.frontends.torch.export_weights``); missing, extra or misshaped keys raise
+            :class:`~nasir.errors.SchemaError`. ``None`` draws :func:`random_weights` from ``seed``.
+        opset: default-domain opset, 13 or newer (17 by default: widely supported by runtimes).
+        input_shapes: per-sample input shape(s) of a bare Arch.
         seed: seed of the random weights when ``weights`` is None.
+        batch: name of the dynamic batch axis, or a fixed batch size.
+
+    BatchNormalization is exported in inference form (running statistics). The model's
+    ``ir_version`` is the lowest that supports ``opset`` (recent onnx stamps IR versions that older
+    runtimes refuse), and ``metadata_props`` carry the IR JSON, its canonical hash and nasir's version.
     """
-    network = _as_network(obj, input_shapes)
-    specs = network.weight_specs()
+    if not isinstance(opset, int) or opset < MIN_OPSET:
+        raise ValueError(f"opset must be an int >= {MIN_OPSET}, got {opset!r}")
+    shapes = _input_shapes(obj, input_shapes)
+    specs = obj.weight_specs() if isinstance(obj, Network) else weight_specs(obj, shapes)
+    given = weights is not None
     weights = random_weights(specs, seed) if weights is None else weights
     _check_weights(specs, weights)
     builder = GraphBuilder(weights)
-    outputs = {"input": "input"}
-    shapes_in = network.block_input_shapes()
-    for block in network.blocks:
-        outputs[block.name] = _lower_block(builder, block, [outputs[src] for src in block.inputs], shapes_in[block.name])
-    final = builder.add("Identity", [outputs[network.blocks[-1].name]], "output")
+    names = ["input"] if len(shapes) == 1 else [f"input.{i}" for i in range(len(shapes))]
+    if isinstance(obj, Network):
+        output, out_shape = _lower_network(builder, obj), obj.output_shape
+    else:
+        output = _lower_arch(builder, "", obj, names, shapes)
+        out_shape = infer_shapes(obj, shapes)[obj.output_node]
+    output = builder.add("Identity", [output], "output")
     graph = helper.make_graph(
-        builder.nodes, network.name or "nasir",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", *network.input_shape])],
-        [helper.make_tensor_value_info(final, TensorProto.FLOAT, ["batch", *network.output_shape])],
+        builder.nodes, (obj.name if isinstance(obj, Network) else "") or "nasir",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [batch, *s]) for n, s in zip(names, shapes)],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [batch, *out_shape])],
         initializer=list(builder.initializers.values()),
     )
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nasir", producer_version=nasir.__version__)
     model.ir_version = helper.find_min_ir_version_for(opsets)
-    helper.set_model_props(model, {"nasir_version": nasir.__version__, "network_hash": network.canonical_hash(),
-                                   "network_json": json.dumps(network.to_dict(), sort_keys=True)})
+    model.doc_string = "exported by nasir.backends.onnx.export from the nasir IR"
+    helper.set_model_props(model, _metadata(obj, shapes, "given" if given else f"random_weights(seed={seed!r})"))
     return model
 
 
-def _lower_block(builder: GraphBuilder, block: Block, inputs: list[str], input_shapes: list[Shape]) -> str:
-    from nasir.ir import infer_shapes
+def _metadata(obj: Network | Arch, shapes: list[Shape], weights: str) -> dict[str, str]:
+    kind = "network" if isinstance(obj, Network) else "arch"
+    return {
+        "nasir_version": nasir.__version__, "nasir_kind": kind, "canonical_hash": obj.canonical_hash(),
+        "model_key": model_key(obj, shapes), f"{kind}_json": obj.to_json(),
+        "input_shapes": json.dumps([list(s) for s in shapes]), "weights": weights,
+    }
 
-    arch = block.arch
-    shapes = infer_shapes(arch, input_shapes)
+
+def _lower_network(builder: GraphBuilder, network: Network) -> str:
+    outputs = {"input": "input"}
+    shapes_in = network.block_input_shapes()
+    for block in network.blocks:
+        ins = [outputs[src] for src in block.inputs]
+        outputs[block.name] = _lower_arch(builder, f"{block.name}/", block.arch, ins, shapes_in[block.name])
+    return outputs[network.blocks[-1].name]
+
+
+def _lower_arch(builder: GraphBuilder, prefix: str, arch: Arch, inputs: Sequence[str], input_shapes: Sequence[Shape]) -> str:
+    shapes = infer_shapes(arch, list(input_shapes))
     tensors = {node: inputs[i] for i, node in enumerate(arch.input_nodes)}
     for node in arch.nodes:
         if node in tensors:
             continue
         preds = arch.inputs(node)
-        lowering = ONNX_LOWERINGS.get(arch.op(node))
-        tensors[node] = lowering(builder, f"{block.name}/{node}", [tensors[p] for p in preds], [shapes[p] for p in preds], arch.attrs(node))
+        try:
+            lowering = ONNX_LOWERINGS.get(arch.op(node))
+        except UnknownOpError as err:
+            raise UnknownOpError(f"node {prefix}{node}: {err}; register one with "
+                                 "nasir.backends.onnx.register_lowering") from None
+        tensors[node] = lowering(builder, f"{prefix}{node}", [tensors[p] for p in preds], [shapes[p] for p in preds], arch.attrs(node))
     return tensors[arch.output_node]
 
 
 def _check_weights(specs: Mapping[str, WeightSpec], weights: Mapping[str, np.ndarray]) -> None:
     missing = [k for k in specs if k not in weights]
     if missing:
-        raise SchemaError(f"weights lack {len(missing)} key(s) of this network, e.g. {missing[0]!r}; are they from another architecture?")
+        raise SchemaError(f"weights lack {len(missing)} key(s) of this model, e.g. {missing[0]!r}; are they from another architecture?")
+    extra = [k for k in weights if k not in specs]
+    if extra:
+        raise SchemaError(f"weights hold {len(extra)} key(s) this model does not have, e.g. {extra[0]!r}; "
+                          "keys must equal weight_specs() (network keys are '<block>/<node>/<role>', bare-Arch keys '<node>/<role>')")
     for key, spec in specs.items():
         if tuple(np.shape(weights[key])) != spec.shape:
-            raise SchemaError(f"weight {key!r} has shape {tuple(np.shape(weights[key]))}, the network needs {spec.shape}")
+            raise SchemaError(f"weight {key!r} has shape {tuple(np.shape(weights[key]))}, the model needs {spec.shape}")

@@ -56,11 +56,13 @@ for _op in ("output", "identity"):
 
 @register_lowering("input")
 def _input(g: GraphBuilder, prefix: str, ins: Sequence[str], shapes: Sequence[Shape], a: Mapping[str, Any]) -> str:
-    raise AssertionError("input nodes are bound by the exporter, never lowered")
+    """Input nodes are bound to graph inputs (or to earlier blocks) by the exporter."""
+    raise AssertionError(f"{prefix}: input nodes are bound by the exporter, never lowered")
 
 
 @register_lowering("zero")
 def _zero(g, prefix, ins, shapes, a):
+    # x * 0 keeps shape and batch axis with no shape arithmetic; inf/NaN inputs are not expected.
     return g.add("Mul", [ins[0], g.constant("_zero", 0.0)], f"{prefix}/Mul")
 
 
