@@ -1,0 +1,96 @@
+"""Framework-neutral weights: export and import a lowered Keras model's variables as numpy arrays.
+
+Same contract as the PyTorch frontend (see ``nasir/ir/ops.py``): keys are exactly
+``network.weight_specs()`` (``"<block>/<node>/<role>"``) or ``weight_specs(arch, shapes)``
+(``"<node>/<role>"``); values are float32 arrays with conv kernels OIHW (Keras stores HWIO) and
+linear weights (out, in) (Keras: (in, out)); batch-norm ``weight``/``bias`` are Keras'
+``gamma``/``beta`` and ``running_mean``/``running_var`` its ``moving_mean``/``moving_variance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nasir.errors import SchemaError
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
+
+__all__ = ["export_weights", "import_weights", "to_neutral", "from_neutral"]
+
+
+def to_neutral(array: np.ndarray, layout: str) -> np.ndarray:
+    """Keras layout -> neutral layout (HWIO -> OIHW, (in, out) -> (out, in))."""
+    if layout == "conv":
+        return np.ascontiguousarray(np.transpose(array, (3, 2, 0, 1)))
+    if layout == "linear":
+        return np.ascontiguousarray(array.T)
+    return np.ascontiguousarray(array)
+
+
+def from_neutral(array: np.ndarray, layout: str) -> np.ndarray:
+    """Neutral layout -> Keras layout (OIHW -> HWIO, (out, in) -> (in, out))."""
+    if layout == "conv":
+        return np.ascontiguousarray(np.transpose(array, (2, 3, 1, 0)))
+    if layout == "linear":
+        return np.ascontiguousarray(array.T)
+    return np.ascontiguousarray(array)
+
+
+def _lowered(model: Any) -> ArchModel | NetworkModel:
+    if not isinstance(model, (ArchModel, NetworkModel)):
+        raise SchemaError(f"neutral weights need a model from nasir.frontends.tensorflow.lower(), got {type(model).__name__}")
+    return model
+
+
+def export_weights(model: ArchModel | NetworkModel) -> dict[str, np.ndarray]:
+    """All variables of ``model`` as ``{neutral key: float32 array}``, in spec order."""
+    model = _lowered(model)
+    return {key: to_neutral(np.asarray(v.numpy(), dtype=np.float32), layout) for key, (v, layout) in model.neutral_variables().items()}
+
+
+def _as_array(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def import_weights(model: ArchModel | NetworkModel, weights: Mapping[str, Any], *, strict: bool = True) -> list[str]:
+    """Copies neutral weights into ``model`` in place.
+
+    Args:
+        model: a model from :func:`~nasir.frontends.tensorflow.lower`.
+        weights: neutral key -> array-like (numpy, TF or torch tensors, nested lists).
+        strict: when True, missing or unexpected keys are errors; when False they are skipped.
+
+    Returns:
+        The neutral keys that were loaded.
+
+    Raises:
+        SchemaError: naming the first missing/unexpected key or the key whose shape differs.
+    """
+    model = _lowered(model)
+    specs = model.weight_specs()
+    if strict:
+        missing = [k for k in specs if k not in weights]
+        unexpected = [k for k in weights if k not in specs]
+        if missing:
+            raise SchemaError(f"neutral weights lack key {missing[0]!r} ({len(missing)} missing in all); were they exported from another architecture?")
+        if unexpected:
+            raise SchemaError(f"neutral weights have unexpected key {unexpected[0]!r} ({len(unexpected)} in all) not in this model's weight_specs()")
+    arrays: dict[str, np.ndarray] = {}
+    for key, spec in specs.items():
+        if key not in weights:
+            continue
+        array = _as_array(weights[key])
+        if array.shape != tuple(spec.shape):
+            raise SchemaError(f"neutral weight {key!r} has shape {array.shape}, the model needs {tuple(spec.shape)}")
+        arrays[key] = array
+    variables = model.neutral_variables()
+    for key, array in arrays.items():
+        variable, layout = variables[key]
+        variable.assign(from_neutral(array, layout))
+    return list(arrays)
