@@ -23,6 +23,7 @@ except ImportError as _err:  # pragma: no cover - exercised by the import-guard 
 from nasir.backends.onnx.export import DEFAULT_OPSET, MIN_OPSET, export, model_key, random_weights
 from nasir.backends.onnx.latency import LatencyCache, LatencyResult, fingerprint, measure
 from nasir.backends.onnx.lowerings import ONNX_LOWERINGS, register_lowering
+from nasir.backends.onnx import lowerings_cnn  # noqa: F401  (registers the DARTS and MobileNet lowerings)
 from nasir.backends.onnx.quant import quantize_int8
 from nasir.backends.onnx.runtime import (
     PROVIDERS,

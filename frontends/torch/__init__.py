@@ -14,6 +14,7 @@ from nasir.frontends.torch.checkpoint import load_checkpoint, model_hash, save_c
 from nasir.frontends.torch.data import ImageBatches, augment, normalize
 from nasir.frontends.torch.evaluator import TrainEvaluator
 from nasir.frontends.torch.lowerings import LOWERINGS, register_lowering
+from nasir.frontends.torch import lowerings_cnn  # noqa: F401  (registers the DARTS and MobileNet lowerings)
 from nasir.frontends.torch.modules import ArchModule, NetworkModule, lower
 from nasir.frontends.torch.train import Recipe, TrainResult, evaluate, resolve_device, train
 from nasir.frontends.torch.weights import export_weights, import_weights

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nasir.ir import _builtin_ops  # noqa: F401  (registers the built-in ops)
+from nasir.ir import _cnn_ops  # noqa: F401  (registers the DARTS and MobileNet ops)
 from nasir.ir.analysis import count_flops, count_params, infer_shapes, input_output_paths, weight_specs
 from nasir.ir.arch import SCHEMA_VERSION, Arch
 from nasir.ir.network import NETWORK_INPUT, Block, Network

@@ -49,6 +49,15 @@ OP_CASES = [
     ("basic_block_stride2", _chain("resnet_basic_block", {"out_channels": 8, "stride": 2}), [(4, 8, 8)]),
     ("basic_block_widen", _chain("resnet_basic_block", {"out_channels": 8}), [(4, 6, 6)]),
     ("basic_block_same", _chain("resnet_basic_block"), [(4, 6, 6)]),
+    ("sep_conv_5x5_stride2", _chain("sep_conv", {"kernel": 5, "stride": 2, "out_channels": 6}), [(4, 8, 8)]),
+    ("dil_conv_3x3", _chain("dil_conv", {"kernel": 3}), [(4, 8, 8)]),
+    ("factorized_reduce", _chain("factorized_reduce", {"out_channels": 6}), [(4, 8, 8)]),
+    ("hswish", _chain("activation", {"fn": "hswish"}), [(4, 6, 6)]),
+    ("hsigmoid", _chain("activation", {"fn": "hsigmoid"}), [(4, 6, 6)]),
+    ("conv_bn_hswish", _chain("conv_bn_act", {"kernel": 3, "stride": 2, "out_channels": 8, "act": "hswish"}), [(3, 9, 9)]),
+    ("mbconv_se_hswish", _chain("mbconv", {"kernel": 5, "stride": 2, "expanded_channels": 24, "out_channels": 6, "se": True,
+                                           "act": "hswish"}), [(4, 9, 9)]),
+    ("mbconv_residual", _chain("mbconv", {"kernel": 3}), [(8, 6, 6)]),
 ]
 
 

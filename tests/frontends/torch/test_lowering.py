@@ -39,6 +39,13 @@ CASES = {
     "conv_bn_relu": [({"kernel": 3, "out_channels": 6, "momentum": 0.003}, (4, 6, 6), 1)],
     "resnet_basic_block": [({"out_channels": 8, "stride": 2}, (4, 8, 8), 1), ({"out_channels": 6}, (4, 6, 6), 1),
                            ({}, (4, 6, 6), 1)],
+    "sep_conv": [({"kernel": 3}, (4, 8, 8), 1), ({"kernel": 5, "stride": 2, "out_channels": 6}, (4, 8, 8), 1)],
+    "dil_conv": [({"kernel": 3}, (4, 8, 8), 1), ({"kernel": 5, "stride": 2}, (4, 9, 9), 1)],
+    "factorized_reduce": [({"out_channels": 6}, (4, 8, 8), 1)],
+    "activation": [({"fn": "hswish"}, (4, 6, 6), 1), ({"fn": "relu6"}, (5,), 1), ({"fn": "hsigmoid"}, (4, 6, 6), 1)],
+    "conv_bn_act": [({"kernel": 3, "stride": 2, "out_channels": 8, "act": "hswish"}, (3, 9, 9), 1)],
+    "mbconv": [({"kernel": 5, "stride": 2, "expanded_channels": 24, "out_channels": 6, "se": True, "act": "hswish"}, (4, 9, 9), 1),
+               ({"kernel": 3}, (8, 6, 6), 1)],
 }
 CASE_LIST = [(op, *case) for op, cases in CASES.items() for case in cases]
 
