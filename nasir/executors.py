@@ -5,8 +5,8 @@ and yields ``(position, Outcome)`` as each finishes, in any order. Results never
 executor: proposals are fixed before evaluation and strategies do not care in which order results
 arrive, so the in-process and process-pool executors give the same study for the same seed.
 
-The seam for a cluster executor (Ray: ``ray.init(address=...)``, one remote task per
-architecture, results through ``ray.wait``) is the :class:`Executor` protocol; nothing else in a
+:class:`RayExecutor` runs one Ray task per architecture on a local Ray instance or a cluster
+(``ray.init(address=...)``); it fits the same :class:`Executor` protocol, so nothing else in a
 study changes.
 """
 
@@ -22,10 +22,10 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from nasir.errors import NasirError
+from nasir.errors import MissingDependencyError, NasirError
 from nasir.ir import Arch
 
-__all__ = ["Outcome", "Executor", "InProcessExecutor", "ProcessPoolExecutor", "evaluate_safely", "ExecutorError"]
+__all__ = ["Outcome", "Executor", "InProcessExecutor", "ProcessPoolExecutor", "RayExecutor", "evaluate_safely", "ExecutorError"]
 
 
 class ExecutorError(NasirError, RuntimeError):
@@ -166,3 +166,67 @@ def _result(future: futures.Future) -> Outcome:
         return future.result()
     except Exception as err:  # a worker that died (e.g. killed for memory) fails its trial only
         return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")
+
+
+def _evaluate_json(objective: Any, arch_json: str) -> Outcome:
+    return evaluate_safely(objective, Arch.from_json(arch_json))
+
+
+class RayExecutor:
+    """Evaluates on Ray: one remote task per architecture, at most ``max_workers`` in flight.
+
+    Args:
+        address: a running cluster (``"auto"``, ``"ray://host:10001"``); None starts a local
+            instance. An already initialised Ray is used as is.
+        max_workers: tasks in flight (default: the cluster's CPU count).
+        num_cpus: CPUs each task reserves.
+        init_kwargs: extra ``ray.init`` arguments (e.g. ``num_cpus=2`` for a local instance).
+
+    The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON.
+    ``close()`` shuts Ray down only if this executor started it.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, max_workers: int | None = None, num_cpus: float = 1.0,
+                 init_kwargs: dict[str, Any] | None = None) -> None:
+        try:
+            import ray
+        except ImportError as err:
+            raise MissingDependencyError(f"the Ray executor needs Ray ({err}): pip install 'nasir[ray]'") from err
+        self._ray = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, **(init_kwargs or {}))
+        self.max_workers = max_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._task = ray.remote(num_cpus=num_cpus)(_evaluate_json)
+        self._objective: Any = None
+        self._ref: Any = None
+
+    def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
+            stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        ray = self._ray
+        if objective is not self._objective:
+            self._objective, self._ref = objective, ray.put(objective)
+        waiting = list(enumerate(archs))
+        running: dict[Any, int] = {}
+        while waiting or running:
+            while waiting and len(running) < self.max_workers and not stop():
+                i, arch = waiting.pop(0)
+                on_start(i)
+                running[self._task.remote(self._ref, arch.to_json())] = i
+            if not running:
+                return
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                i = running.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as err:  # a lost worker or node fails its trial only
+                    outcome = Outcome(error=f"ray task failed: {type(err).__name__}: {err}")
+                yield i, outcome
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._objective = self._ref = None

@@ -6,16 +6,17 @@ skeleton around a cell. It does not train, score, query benchmarks or build fram
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from nasir.errors import NasirError
 from nasir.ir import Arch, Network
 from nasir.registry import Registry
-from nasir.rng import Seed
+from nasir.rng import Seed, as_rng
 
-__all__ = ["SearchSpace", "SPACES"]
+__all__ = ["SearchSpace", "SPACES", "RestrictedSpace", "EmptySpaceError"]
 
 
 @runtime_checkable
@@ -54,3 +55,62 @@ class SearchSpace(Protocol):
 
 
 SPACES: Registry[SearchSpace] = Registry("search space")
+
+
+class EmptySpaceError(NasirError, ValueError):
+    """A restricted space found no member where one was needed (the predicate rejects everything)."""
+
+
+class RestrictedSpace:
+    """The members of ``space`` that satisfy ``keep``, with the same operators.
+
+    Used where only part of a space is measured, e.g. NAS-Bench-Suite-Zero's proxy values exist for
+    the 9,445 NB201 cells without unreachable ops: searches that read them run on that part.
+    Sampling is uniform over ``members`` when given, else by rejection; mutation re-draws until the
+    mutant is a member.
+    """
+
+    def __init__(self, space: SearchSpace, keep: Callable[[Arch], bool], *, label: str = "restricted",
+                 members: Sequence[Arch] | None = None, tries: int = 1000) -> None:
+        self.space, self.keep, self.members, self.tries = space, keep, list(members) if members is not None else None, tries
+        self.name, self.encodings = f"{space.name}[{label}]", space.encodings
+
+    def _draw(self, make: Callable[[], Arch], what: str) -> Arch:
+        for _ in range(self.tries):
+            arch = make()
+            if self.keep(arch):
+                return arch
+        raise EmptySpaceError(f"{self.name}: no member found in {self.tries} tries while {what}")
+
+    def sample(self, seed: Seed = None) -> Arch:
+        rng = as_rng(seed)
+        if self.members is not None:
+            if not self.members:
+                raise EmptySpaceError(f"{self.name} has no members")
+            return self.members[int(rng.integers(len(self.members)))]
+        return self._draw(lambda: self.space.sample(rng), "sampling")
+
+    def mutate(self, arch: Arch, seed: Seed = None) -> Arch:
+        rng = as_rng(seed)
+        return self._draw(lambda: self.space.mutate(arch, rng), f"mutating {self.space.format(arch)}")
+
+    def neighbors(self, arch: Arch) -> list[Arch]:
+        return [a for a in self.space.neighbors(arch) if self.keep(a)]
+
+    def encode(self, arch: Arch, kind: str = "adjacency") -> np.ndarray:
+        return self.space.encode(arch, kind)
+
+    def size(self) -> int | None:
+        return len(self.members) if self.members is not None else None
+
+    def enumerate(self) -> Iterator[Arch]:
+        return iter(self.members) if self.members is not None else (a for a in self.space.enumerate() if self.keep(a))
+
+    def parse(self, text: str) -> Arch:
+        return self.space.parse(text)
+
+    def format(self, arch: Arch) -> str:
+        return self.space.format(arch)
+
+    def network(self, arch: Arch, **skeleton: Any) -> Network:
+        return self.space.network(arch, **skeleton)

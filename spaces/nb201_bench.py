@@ -26,6 +26,7 @@ DATASETS = {"cifar10": "cifar10", "cifar10-valid": "cifar10-valid", "cifar100": 
             "imagenet16-120": "imagenet16", "ImageNet16-120": "imagenet16"}
 HW_METRICS = ("edgegpu_latency", "edgegpu_energy", "raspi4_latency", "edgetpu_latency", "pixel3_latency",
               "eyeriss_latency", "eyeriss_energy", "eyeriss_arithmetic_intensity", "fpga_latency", "fpga_energy")
+ZC_PROXIES = ("epe_nas", "fisher", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "plain", "snip", "synflow")
 _HW_DATASET = {"cifar10": "cifar10", "cifar10-valid": "cifar10", "cifar100": "cifar100", "imagenet16": "imagenet16"}
 
 # (dataset, metric) -> column of the shipped table: the one place the names meet.
@@ -41,6 +42,9 @@ COLUMNS: dict[tuple[str, str], str] = {
     **{(ds, "params"): f"params_m_{_HW_DATASET[ds]}" for ds in _HW_DATASET},
     **{(ds, "flops"): f"flops_naslib_m_{_HW_DATASET[ds]}" for ds in _HW_DATASET},
     **{(ds, m): f"hw_{_HW_DATASET[ds]}_{m}" for ds in _HW_DATASET for m in HW_METRICS},
+    # NAS-Bench-Suite-Zero's precomputed proxies (NASLib names; NaN for the 6,180 cells it did not score)
+    **{("cifar10", f"zc_{p}"): f"zc_cifar10_{p}" for p in ZC_PROXIES},
+    **{(ds, "zc_zen"): f"zc_{_HW_DATASET[ds]}_zen" for ds in ("cifar10", "cifar100", "imagenet16")},
 }
 REQUIRED = ("index", "arch_str", "cifar10_test_acc", "cifar100_test_acc", "imagenet16_test_acc")
 TABLE_RESOURCE = "data/nb201_table.csv.gz"

@@ -11,20 +11,29 @@ from typing import Any
 
 from nasir.registry import Registry
 from nasir.space import SearchSpace
+from nasir.strategies.area import AREA, SampleAndRank
 from nasir.strategies.bananas import Bananas
 from nasir.strategies.base import FAILED, BaseStrategy, ReplayMismatchError, Strategy, proposal_rng, tournament
 from nasir.strategies.evolution import RegularizedEvolution
+from nasir.strategies.hybrid_bo import HybridBO
 from nasir.strategies.local_search import LocalSearch
+from nasir.strategies.nsga2 import NSGA2
 from nasir.strategies.random_search import RandomSearch
+from nasir.strategies.scorers import CachedScorer, Scorer, TableScorer
 
 __all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
-           "RegularizedEvolution", "LocalSearch", "tournament", "proposal_rng", "make_strategy"]
+           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Scorer", "TableScorer",
+           "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
 STRATEGIES.register("random", RandomSearch)
 STRATEGIES.register("rea", RegularizedEvolution)
 STRATEGIES.register("local", LocalSearch)
 STRATEGIES.register("bananas", Bananas)
+STRATEGIES.register("naswot", SampleAndRank)  # needs scorer=
+STRATEGIES.register("area", AREA)  # needs scorer=
+STRATEGIES.register("hybrid_bo", HybridBO)  # scorers= optional (none: plain GP-BO)
+STRATEGIES.register("nsga2", NSGA2)  # needs objectives=
 
 
 def make_strategy(name: str, space: SearchSpace, *, registry: Registry[Callable[..., Strategy]] = STRATEGIES, **options: Any) -> Strategy:

@@ -64,9 +64,12 @@ class Bananas(BaseStrategy):
             return self.random_unseen(self.batch, rng)
         pool = self._candidate_pool(done, rng)
         model = self.predictor(int(rng.integers(2**31))).fit(self._encode([a for a, _ in done]), np.array([s for _, s in done]))
-        X = self._encode(pool)
-        draws = rng.normal(model.predict(X), model.predict_std(X))  # ITS: one independent draw per candidate
-        return [pool[i] for i in np.argsort(-draws, kind="stable")[: self.batch]]
+        values = self._acquire(model, self._encode(pool), max(s for _, s in done), rng)
+        return [pool[i] for i in np.argsort(-values, kind="stable")[: self.batch]]
+
+    def _acquire(self, model: Any, X: np.ndarray, best: float, rng: np.random.Generator) -> np.ndarray:
+        """Acquisition value per candidate (higher first): ITS, one independent draw per candidate."""
+        return rng.normal(model.predict(X), model.predict_std(X))
 
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
         """A batch stored whole is taken from storage instead of refitting the ensemble."""

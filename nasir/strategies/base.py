@@ -59,8 +59,8 @@ class Strategy(Protocol):
     def tell(self, arch: Arch, result: float | Mapping[str, float]) -> None:
         """The result of an architecture proposed earlier: a score, or metrics (see :class:`BaseStrategy`)."""
 
-    def replay(self, trials: Sequence[Any], scores: Sequence[float | None]) -> None:
-        """Rebuilds state from stored trials (in order) and their scores (None: not finished yet)."""
+    def replay(self, trials: Sequence[Any], scores: Sequence[float | Mapping[str, float] | None]) -> None:
+        """Rebuilds state from stored trials (in order) and what ``tell`` got for each (None: not finished yet)."""
 
 
 def proposal_rng(seed: int, number: int) -> np.random.Generator:
@@ -182,7 +182,7 @@ class BaseStrategy:
                 )
             self._issue(trial.arch)
             if score is not None:
-                self.scores[-1] = score
+                self.scores[-1] = self._to_score(score)
 
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
         """The plan at trial ``t`` during replay; expensive strategies may reuse stored trials."""

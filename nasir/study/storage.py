@@ -100,6 +100,15 @@ class SQLiteStorage:
     def study_names(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created")]
 
+    def study_record(self, name: str) -> dict[str, Any]:
+        """What the study was created with: space, strategy and its config, objective, directions, seed."""
+        cols = (*_IDENTITY, "directions")
+        row = self._conn.execute(f"SELECT {', '.join(cols)} FROM study WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise StudyStorageError(f"{str(self.path)!r} holds no study {name!r} (it has: {self.study_names()})")
+        record = dict(zip(cols, row))
+        return {**record, "strategy_config": json.loads(record["strategy_config"]), "directions": json.loads(record["directions"])}
+
     # ------------------------------------------------------------------ trials
     def fail_running(self, study: str, reason: str) -> int:
         """Marks trials left RUNNING (by a process that died) as FAILED; returns how many."""

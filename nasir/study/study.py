@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
-from nasir.objectives import MAXIMIZE, Objective, score
+from nasir.objectives import MAXIMIZE, Objective, default_direction, score
+from nasir.pareto import pareto_front
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
 from nasir.study._errors import BudgetError
@@ -64,7 +65,7 @@ class Study:
         if lost:
             log.warning("study %r: %d trial(s) left running by a dead process marked FAILED", name, lost)
         trials = self.trials
-        strategy.replay(trials, [self._score(t) if t.finished else None for t in trials])
+        strategy.replay(trials, [self._told(t) if t.finished else None for t in trials])
         self._count = len(trials)
 
     @classmethod
@@ -101,6 +102,22 @@ class Study:
         value = score(trial.metrics, self.objective.primary, self.direction)
         return FAILED if math.isnan(value) else value
 
+    def _told(self, trial: Trial) -> float | dict[str, float]:
+        """What the strategy is told: the primary score, or for a multi-objective strategy (one with
+        ``objectives``) the trial's metrics (empty for a failure: dominated by everything)."""
+        if getattr(self.strategy, "objectives", None):
+            return dict(trial.metrics) if trial.state is TrialState.COMPLETE else {}
+        return self._score(trial)
+
+    def pareto_front(self, metrics: Mapping[str, str] | Sequence[str] | None = None) -> list[Trial]:
+        """Completed trials not dominated in ``metrics`` (default: the strategy's objectives, else the
+        objective's metrics), one per architecture, in trial order."""
+        chosen = metrics if metrics is not None else getattr(self.strategy, "objectives", None) or self.objective.directions
+        directions = dict(chosen) if isinstance(chosen, Mapping) else {m: self.objective.directions.get(m, default_direction(m)) for m in chosen}
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
+        points = [[t.metrics.get(m, math.nan) for m in directions] for t in done]
+        return [done[i] for i in sorted(pareto_front(points, list(directions.values())))] if done else []
+
     # ------------------------------------------------------------------ primitives
     def _propose(self, n: int) -> list[Trial]:
         """Asks the strategy for up to ``n`` architectures and commits them as WAITING (one transaction)."""
@@ -124,7 +141,7 @@ class Study:
             log.warning("study %r trial %d failed: %s", self.name, trial.number, outcome.error)
         self.storage.finish_trial(self.name, trial.number, state, outcome.metrics, outcome.error, outcome.seconds, duplicate_of)
         done = self.storage.trial(self.name, trial.number)
-        self.strategy.tell(done.arch, self._score(done))
+        self.strategy.tell(done.arch, self._told(done))
         return done
 
     def ask(self, n: int = 1) -> list[Trial]:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _options import options, told  # noqa: E402
 
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
@@ -25,12 +32,12 @@ def run(strategy, n: int, chunk: int = 1) -> list[str]:
         for arch in archs:
             out.append(arch.canonical_hash())
         for arch in archs:
-            strategy.tell(arch, value(arch))
+            strategy.tell(arch, told(strategy.name, arch))
     return out
 
 
 def fresh(name: str, seed: int = 0):
-    return make_strategy(name, space, seed=seed)
+    return make_strategy(name, space, seed=seed, **options(name))
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
@@ -51,7 +58,7 @@ def test_replay_rebuilds_the_state(name: str) -> None:
     run(first, 23)
     trials = [Trial(i, a.to_json(), a.canonical_hash(), TrialState.COMPLETE) for i, a in enumerate(first.archs)]
     resumed = fresh(name)
-    resumed.replay(trials, [value(a) for a in first.archs])
+    resumed.replay(trials, [told(name, a) for a in first.archs])
     assert [a.canonical_hash() for a in resumed.archs] == whole[:23]
     assert whole[:23] + run(resumed, 12) == whole
 

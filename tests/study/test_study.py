@@ -12,6 +12,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _objectives import BENCH, Flaky, Logged  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
+from _options import options  # noqa: E402
+
 from nasir import errors  # noqa: E402
 from nasir.executors import ProcessPoolExecutor  # noqa: E402
 from nasir.objectives import FunctionObjective, TabularObjective  # noqa: E402
@@ -22,7 +25,7 @@ from nasir.study import BudgetError, Study, StudyMismatchError, StudyStorageErro
 
 
 def study(path: Path, strategy: str = "rea", seed: int = 0, objective=None, **kwargs) -> Study:
-    return Study.open(path, space, make_strategy(strategy, space), objective or Logged(), seed=seed, **kwargs)
+    return Study.open(path, space, make_strategy(strategy, space, **options(strategy)), objective or Logged(), seed=seed, **kwargs)
 
 
 def hashes(s: Study) -> list[str]:
@@ -111,6 +114,28 @@ def test_process_pool_gives_the_same_study(tmp_path: Path) -> None:
         pool.close()
     assert hashes(pooled) == hashes(inproc)
     assert [t.metrics for t in pooled.trials] == [t.metrics for t in inproc.trials]
+
+
+def test_ray_gives_the_same_study(tmp_path: Path) -> None:
+    """A real local Ray instance (two CPUs), one task per architecture."""
+    from nasir.executors import RayExecutor
+
+    inproc = study(tmp_path / "a.db", "rea")
+    inproc.optimize(budget_evals=25)
+    # workers import the objectives' module from this folder, as a cluster's workers would from the job's files
+    ray_exec = RayExecutor(init_kwargs={"num_cpus": 2, "runtime_env": {"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}}})
+    try:
+        assert ray_exec.max_workers == 2
+        distributed = study(tmp_path / "b.db", "rea", executor=ray_exec, batch_size=4)
+        distributed.optimize(budget_evals=25)
+        flaky = study(tmp_path / "c.db", "random", objective=Flaky(), executor=ray_exec)
+        flaky.optimize(budget_evals=12)
+    finally:
+        ray_exec.close()
+    assert hashes(distributed) == hashes(inproc)
+    assert [t.metrics for t in distributed.trials] == [t.metrics for t in inproc.trials]
+    failed = [t for t in flaky.trials if t.state is TrialState.FAILED]
+    assert failed and all("simulated out-of-memory" in t.error or "returned nan" in t.error for t in failed)
 
 
 def test_budgets(tmp_path: Path) -> None:

@@ -40,8 +40,9 @@ from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_
 from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
 from nasir.frontends.torch.proxies._fused import FUSED, fused_loss_gradient
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork, ir_constant_output
+from nasir.frontends.torch.proxies.scorer import ProxyScorer
 
-__all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning"]
+__all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning", "ProxyScorer"]
 
 logger = logging.getLogger(__name__)
 
