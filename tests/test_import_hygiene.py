@@ -35,3 +35,17 @@ def test_core_works_with_frameworks_blocked() -> None:
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1].startswith("v1:")
+
+
+def test_grammar_core_and_grammar_spaces_work_with_frameworks_blocked() -> None:
+    code = (
+        "import sys\n"
+        f"for m in {FRAMEWORKS!r}: sys.modules[m] = None\n"
+        "import nasir.grammar, nasir.spaces.grammars as g\n"
+        "arch = g.hierarchical.sample(0)\n"
+        "print(g.hierarchical.network(arch).count_params(), g.nb201.size())\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    params, size = map(int, result.stdout.split())
+    assert params > 0 and size == 15_625

@@ -1,0 +1,39 @@
+"""Search spaces defined by DAG grammars: write productions, get a whole search space.
+
+    >>> from nasir.grammar import Grammar, GrammarSpace, op, seq, dag, choice, repeat
+    >>> g = Grammar({
+    ...     "CELL": dag({"sum": "add"}, [("in", "sum", "OP"), ("in", "sum", "OP"), ("sum", "out")]),
+    ...     "OP": [op("relu_conv_bn", kernel=choice(1, 3)), "identity", op("avg_pool", kernel=3)],
+    ... }, start="CELL")
+    >>> space = GrammarSpace(g, name="two-branch", input_shape=(8, 16, 16))
+    >>> space.size()
+    16
+
+From the grammar alone come seeded sampling, mutation and crossover of derivation trees (Schrodi
+et al., NeurIPS 2023), counting by dynamic programming and enumeration of finite languages,
+predictor encodings, and IR graphs that every frontend and backend lowers. The package imports no
+deep-learning framework. See ``docs/grammar.md``.
+"""
+
+from __future__ import annotations
+
+from nasir.grammar.constraints import Constraints
+from nasir.grammar.counting import count, enumerate_trees
+from nasir.grammar.derivation import Derivation, derive_arch, from_text, parse_arch, to_text
+from nasir.grammar.errors import (
+    GrammarError,
+    InfiniteLanguageError,
+    InvalidDerivationError,
+    UndefinedSymbolError,
+    UnsatisfiableConstraintsError,
+)
+from nasir.grammar.grammar import Grammar, Production, Terminal
+from nasir.grammar.moves import Moves
+from nasir.grammar.space import GrammarSpace
+from nasir.grammar.symbols import choice, dag, op, repeat, seq
+
+__all__ = [
+    "Constraints", "Derivation", "Grammar", "GrammarError", "GrammarSpace", "InfiniteLanguageError", "InvalidDerivationError",
+    "Moves", "Production", "Terminal", "UndefinedSymbolError", "UnsatisfiableConstraintsError", "choice", "count", "dag",
+    "derive_arch", "enumerate_trees", "from_text", "op", "parse_arch", "repeat", "seq", "to_text",
+]

@@ -1,0 +1,136 @@
+"""Fixed-length encodings of derivations for performance predictors.
+
+* ``onehot``: one block per *slot* of a finite grammar, a slot being a place a non-terminal can
+  occupy in some derivation (a path of (production, child) choices from the root); the block of a
+  slot used by the derivation one-hot encodes its production, unused slots stay zero. Slots of
+  symbols with one production carry no information and are left out. For NAS-Bench-201 this is
+  the 6 x 5 one-hot of edge ops.
+* ``adjacency``: :func:`nasir.encodings.adjacency_onehot` of the derived graph, nodes in the Arch's
+  topological order padded to the largest graph the grammar derives.
+* ``path``: :func:`nasir.encodings.path_encoding` of the derived graph over the grammar's op labels
+  (``input``, ``output``, ``add`` and ``concat`` pass paths through; ``zero`` kills them), for paths
+  up to the longest the grammar can derive.
+
+Encodings are offered where they are finite and not too long (see :attr:`Encoder.kinds`).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from nasir import encodings
+from nasir.grammar.counting import max_terminals
+from nasir.grammar.derivation import Derivation
+from nasir.grammar.grammar import Grammar, Production, Terminal
+from nasir.grammar.symbols import IN, OUT
+from nasir.ir import Arch
+
+__all__ = ["Encoder", "MAX_LENGTH", "PASS_THROUGH"]
+
+MAX_LENGTH = 100_000  # longest encoding offered (entries)
+PASS_THROUGH = frozenset({"input", "output", "add", "concat"})
+
+_Slot = tuple[tuple[int, int], ...]  # (production index, child index) from the root
+
+
+class Encoder:
+    """The encodings a grammar supports and how to compute them."""
+
+    def __init__(self, grammar: Grammar) -> None:
+        self.grammar = grammar
+        self.kinds: tuple[str, ...] = ()
+        if not grammar.finite:
+            return
+        self._slots: dict[_Slot, int] = {}
+        self._onehot_length = self._layout(grammar.start, (), 0, budget=MAX_LENGTH)
+        terms = grammar.terminals()
+        self._op_index = {"input": 0, "output": 1, **{key: i + 2 for i, key in enumerate(terms)}}
+        self._max_nodes = 2 + max_terminals(grammar)[grammar.start]
+        self._label = {key: t.label for key, t in terms.items() if t.op not in PASS_THROUGH and t.op != "zero"}
+        self._vocab = list(dict.fromkeys(self._label.values()))
+        longest = _longest_paths(grammar)[grammar.start]
+        self._lengths = range(1, longest + 1)
+        kinds = []
+        if self._onehot_length is not None:
+            kinds.append("onehot")
+        if self._max_nodes * (self._max_nodes - 1) // 2 + self._max_nodes * (len(self._op_index) + 1) <= MAX_LENGTH:
+            kinds.append("adjacency")
+        if self._vocab and encodings.path_encoding_length(len(self._vocab), self._lengths) <= MAX_LENGTH:
+            kinds.append("path")
+        self.kinds = tuple(kinds)
+
+    def encode(self, kind: str, tree: Derivation | None, arch: Arch) -> np.ndarray:
+        """The ``kind`` encoding; ``tree`` (the derivation of ``arch``) is needed for ``onehot`` only."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown or unavailable grammar encoding {kind!r} (available: {self.kinds})")
+        if kind == "onehot":
+            return self._onehot(tree)
+        if kind == "adjacency":
+            return self._adjacency(arch)
+        return encodings.path_encoding(arch, lambda n: self._path_label(arch, n), self._vocab, self._lengths)
+
+    # ------------------------------------------------------------------ onehot
+    def _layout(self, symbol: str, slot: _Slot, offset: int, budget: int) -> int | None:
+        """Assigns offsets to the slots below ``slot`` depth-first; None once the length exceeds ``budget``."""
+        productions = self.grammar.productions(symbol)
+        if len(productions) > 1:
+            self._slots[slot] = offset
+            offset += len(productions)
+        for p in productions:
+            for i, child in enumerate(p.children):
+                result = self._layout(child, (*slot, (p.index, i)), offset, budget)
+                if result is None:
+                    return None
+                offset = result
+        return offset if offset <= budget else None
+
+    def _onehot(self, tree: Derivation) -> np.ndarray:
+        out = np.zeros(self._onehot_length, dtype=np.float32)
+        stack: list[tuple[_Slot, Derivation]] = [((), tree)]
+        while stack:
+            slot, node = stack.pop()
+            if slot in self._slots:
+                out[self._slots[slot] + node.choice] = 1.0
+            stack.extend(((*slot, (node.choice, i)), c) for i, c in enumerate(node.children))
+        return out
+
+    # ------------------------------------------------------------------ graph encodings
+    def _key(self, arch: Arch, node: str) -> str:
+        return Terminal(arch.op(node), arch.attrs(node), "").key
+
+    def _adjacency(self, arch: Arch) -> np.ndarray:
+        n, pad = self._max_nodes, len(self._op_index)
+        pos = {node: i for i, node in enumerate(arch.nodes)}
+        matrix = np.zeros((n, n), dtype=np.float32)
+        for u, v, _ in arch.edges:
+            matrix[pos[u], pos[v]] = 1.0
+        keys = [arch.op(node) if arch.op(node) in ("input", "output") else self._key(arch, node) for node in arch.nodes]
+        ops = [self._op_index[k] for k in keys]
+        return encodings.adjacency_onehot(matrix, ops + [pad] * (n - len(ops)), pad + 1)
+
+    def _path_label(self, arch: Arch, node: str) -> str | None:
+        op = arch.op(node)
+        if op in PASS_THROUGH:
+            return None
+        return encodings.DEAD if op == "zero" else self._label[self._key(arch, node)]
+
+
+def _longest_paths(grammar: Grammar) -> dict[str, int]:
+    """Most labelled ops on an ``in`` -> ``out`` path of anything each symbol derives (finite grammars)."""
+    longest: dict[str, int] = {}
+    for s in grammar.order:
+        longest[s] = max(_longest_in(p, longest) for p in grammar.productions(s))
+    return longest
+
+
+def _longest_in(p: Production, longest: dict[str, int]) -> int:
+    weight = {IN: 0, OUT: 0}
+    for name, item in p.nodes:
+        weight[name] = longest[item] if isinstance(item, str) else int(item.op not in PASS_THROUGH and item.op != "zero")
+    graph = nx.DiGraph([(u, v) for u, v, _ in p.edges])
+    best = {IN: 0}
+    for node in nx.topological_sort(graph):
+        if node != IN:
+            best[node] = weight[node] + max(best[u] for u in graph.pred[node])
+    return best[OUT]
