@@ -75,6 +75,34 @@ class NB201Space:
         edges.append(("n3", "out"))
         return Arch(nodes, edges)
 
+    def supernet(self, ops_per_edge: Sequence[Sequence[str]]) -> Arch:
+        """A one-shot supernet cell: every edge carries the mean of its remaining ops.
+
+        Edge ``(j, i)`` with ops ``o_1..o_k`` computes ``sum_m o_m(x_j) / k`` (one ``scale`` node when
+        ``k > 1``), the uniform softmax mixing of the DARTS-style search cell that TE-NAS prunes
+        (Chen et al., ICLR 2021; pruned ops get alpha = -inf). Node ids name edge and op (``e0_1_nor_conv_3x3``),
+        so a pruned supernet shares weight keys with the one it came from; with one op per edge it equals
+        (is isomorphic to) :meth:`from_ops`.
+        """
+        if len(ops_per_edge) != len(EDGES) or any(not ops or len(set(ops)) != len(ops) or set(ops) - set(OPS) for ops in ops_per_edge):
+            raise ArchStringError(f"a supernet needs 6 non-empty lists of distinct ops from {OPS}, got {[list(o) for o in ops_per_edge]}")
+        nodes: dict[str, Any] = {"in": "input", "out": "output", **{_node_id(i): "add" for i in (1, 2, 3)}}
+        edges: list[tuple[str, str]] = [("n3", "out")]
+        for (j, i), ops in zip(EDGES, ops_per_edge):
+            ends = []
+            for op in ops:
+                name = f"{_edge_node(j, i)}_{op}"
+                nodes[name] = IR_OPS[op]
+                edges.append((_node_id(j), name))
+                ends.append(name)
+            if len(ops) > 1:
+                mix, scale = f"{_edge_node(j, i)}_sum", f"{_edge_node(j, i)}_mean"
+                nodes[mix], nodes[scale] = "add", ("scale", {"factor": 1.0 / len(ops)})
+                edges += [(e, mix) for e in ends] + [(mix, scale)]
+                ends = [scale]
+            edges.append((ends[0], _node_id(i)))
+        return Arch(nodes, edges)
+
     def to_ops(self, arch: Arch) -> tuple[str, ...]:
         """Edge ops in arch-string order; works on relabelled cells too (reads structure, not ids)."""
         by_edge: dict[tuple[int, int], str] = {}

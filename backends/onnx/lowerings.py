@@ -66,6 +66,12 @@ def _zero(g, prefix, ins, shapes, a):
     return g.add("Mul", [ins[0], g.constant("_zero", 0.0)], f"{prefix}/Mul")
 
 
+@register_lowering("scale")
+def _scale(g, prefix, ins, shapes, a):
+    factor = float(a["factor"])
+    return g.add("Mul", [ins[0], g.constant(f"_scale_{factor!r}", factor)], f"{prefix}/Mul")
+
+
 @register_lowering("add")
 def _add(g, prefix, ins, shapes, a):
     acc = ins[0]

@@ -188,6 +188,22 @@ def _zero(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Module:
     return Zero()
 
 
+class Scale(nn.Module):
+    """``x * factor`` with a constant factor (no parameter)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+@register_lowering("scale")
+def _scale(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Module:
+    return Scale(float(a["factor"]))
+
+
 @register_lowering("add")
 def _add(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Module:
     return Add()

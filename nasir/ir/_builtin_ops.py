@@ -109,6 +109,10 @@ register_op(OpSpec(name="output", doc="The single output; passes its input throu
 register_op(OpSpec(name="identity", doc="Passes its input through (skip connection).", shape=_same_as_input("identity")))
 register_op(OpSpec(name="zero", doc="Outputs zeros of the input's shape (NB201/DARTS 'none').", shape=_same_as_input("zero")))
 register_op(OpSpec(
+    name="scale", doc="Multiplies by a constant (a supernet's fixed mixing weight, e.g. 1/k for k ops on an edge).",
+    shape=_same_as_input("scale"), attrs={"factor": Attr(float, doc="the constant factor")},
+))
+register_op(OpSpec(
     name="add", doc="Element-wise sum of the inputs, in input order.", shape=_all_equal("add"),
     min_inputs=1, max_inputs=None, commutative=True,
 ))

@@ -49,6 +49,7 @@ OP_CASES = [
     ("basic_block_stride2", _chain("resnet_basic_block", {"out_channels": 8, "stride": 2}), [(4, 8, 8)]),
     ("basic_block_widen", _chain("resnet_basic_block", {"out_channels": 8}), [(4, 6, 6)]),
     ("basic_block_same", _chain("resnet_basic_block"), [(4, 6, 6)]),
+    ("scale", _chain("scale", {"factor": 0.2}), [(3, 6, 6)]),
     ("sep_conv_5x5_stride2", _chain("sep_conv", {"kernel": 5, "stride": 2, "out_channels": 6}), [(4, 8, 8)]),
     ("dil_conv_3x3", _chain("dil_conv", {"kernel": 3}), [(4, 8, 8)]),
     ("factorized_reduce", _chain("factorized_reduce", {"out_channels": 6}), [(4, 8, 8)]),

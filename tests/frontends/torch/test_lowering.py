@@ -39,6 +39,7 @@ CASES = {
     "conv_bn_relu": [({"kernel": 3, "out_channels": 6, "momentum": 0.003}, (4, 6, 6), 1)],
     "resnet_basic_block": [({"out_channels": 8, "stride": 2}, (4, 8, 8), 1), ({"out_channels": 6}, (4, 6, 6), 1),
                            ({}, (4, 6, 6), 1)],
+    "scale": [({"factor": 0.25}, (4, 6, 6), 1)],
     "sep_conv": [({"kernel": 3}, (4, 8, 8), 1), ({"kernel": 5, "stride": 2, "out_channels": 6}, (4, 8, 8), 1)],
     "dil_conv": [({"kernel": 3}, (4, 8, 8), 1), ({"kernel": 5, "stride": 2}, (4, 9, 9), 1)],
     "factorized_reduce": [({"out_channels": 6}, (4, 8, 8), 1)],
