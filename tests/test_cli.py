@@ -8,13 +8,41 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 NASIR = shutil.which("nasir", path=str(Path(sys.executable).parent)) or "nasir"
+CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"  # index 6111
+EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"  # output independent of the input: proxies give -inf
+COMMANDS = (("demo",), ("score",), ("search",), ("export",), ("latency",), ("report",), ("bench", "proxies"),
+            ("bench", "search"), ("spaces", "list"), ("spaces", "sample"), ("spaces", "show"), ("spaces", "count"))
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([NASIR, *args], capture_output=True, text=True, timeout=120)
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([NASIR, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    """``nasir ARGS`` through ``nasir.cli.main`` in this process: (exit code, stdout, stderr)."""
+    from nasir.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["nasir", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 20-trial tabular NB201 study written by the CLI itself."""
+    db = tmp_path_factory.mktemp("cli") / "study.db"
+    assert run("search", "--trials", "20", "--storage", f"sqlite:///{db}", "--quiet").returncode == 0
+    return db
 
 
 def test_demo_prints_ground_truth() -> None:
@@ -36,25 +64,105 @@ def test_spaces_sample_is_seeded() -> None:
 
 
 def test_spaces_show_reports_exact_params() -> None:
-    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-    shown = json.loads(run("spaces", "show", arch).stdout)
+    shown = json.loads(run("spaces", "show", CELL).stdout)
     assert shown["params"] == 1_073_466 and shown["hash"].startswith("v1:")
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (("spaces", "show", "|conv~0|"), "error:"),
-    (("spaces", "count", "--space", "nb999"), "unknown search space 'nb999'"),
-])
-def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str) -> None:
-    result = run(*args)
-    assert result.returncode == 2
-    assert fragment in result.stderr and "Traceback" not in result.stderr
-
-
 def test_every_command_has_help_with_an_example() -> None:
-    for command in (("demo",), ("search",), ("spaces", "list"), ("spaces", "sample"), ("spaces", "show"), ("spaces", "count")):
-        result = run(*command, "--help")
-        assert result.returncode == 0 and "Example:" in result.stdout
+    from typer.testing import CliRunner
+
+    from nasir.cli import app
+
+    for command in COMMANDS:
+        result = CliRunner().invoke(app, [*command, "--help"])
+        assert result.exit_code == 0 and "Example: nasir " + command[0] in result.output, command
+
+
+def _nb101_json() -> str:
+    from nasir.spaces.nb101 import space
+
+    return space.sample(0).to_json()
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("spaces", "count", "--space", "nb999"), "unknown search space 'nb999'"),
+    (("score", "--space", "nb999", "0"), "unknown search space 'nb999' (known: nb101, nb201)"),
+    (("score", "--proxy", "naswoot", "0"), "unknown proxy 'naswoot'; did you mean 'naswot'?"),
+    (("score", "--file", "missing.txt"), "'missing.txt' does not exist"),
+    (("score", "--file", "binary.txt"), "cannot read 'binary.txt'"),
+    (("score", "--file", "archs.txt"), "line 3 of 'archs.txt': unknown NB201 op 'conv_9x9'"),
+    (("score", "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"), "node 3 of"),
+    (("export", "{not json"), "architecture JSON is not valid JSON"),
+    (("export", "6111", "--cell", "--input-shape", "16x32x32"), "'16x32x32' is not C,H,W"),
+    (("latency", "NB101_JSON"), "is not an NB201 op"),
+    (("export",), "give exactly one of ARCH and --study"),
+    (("report", "binary.txt"), "'binary.txt' is not a nasir study"),
+    (("report", "missing.db"), "study file 'missing.db' does not exist"),
+    (("export", "--study", "STUDY", "--space", "nb101"), "searched space 'nb201', not 'nb101'"),
+    (("search", "--storage", "STUDY", "--space", "nb101", "--objective", "params"), "space is 'nb201' in the file but 'nb101' here"),
+    (("search", "--storage", "STUDY", "--strategy", "random"), "strategy is 'rea' in the file but 'random' here"),
+    (("search", "--storage", "binary.txt", "--fresh"), "'binary.txt' is not an SQLite database"),  # and --fresh keeps it
+    (("search", "--space", "nb101"), "the tabular objective needs ground truth"),
+    (("search", "--objective", "accuracy"), "unknown term 'accuracy': use tabular, params, flops, latency or a proxy"),
+    (("search", "--storage", "postgres://db/x"), "studies are stored in SQLite"),
+    (("search", "--executor", "threads"), "unknown executor 'threads'"),
+    (("search", "--trials", "0"), "'--trials'"),
+    (("latency", "6111", "--predict", "tpu-v9"), "neither an HW-NAS-Bench device"),
+    (("report", "STUDY", "--pareto", "params_m"), "give two metrics X,Y"),
+    (("bench", "search", "--strategy", "annealing"), "unknown strategy 'annealing'"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str, study: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """In this process (``main()`` as the entry point calls it), to keep the many cases quick."""
+    (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00\x81 not text")
+    (tmp_path / "archs.txt").write_text(f"# two good, one bad\n{CELL}\n|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_main([a.replace("STUDY", str(study)).replace("NB101_JSON", _nb101_json()) for a in args], monkeypatch, capsys)
+    assert code == 2, (out, err)
+    assert fragment in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "binary.txt").exists()
+
+
+def test_bad_arguments_through_the_installed_entry_point() -> None:
+    for args, fragment in ((("spaces", "show", "|conv~0|"), "error: NB201 arch string must have 3"),
+                           (("score", "--proxy", "naswoot", "0"), "did you mean 'naswot'?")):
+        result = run(*args)
+        assert result.returncode == 2 and fragment in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_internal_errors_exit_1_in_one_line_and_debug_shows_the_trace(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    import nasir.cli as cli
+
+    def broken(name: str):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli, "_space", broken)
+    code, _, err = run_main(["spaces", "count"], monkeypatch, capsys)
+    assert code == 1 and err.strip() == "internal error: RuntimeError: disk on fire (run with --debug for the traceback)"
+    monkeypatch.setattr(sys, "argv", ["nasir", "--debug", "spaces", "count"])
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        cli.main()
+
+
+@pytest.mark.parametrize(("blocked", "args", "extra"), [
+    ("torch", ["score", "6111"], "pip install 'nasir[torch]'"),
+    ("onnx", ["export", "6111"], "pip install 'nasir[onnx]'"),
+    ("matplotlib", ["report", "STUDY"], "pip install 'nasir[viz]'"),
+])
+def test_a_missing_extra_is_named_in_one_line(blocked: str, args: list[str], extra: str, study: Path) -> None:
+    argv = ["nasir", *(a.replace("STUDY", str(study)) for a in args)]
+    code = f"import sys; sys.modules[{blocked!r}] = None; sys.argv = {argv!r}\nfrom nasir.cli import main; main()"
+    result = run_python(code)
+    assert result.returncode == 2 and extra in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_cli_imports_no_framework_until_a_command_needs_one() -> None:
+    code = ("import sys, nasir.cli, nasir.report, nasir.report.html\n"
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'tensorflow', 'matplotlib') if m in sys.modules))")
+    result = run_python(code)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
 
 def test_search_commits_and_resumes(tmp_path: Path) -> None:
@@ -65,3 +173,66 @@ def test_search_commits_and_resumes(tmp_path: Path) -> None:
     assert more["trials"] == 60 and more["best"]["metrics"]["cifar10-valid/valid_acc"] >= first["best"]["metrics"]["cifar10-valid/valid_acc"]
     other = run("search", "--trials", "5", "--storage", db, "--strategy", "random")
     assert other.returncode == 2 and "strategy is 'rea' in the file but 'random' here" in other.stderr
+    fresh = json.loads(run("search", "--trials", "5", "--storage", db, "--strategy", "random", "--fresh", "--json").stdout)
+    assert fresh["trials"] == 5
+
+
+def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
+    args = ("search", "--objective", "params,flops", "--strategy", "random", "--trials", "8", "--json", "--quiet")
+    inproc = json.loads(run(*args, "--storage", str(tmp_path / "a.db")).stdout)
+    pooled = json.loads(run(*args, "--storage", str(tmp_path / "b.db"), "--executor", "process", "--workers", "2").stdout)
+    assert inproc["best"] == pooled["best"] and inproc["primary"] == "params_m"
+    assert set(inproc["best"]["metrics"]) == {"params_m", "flops_m", "cifar10-valid/valid_acc", "cifar10/test_acc"}
+
+
+def test_main_job_training_free_search_exports_times_and_reports(tmp_path: Path) -> None:
+    """The README's first command, small: a proxy-driven search, ONNX export, CPU latency, HTML report."""
+    result = run("search", "--objective", "meco", "--trials", "6", "--strategy", "random", "--export", "best.onnx",
+                 "--latency", "--report", "report.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "best of 6 trials" in out and "proxy/meco" in out and "(optimised)" in out and "of 15,625 in the space)" in out
+    assert "exported to best.onnx" in out and "latency on onnxruntime CPU: median" in out and "report written to report.html" in out
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "best.onnx"), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"input": np.zeros((2, 3, 32, 32), np.float32)})[0]
+    assert logits.shape == (2, 10)
+    assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
+
+
+def test_score_prints_proxies_and_ground_truth(tmp_path: Path) -> None:
+    (tmp_path / "archs.txt").write_text(f"# one per line\n{EMPTY}\n")
+    result = run("score", "--proxy", "synflow,meco", "--json", "--quiet", "6111", "--file", "archs.txt", cwd=tmp_path)
+    rows = json.loads(result.stdout)
+    assert [r["arch"] for r in rows] == [CELL, EMPTY]
+    assert rows[0]["scores"]["meco"] > 0 and rows[0]["cifar10/test_acc"] == pytest.approx(94.373, abs=1e-3)
+    assert rows[1]["scores"] == {"synflow": None, "meco": None}  # -inf is not JSON: degenerate cells give null
+
+
+def test_export_and_latency_from_an_arch_or_a_study(study: Path, tmp_path: Path) -> None:
+    shown = json.loads(run("export", CELL, "-o", str(tmp_path / "net.onnx"), "--json").stdout)
+    assert shown["params"] == 1_073_466 and (tmp_path / "net.onnx").stat().st_size == shown["bytes"]
+    cell = json.loads(run("export", "--study", str(study), "--cell", "-o", str(tmp_path / "cell.onnx"), "--json").stdout)
+    assert cell["input_shape"] == [16, 32, 32] and "best of study 'default'" in cell["arch"]
+    timed = json.loads(run("latency", "6111", "--runs", "1", "--repeats", "5", "--warmup", "1", "--json").stdout)
+    assert 0 < timed["median_ms"] <= timed["p90_ms"] and timed["threads"] == 1
+    predicted = json.loads(run("latency", "--study", str(study), "--predict", "edgegpu", "--json").stdout)
+    assert predicted["predicted_ms"] > 0 and "HW-NAS-Bench" in predicted["device"]
+
+
+def test_bench_commands_report_correlations_and_curves(tmp_path: Path) -> None:
+    proxies = json.loads(run("bench", "proxies", "--proxy", "synflow", "--sample", "4", "--plot", str(tmp_path / "p.png"),
+                             "--json", "--quiet").stdout)
+    assert proxies["sample"] == 4 and -1 <= proxies["proxies"][0]["spearman"] <= 1
+    assert Path(proxies["proxies"][0]["plot"]).read_bytes().startswith(b"\x89PNG")
+    search = json.loads(run("bench", "search", "--strategy", "random,rea", "--trials", "12", "--seeds", "2",
+                            "--plot", str(tmp_path / "c.png"), "--json", "--quiet").stdout)
+    assert [r["strategy"] for r in search["strategies"]] == ["random", "rea"] and (tmp_path / "c.png").stat().st_size > 1000
+    assert all(0 <= r["regret_mean"] < 20 for r in search["strategies"])
+
+
+def test_report_command_writes_the_page(study: Path, tmp_path: Path) -> None:
+    result = run("report", str(study), "-o", str(tmp_path / "r.html"))
+    assert result.returncode == 0 and "report written to" in result.stderr
+    assert (tmp_path / "r.html").read_text().count("data:image/png;base64,") == 3  # cell, curve, Pareto (no proxy stored)

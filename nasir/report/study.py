@@ -1,0 +1,131 @@
+"""A stored study read back for reporting, without the strategy or objective that produced it.
+
+Opening a study with :meth:`nasir.study.Study.open` needs the same strategy and objective and
+creates a missing file; a report needs neither, and must not write into a file it only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasir.objectives import MAXIMIZE, default_direction
+from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyStorageError, Trial, TrialState
+from nasir.study.storage import SQLiteStorage
+
+__all__ = ["StudyRecord", "load_study", "is_study_file"]
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """One stored study: its identity (space, strategy, objective, seed) and every trial in order."""
+
+    path: Path
+    name: str
+    space: str
+    strategy: str
+    objective: str
+    primary: str
+    directions: dict[str, str]
+    seed: int
+    created: float
+    trials: list[Trial] = field(repr=False)
+
+    def direction(self, metric: str) -> str:
+        return self.directions.get(metric) or default_direction(metric)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric a completed trial holds: the primary first, then the declared ones, then the rest."""
+        seen = dict.fromkeys([self.primary, *self.directions])
+        for trial in self.trials:
+            if trial.state is TrialState.COMPLETE:
+                seen.update(dict.fromkeys(trial.metrics))
+        return [m for m in seen if any(m in t.metrics for t in self.trials)]
+
+    def values(self, metric: str) -> np.ndarray:
+        """``metric`` per trial, NaN where the trial did not complete or lacks it."""
+        return np.array([v if (v := t.value(metric)) is not None else math.nan for t in self.trials], dtype=float)
+
+    def best(self) -> Trial | None:
+        """The completed trial with the best primary metric, the earliest on ties (as ``Study.best_trial``)."""
+        sign = 1.0 if self.direction(self.primary) == MAXIMIZE else -1.0
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and math.isfinite(t.metrics.get(self.primary, math.nan))]
+        return max(done, key=lambda t: (sign * t.metrics[self.primary], -t.number)) if done else None
+
+    def count(self, state: TrialState) -> int:
+        return sum(t.state is state for t in self.trials)
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing SQLite file (so reading never creates or changes one)."""
+    where = repr(str(path))
+    if not path.is_file():
+        raise StudyStorageError(f"study file {where} does not exist")
+    with path.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            raise StudyStorageError(f"{where} is not a nasir study (not an SQLite database)")
+    return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+
+
+def is_study_file(path: str | Path) -> bool:
+    """Whether ``path`` is an SQLite file marked as a nasir study (what ``--fresh`` may delete)."""
+    try:
+        conn = _read_only(Path(path))
+        try:
+            return conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        finally:
+            conn.close()
+    except (StudyStorageError, sqlite3.DatabaseError):
+        return False
+
+
+def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
+    """The study's record, read through a read-only connection (checks that this is a nasir study file)."""
+    where = repr(str(path))
+    try:
+        conn = _read_only(path)
+        try:
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                raise StudyStorageError(f"{where} is an SQLite database of another application, not a nasir study")
+            version = conn.execute("SELECT version FROM schema_version").fetchone()
+            if version is None or version[0] != STORAGE_SCHEMA_VERSION:
+                raise StudyStorageError(f"{where} has study schema {version and version[0]}; this nasir reads {STORAGE_SCHEMA_VERSION}")
+            conn.row_factory = sqlite3.Row
+            rows = {r["name"]: dict(r) for r in conn.execute("SELECT * FROM study ORDER BY created")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as err:
+        raise StudyStorageError(f"{where} cannot be read as a nasir study ({err})") from None
+    if not rows:
+        raise StudyStorageError(f"{where} holds no study yet")
+    if name is None:
+        if len(rows) > 1:
+            raise StudyStorageError(f"{where} holds studies {sorted(rows)}; name the one to read")
+        name = next(iter(rows))
+    if name not in rows:
+        raise StudyStorageError(f"{where} has no study {name!r} (it holds {sorted(rows)})")
+    return name, rows[name]
+
+
+def load_study(path: str | Path, name: str | None = None) -> StudyRecord:
+    """Reads a study file (``name`` may be omitted when the file holds one study).
+
+    Raises:
+        StudyStorageError: the file is missing, not a nasir study, or lacks the named study.
+    """
+    path = Path(path)
+    name, row = _study_row(path, name)
+    storage = SQLiteStorage(path)
+    try:
+        trials = storage.trials(name)
+    finally:
+        storage.close()
+    return StudyRecord(path, name, row["space"], row["strategy"], row["objective"], row["primary_metric"],
+                       json.loads(row["directions"]), int(row["seed"]), float(row["created"]), trials)

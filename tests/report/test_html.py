@@ -1,0 +1,112 @@
+"""The HTML report: one valid, self-contained page with every picture inlined, read from a study file."""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import sqlite3
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+
+from nasir.objectives import TabularObjective
+from nasir.report import load_study, write_report
+from nasir.spaces.nb201 import space
+from nasir.spaces.nb201_bench import NB201Benchmark
+from nasir.strategies import make_strategy
+from nasir.study import Study, StudyStorageError
+
+
+class Page(HTMLParser):
+    """Collects what the checks need, and that every opened element is closed in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.links: list[str] = []
+        self.rows = 0
+        self.stack: list[str] = []
+        self.meta: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        self.images += [attrs] if tag == "img" else []
+        self.meta += [attrs] if tag == "meta" else []
+        self.links += [v for k, v in attrs.items() if k in ("href", "src") and not v.startswith("data:")]
+        self.rows += tag == "tr"
+        if tag not in ("img", "meta", "br"):
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, f"</{tag}> closes {self.stack[-1:] or 'nothing'}"
+
+
+def _parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    page.close()
+    assert not page.stack, f"unclosed elements {page.stack}"
+    return page
+
+
+def test_report_is_one_self_contained_page(study_file: Path, tmp_path: Path) -> None:
+    out = write_report(study_file, tmp_path / "report.html")
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    page = _parse(text)
+    assert page.links == [] and "http://" not in text and "https://" not in text and "url(" not in text
+    csp = next(m["content"] for m in page.meta if m.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in csp and "img-src data:" in csp
+    alts = [img["alt"] for img in page.images]
+    assert alts == ["best cell", "search curve", "proxy/params vs cifar10/test_acc", "Pareto front"]
+    for img in page.images:
+        head, _, payload = img["src"].partition(",")
+        assert head == "data:image/png;base64"
+        height, width, _ = imread(io.BytesIO(base64.b64decode(payload, validate=True))).shape
+        assert width > 300 and height > 150
+    assert page.rows >= 20 + 1 + 9  # trials + header + the identity and best-metrics tables
+    assert "Best architecture (trial" in text and "|nor_conv" in text
+
+
+def test_report_names_the_pareto_metrics_it_is_given(study_file: Path, tmp_path: Path) -> None:
+    write_report(study_file, tmp_path / "r.html", pareto=("params_m", "cifar10-valid/valid_acc"))
+    with pytest.raises(KeyError, match="no metric 'nope'"):
+        write_report(study_file, tmp_path / "r.html", pareto=("nope", "params_m"))
+
+
+def test_load_study_reads_without_writing(study_file: Path, tmp_path: Path) -> None:
+    before = study_file.read_bytes()
+    record = load_study(study_file)
+    assert (record.space, record.strategy, len(record.trials)) == ("nb201", "rea", 20)
+    assert record.metrics[0] == record.primary == "cifar10-valid/valid_acc" and "proxy/params" in record.metrics
+    assert record.best().metrics[record.primary] == max(t.metrics[record.primary] for t in record.trials)
+    assert study_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: None, "does not exist"),
+    (lambda p: p.write_text("not a database"), "not an SQLite database"),
+    (lambda p: sqlite3.connect(p).execute("CREATE TABLE t (x)").connection.commit(), "another application"),
+])
+def test_load_study_refuses_what_is_not_a_study(tmp_path: Path, make, message: str) -> None:
+    path = tmp_path / "x.db"
+    make(path)
+    with pytest.raises(StudyStorageError, match=message):
+        load_study(path)
+    assert path.exists() == (message != "does not exist")  # never created
+
+
+def test_load_study_needs_a_name_when_a_file_holds_several(study_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "two.db"
+    shutil.copy(study_file, path)
+    study = Study.open(path, space, make_strategy("random", space), TabularObjective(NB201Benchmark.default(), space), name="second")
+    study.optimize(budget_evals=3)
+    study.storage.close()
+    with pytest.raises(StudyStorageError, match=r"holds studies \['default', 'second'\]; name the one"):
+        load_study(path)
+    assert len(load_study(path, "second").trials) == 3
+    with pytest.raises(StudyStorageError, match="has no study 'third'"):
+        load_study(path, "third")
