@@ -53,7 +53,9 @@ def test_demo_prints_ground_truth() -> None:
 
 def test_spaces_list_json_and_count() -> None:
     rows = json.loads(run("spaces", "list", "--json").stdout)
-    assert {r["name"]: r["size"] for r in rows} == {"nb101": 423_624, "nb201": 15_625}
+    assert {r["name"]: r["size"] for r in rows} == {
+        "nb101": 423_624, "nb201": 15_625, "nb201-grammar": 15_625, "hierarchical-c10": 18_355_499_226_925_056,
+        "darts": 1_076_746_950_455_072_400, "mobilenet": 21_758_655_492_572_485_851}
     assert run("spaces", "count", "--space", "nb201").stdout.strip() == "15625"
 
 
@@ -86,7 +88,7 @@ def _nb101_json() -> str:
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (("spaces", "count", "--space", "nb999"), "unknown search space 'nb999'"),
-    (("score", "--space", "nb999", "0"), "unknown search space 'nb999' (known: nb101, nb201)"),
+    (("score", "--space", "nb999", "0"), "unknown search space 'nb999' (known: darts, hierarchical-c10, mobilenet, nb101, nb201, nb201-grammar)"),
     (("score", "--proxy", "naswoot", "0"), "unknown proxy 'naswoot'; did you mean 'naswot'?"),
     (("score", "--file", "missing.txt"), "'missing.txt' does not exist"),
     (("score", "--file", "binary.txt"), "cannot read 'binary.txt'"),
@@ -134,11 +136,12 @@ def test_bad_arguments_through_the_installed_entry_point() -> None:
 def test_internal_errors_exit_1_in_one_line_and_debug_shows_the_trace(monkeypatch: pytest.MonkeyPatch,
                                                                       capsys: pytest.CaptureFixture) -> None:
     import nasir.cli as cli
+    from nasir.space import SPACES
 
     def broken(name: str):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli, "_space", broken)
+    monkeypatch.setattr(SPACES, "get", broken)
     code, _, err = run_main(["spaces", "count"], monkeypatch, capsys)
     assert code == 1 and err.strip() == "internal error: RuntimeError: disk on fire (run with --debug for the traceback)"
     monkeypatch.setattr(sys, "argv", ["nasir", "--debug", "spaces", "count"])

@@ -1,0 +1,54 @@
+"""The ``nasir`` command line: the only place where flags become objects.
+
+Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of another search, a bad
+architecture, a missing extra), printed as one ``error:`` line; 1 an internal error, also one line
+(``--debug`` anywhere on the command line shows the traceback). Results go to stdout (a table,
+or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
+onnx, onnxruntime and matplotlib are imported only by the commands that use them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from nasir.cli import bench, deploy, search, spaces  # noqa: F401  (registers the commands)
+from nasir.cli._app import app
+from nasir.cli.objective import SearchObjective
+from nasir.errors import NasirError
+
+__all__ = ["app", "main", "SearchObjective"]
+
+
+def main() -> None:
+    """Entry point: runs the app; turns every failure into one readable line and an exit code."""
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        code = app(standalone_mode=False)
+    except NasirError as err:
+        if debug:
+            raise
+        _fail("error: ", str(err), 2)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted: ", "a study keeps every finished trial; run the same command to resume", 130)
+    except Exception as err:
+        if debug:
+            raise
+        if hasattr(err, "format_message") and hasattr(err, "exit_code"):  # click's usage errors (typer may vendor click)
+            if not err.format_message():  # no arguments: the help was printed
+                raise SystemExit(err.exit_code) from None
+            _fail("error: ", err.format_message(), err.exit_code)
+        _fail("internal error: ", f"{type(err).__name__}: {err} (run with --debug for the traceback)", 1)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _fail(prefix: str, message: str, code: int) -> None:
+    """One line on stderr (never wrapped, never read as markup), then exit with ``code``."""
+    from rich.text import Text
+
+    Console(stderr=True).print(Text.assemble((prefix, "red"), " ".join(message.split())), soft_wrap=True)
+    raise SystemExit(code) from None

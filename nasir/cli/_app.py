@@ -1,0 +1,206 @@
+"""The app, its option types and the helpers every command shares (parsing, progress, output)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from nasir.errors import ArchStringError, InvalidArchError, MissingDependencyError, NasirError
+from nasir.ir import Arch
+from nasir.space import SPACES, SearchSpace
+
+app = typer.Typer(
+    help="Framework-agnostic neural architecture search on one graph IR.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+spaces_app = typer.Typer(help="Inspect search spaces.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmark proxies and search strategies on the embedded NAS-Bench-201 ground truth.",
+                        no_args_is_help=True)
+app.add_typer(spaces_app, name="spaces")
+app.add_typer(bench_app, name="bench")
+console = Console() if sys.stdout.isatty() else Console(width=160)  # pipes and CI logs get whole rows
+notes = Console(stderr=True)
+
+SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `nasir spaces list`).")]
+StudySpaceOpt = Annotated[Optional[str], typer.Option("--space", "-s", help="Search space (default: the study's, else nb201).")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")]
+ProxyOpt = Annotated[str, typer.Option("--proxy", "-p", help="Comma-separated zero-cost proxies (see nasir.proxies.PROXIES).")]
+ThreadsOpt = Annotated[int, typer.Option(min=1, help="torch threads per evaluating process (no more than free cores).")]
+NameOpt = Annotated[str, typer.Option(help="Study name inside the storage file.")]
+StudyOpt = Annotated[Optional[Path], typer.Option("--study", help="Take the best trial of this study file instead of ARCH.")]
+ArchArg = Annotated[Optional[str], typer.Argument(help="Architecture: the space's string, IR JSON, or an NB201 index.",
+                                                  show_default=False)]
+DEFAULT_STORAGE = "nasir-study.db"
+TRUTH_ACC = "cifar10/test_acc"
+
+
+
+# ---------------------------------------------------------------------- helpers
+def _space(name: str) -> SearchSpace:
+    """A registered space (importing the built-in ones registers them)."""
+    from nasir.spaces import load_builtin
+
+    load_builtin()
+    return SPACES.get(name)
+
+
+def _need(module: str, extra: str, what: str) -> Any:
+    """Imports an optional dependency, or fails with one line naming the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(f"{what} needs {module}: pip install 'nasir[{extra}]'") from None
+
+
+def parse_arch(space: SearchSpace, text: str) -> Arch:
+    """An architecture of ``space`` from its string format, IR JSON or (NB201) benchmark index."""
+    text = text.strip()
+    if text.isdigit() and hasattr(space, "from_index"):
+        return space.from_index(int(text))
+    if not text.startswith("{"):
+        return space.parse(text)
+    arch = Arch.from_json(text)
+    if space.parse(space.format(arch)).canonical_hash() != arch.canonical_hash():
+        raise InvalidArchError(f"the IR JSON is a valid graph but not a {space.name} cell")
+    return arch
+
+
+def _read_archs(space: SearchSpace, archs: Sequence[str], file: Path | None) -> list[Arch]:
+    """Architectures given on the command line, then one per line of ``file`` (``#`` lines are comments)."""
+    out = [parse_arch(space, a) for a in archs]
+    if file is not None:
+        try:
+            lines = file.read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise typer.BadParameter(f"cannot read {str(file)!r}: {err}", param_hint="--file") from None
+        for number, line in enumerate(lines, 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                try:
+                    out.append(parse_arch(space, line))
+                except NasirError as err:
+                    raise ArchStringError(f"line {number} of {str(file)!r}: {err}") from None
+    if not out:
+        raise typer.BadParameter("give at least one architecture (ARCH or --file)")
+    return out
+
+
+def storage_path(url: str) -> Path:
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` (SQLAlchemy's spelling) or a plain path."""
+    if "://" not in url:
+        return Path(url)
+    scheme, _, rest = url.partition("://")
+    if scheme != "sqlite" or not rest.startswith("/") or rest == "/":
+        raise typer.BadParameter(f"{url!r}: studies are stored in SQLite; use a path or sqlite:///file.db", param_hint="--storage")
+    return Path(rest[1:])
+
+
+def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
+    """The space, best architecture and a label of a stored study, checking ``--space`` against it."""
+    from nasir.report import load_study
+    from nasir.study import StudyMismatchError
+
+    record = load_study(path, name)
+    if space_name is not None and space_name != record.space:
+        raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} searched space {record.space!r}, not {space_name!r}")
+    best = record.best()
+    if best is None:
+        raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has no completed trial yet")
+    return _space(record.space), best.arch, f"best of study {record.name!r} (trial {best.number})"
+
+
+def _target(arch: str | None, study: Path | None, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
+    """What ``export``/``latency`` work on: ARCH, or the best trial of ``--study``; exactly one."""
+    if (arch is None) == (study is None):
+        raise typer.BadParameter("give exactly one of ARCH and --study STUDY.db")
+    if study is not None:
+        return _best_of_study(study, name, space_name)
+    space = _space(space_name or "nb201")
+    cell = parse_arch(space, arch)
+    return space, cell, space.format(cell)
+
+
+def _names(text: str, option: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise typer.BadParameter("give at least one name", param_hint=option)
+    return names
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool, done: int = 0) -> Iterator[Callable[[int], None]]:
+    """A progress bar with elapsed time and ETA on stderr, yielding ``advance(n)``; silent when quiet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=notes, transient=True, disable=quiet) as progress:
+        task = progress.add_task(label, total=total, completed=done)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def _echo_json(data: Any) -> None:
+    """Strict JSON on stdout: a degenerate (-inf) or missing (NaN) value becomes null."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        return [clean(v) for v in x] if isinstance(x, (list, tuple)) else x
+
+    typer.echo(json.dumps(clean(data), allow_nan=False))
+
+
+def _note(quiet: bool, text: str) -> None:
+    if not quiet:
+        notes.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) >= 1e5 or (value and abs(value) < 1e-2) or not math.isfinite(value) else f"{value:.2f}"
+
+
+
+# ---------------------------------------------------------------------- shared by several commands
+def _nb201_bench() -> Any:
+    from nasir.spaces.nb201_bench import NB201Benchmark
+
+    return NB201Benchmark.default()
+
+
+def _export_network(network: Any, out: Path, seed: int) -> dict[str, Any]:
+    """Writes the network as ONNX (random weights from ``seed``) after checking the model."""
+    backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
+    onnx = _need("onnx", "onnx", "ONNX export")
+    model = backend.export(network, seed=seed)
+    onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    return {"path": str(out), "bytes": out.stat().st_size, "params": network.count_params(), "opset": model.opset_import[0].version,
+            "weights": f"random (seed {seed}): train, then export with nasir.frontends.torch.export_weights"}
+
+
+def _measure(obj: Any, *, threads: int, batch: int, warmup: int, repeats: int, runs: int) -> dict[str, Any]:
+    backend = _need("nasir.backends.onnx", "onnx", "measuring latency")
+    _need("onnxruntime", "onnx", "measuring latency")
+    result = backend.measure(obj, threads=threads, batch=batch, warmup=warmup, repeats=repeats, runs=runs)
+    return {"median_ms": result.median_ms, "p90_ms": result.p90_ms, "cv": result.cv, "min_ms": result.min_ms, "batch": batch,
+            "threads": threads, "runs": runs, "repeats": repeats, "cpu": result.fingerprint["cpu"],
+            "onnxruntime": result.fingerprint["onnxruntime"]}
+
+
+def _latency_line(lat: dict[str, Any]) -> str:
+    return (f"median {lat['median_ms']:.2f} ms, p90 {lat['p90_ms']:.2f} ms, CV {100 * lat['cv']:.1f}% "
+            f"(batch {lat['batch']}, {lat['threads']} thread(s), {lat['runs']}x{lat['repeats']} calls, {lat['cpu']})")

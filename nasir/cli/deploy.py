@@ -1,0 +1,112 @@
+"""``nasir export`` and ``nasir latency``: ONNX files and onnxruntime timings of a searched architecture."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from nasir.cli._app import (
+    ArchArg, JsonOpt, QuietOpt, SeedOpt, StudyOpt, StudySpaceOpt, _echo_json, _export_network, _latency_line, _measure,
+    _nb201_bench, _need, _target, app, console, notes,
+)
+from nasir.ir import Arch
+from nasir.space import SearchSpace
+
+
+# ---------------------------------------------------------------------- export and latency
+@app.command("export")
+def export_cmd(
+    arch: ArchArg = None,
+    study: StudyOpt = None,
+    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")] = Path("model.onnx"),
+    space: StudySpaceOpt = None,
+    cell: Annotated[bool, typer.Option("--cell", help="Export the bare cell instead of the whole network.")] = False,
+    input_shape: Annotated[str, typer.Option(help="Per-sample input shape C,H,W of a bare --cell.")] = "16,32,32",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export an architecture (or a study's best) to ONNX, built straight from the IR (random weights).
+
+    Example: nasir export --study nasir-study.db -o best.onnx
+    """
+    backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
+    sp, arch_, label = _target(arch, study, name, space)
+    if cell:
+        try:
+            shape = tuple(int(v) for v in input_shape.split(","))
+        except ValueError:
+            raise typer.BadParameter(f"{input_shape!r} is not C,H,W (three integers)", param_hint="--input-shape") from None
+        model = backend.export(arch_, input_shapes=shape, seed=seed)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _need("onnx", "onnx", "ONNX export").save(model, str(out))
+        info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": list(shape)}
+    else:
+        info = _export_network(sp.network(arch_), out, seed)
+    info["arch"] = label if study is not None else sp.format(arch_)
+    if as_json:
+        _echo_json(info)
+        return
+    console.print(f"wrote {out} ({info['bytes'] / 1e6:.2f} MB{', bare cell' if cell else ''}, random weights seed {seed}): {info['arch']}")
+
+
+HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
+
+
+@app.command()
+def latency(
+    arch: ArchArg = None,
+    study: StudyOpt = None,
+    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
+    space: StudySpaceOpt = None,
+    threads: Annotated[int, typer.Option(min=1, help="onnxruntime intra-op threads.")] = 1,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size.")] = 1,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed calls per session.")] = 10,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed calls per session.")] = 50,
+    runs: Annotated[int, typer.Option(min=1, help="Independent sessions.")] = 3,
+    predict: Annotated[Optional[str], typer.Option(help=(
+        "Predict instead of measuring: an HW-NAS-Bench device (edgegpu, raspi4, edgetpu, pixel3, eyeriss, fpga; NB201) "
+        "or a LatencyTable JSON file."))] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure an architecture's latency on onnxruntime CPU (median, p90, CV), or predict it.
+
+    Example: nasir latency --threads 1 --batch 1 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+    """
+    sp, cell, label = _target(arch, study, name, space)
+    network = sp.network(cell)
+    if predict is not None:
+        result = {"arch": label, **_predict(sp, cell, network, predict)}
+        line = f"predicted {result['predicted_ms']:.3f} ms on {result['device']}: {label}"
+    else:
+        with notes.status("measuring", spinner="dots") if not quiet else nullcontext():
+            result = {"arch": label, **_measure(network, threads=threads, batch=batch, warmup=warmup, repeats=repeats, runs=runs)}
+        line = f"{_latency_line(result)}: {label}"
+    if as_json:
+        _echo_json(result)
+    else:
+        console.print(line, soft_wrap=True)
+
+
+def _predict(space: SearchSpace, cell: Arch, network: Any, how: str) -> dict[str, Any]:
+    """A latency lookup: HW-NAS-Bench's measurement on a device (NB201), or an op-level LatencyTable."""
+    if how in HW_DEVICES:
+        if space.name != "nb201":
+            raise typer.BadParameter(f"HW-NAS-Bench latencies exist for nb201 cells only, not {space.name!r}", param_hint="--predict")
+        return {"predicted_ms": _nb201_bench().query(cell, "cifar10", f"{how}_latency"), "device": f"{how} (HW-NAS-Bench, CIFAR-10)"}
+    path = Path(how)
+    if not path.is_file():
+        raise typer.BadParameter(f"{how!r} is neither an HW-NAS-Bench device ({', '.join(HW_DEVICES)}) nor a LatencyTable file",
+                                 param_hint="--predict")
+    _need("onnx", "onnx", "latency prediction")
+    from nasir.backends.latency import LatencyTable
+
+    try:
+        table = LatencyTable.load(path)
+    except (ValueError, KeyError, TypeError) as err:
+        raise typer.BadParameter(f"{how!r} is not a LatencyTable JSON file ({type(err).__name__}: {err})", param_hint="--predict") from None
+    return {"predicted_ms": float(table.build([network]).predict(network)), "device": f"{table.device_.get('cpu')} (table {how})"}

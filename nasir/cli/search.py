@@ -1,0 +1,198 @@
+"""``nasir score`` and ``nasir search``."""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from nasir.cli._app import (
+    DEFAULT_STORAGE, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt, _echo_json,
+    _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs, _space, app,
+    console, notes, storage_path,
+)
+from nasir.cli.objective import ProxyScorer, SearchObjective, check_proxies
+
+
+# ---------------------------------------------------------------------- score
+@app.command()
+def score(
+    archs: Annotated[Optional[list[str]], typer.Argument(help="Architectures: space strings, IR JSON or NB201 indices.",
+                                                         show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="More architectures, one per line.", exists=True,
+                                                 dir_okay=False)] = None,
+    space: SpaceOpt = "nb201",
+    proxy: ProxyOpt = "naswot,synflow,meco",
+    seed: SeedOpt = 0,
+    threads: ThreadsOpt = 1,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score architectures with zero-cost proxies (PyTorch, CPU, the shipped CIFAR-10 sample); higher is better.
+
+    NB201 rows also show the ground-truth CIFAR-10 test accuracy.
+
+    Example: nasir score --space nb201 --proxy naswot,synflow '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+    """
+    sp = _space(space)
+    cells = _read_archs(sp, archs or [], file)
+    scorer = ProxyScorer(_names(proxy, "--proxy"), seed, threads)
+    bench = _nb201_bench() if sp.name == "nb201" else None
+    rows = []
+    with _progress(len(cells), "scoring", quiet or len(cells) < 3) as advance:
+        for cell in cells:
+            row = {"arch": sp.format(cell), "scores": scorer(sp.network(cell))}
+            if bench is not None:
+                row[TRUTH_ACC] = bench.query(cell, "cifar10", "test_acc")
+            rows.append(row)
+            advance(1)
+    if as_json:
+        _echo_json(rows)
+        return
+    table = Table(*scorer.names, *([TRUTH_ACC] if bench else []), title=f"zero-cost proxies (seed {seed})")
+    table.add_column("architecture", no_wrap=True)
+    for row in rows:
+        table.add_row(*(_fmt(v) for v in row["scores"].values()), *([f"{row[TRUTH_ACC]:.2f}"] if bench else []), row["arch"])
+    console.print(table)
+
+
+
+# ---------------------------------------------------------------------- search
+def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: int) -> Any:
+    """The plain tabular objective for ``tabular`` alone (studies stored by earlier versions resume), else a SearchObjective."""
+    if terms == ["tabular"]:
+        if space != "nb201":
+            raise typer.BadParameter(f"the tabular objective needs ground truth; only nb201 ships it (got {space!r}); "
+                                     "use a proxy, params, flops or latency", param_hint="--objective")
+        from nasir.objectives import TabularObjective
+
+        return TabularObjective(_nb201_bench(), _space(space))
+    objective = SearchObjective(space, terms, seed=seed, truth=truth and space == "nb201", threads=threads)
+    if objective.proxies:
+        check_proxies(objective.proxies)
+    if "latency" in terms:
+        _need("nasir.backends.onnx", "onnx", "the latency objective")
+    return objective
+
+
+def _executor(kind: str, workers: int) -> Any:
+    from nasir.executors import InProcessExecutor, ProcessPoolExecutor
+
+    if kind == "inprocess":
+        return InProcessExecutor()
+    if kind == "process":
+        return ProcessPoolExecutor(max_workers=workers)
+    raise typer.BadParameter(f"unknown executor {kind!r}; use inprocess or process", param_hint="--executor")
+
+
+def _run_study(study: Any, trials: int, seconds: float | None, quiet: bool) -> None:
+    """Runs the study to ``trials`` trials (or until ``seconds`` pass), a batch at a time, with a progress bar."""
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    with _progress(trials, "search", quiet, done=min(len(study), trials)) as advance:
+        while len(study) < trials:
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                break
+            before = len(study)
+            study.optimize(budget_evals=min(trials, before + study.batch_size), budget_seconds=left)
+            if len(study) == before:
+                break
+            advance(len(study) - before)
+
+
+@app.command()
+def search(
+    space: SpaceOpt = "nb201",
+    objective: Annotated[str, typer.Option("--objective", "-o", help=(
+        "Comma-separated terms, the first optimised, the rest recorded: tabular (NB201 ground truth), a proxy name "
+        "(naswot, synflow, meco, ...), params, flops, latency."))] = "tabular",
+    strategy: Annotated[str, typer.Option(help="Search strategy: random, local, rea, bananas.")] = "rea",
+    trials: Annotated[int, typer.Option(min=1, help="Total trials (queries) the study should hold.")] = 100,
+    seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help="Stop after this many seconds.")] = None,
+    seed: SeedOpt = 0,
+    storage: Annotated[str, typer.Option(help="Study file: a path or sqlite:///file.db; every trial is committed.")] = DEFAULT_STORAGE,
+    name: NameOpt = "default",
+    resume: Annotated[bool, typer.Option("--resume/--fresh", help="Continue a stored study, or delete it and start over.")] = True,
+    executor: Annotated[str, typer.Option(help="Where evaluations run: inprocess or process (a local worker pool).")] = "inprocess",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes of --executor process.")] = 2,
+    threads: ThreadsOpt = 1,
+    truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Record NB201 ground-truth accuracy with every trial.")] = True,
+    export: Annotated[Optional[Path], typer.Option(help="Write the best network as ONNX to this file.")] = None,
+    latency: Annotated[bool, typer.Option("--latency", help="Measure the best network on onnxruntime (CPU, 1 thread).")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write the HTML report of the study to this file.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Search a space, training-free: NB201 ground truth, zero-cost proxies, IR costs or measured latency.
+
+    Every trial is committed to --storage; running the same command again resumes.
+
+    The best architecture can be exported to ONNX, timed on this CPU and written into an HTML report.
+
+    Example: nasir search --objective meco --trials 300 --export best.onnx --latency --report report.html
+    """
+    from nasir.report.study import is_study_file
+    from nasir.strategies import make_strategy
+    from nasir.study import Study
+
+    sp = _space(space)
+    path = storage_path(storage)
+    terms = _names(objective, "--objective")
+    pool = _executor(executor, workers)
+    obj = _objective(sp.name, terms, seed, truth, threads)
+    if not resume and is_study_file(path):  # never delete a file that is not a study
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    study = Study.open(path, sp, make_strategy(strategy, sp), obj, seed=seed, name=name, executor=pool)
+    try:
+        _run_study(study, trials, seconds, quiet)
+        summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
+        best = study.best_trial()
+    finally:
+        pool.close()
+        study.storage.close()
+    if best is not None and TRUTH_ACC in best.metrics:
+        column = _nb201_bench().column("cifar10", "test_acc")
+        summary["best_rank"] = {"metric": TRUTH_ACC, "rank": int((column > best.metrics[TRUTH_ACC]).sum()) + 1, "of": len(column)}
+    if best is not None and export is not None:
+        summary["export"] = _export_network(sp.network(best.arch), export, seed)
+    if best is not None and latency:
+        with notes.status("measuring the best network's latency", spinner="dots") if not quiet else nullcontext():
+            summary["latency"] = _measure(sp.network(best.arch), threads=1, batch=1, warmup=10, repeats=50, runs=3)
+    if report is not None:
+        from nasir.report import write_report
+
+        summary["report"] = str(write_report(path, report, name=name))
+    if as_json:
+        _echo_json(summary)
+        return
+    _print_search(summary)
+
+
+def _print_search(summary: dict[str, Any]) -> None:
+    best = summary["best"]
+    if best is None:
+        console.print(f"no completed trial in {summary['storage']} ({summary['failed']} failed)")
+        return
+    console.print(f"[bold]best of {summary['trials']} trials[/bold] (trial {best['number']}): {best['arch']}")
+    ordered = sorted(best["metrics"].items(), key=lambda kv: kv[0] != summary["primary"])
+    rank = summary.get("best_rank", {})
+    for metric, value in ordered:
+        note = "  (optimised)" if metric == summary["primary"] else ""
+        if metric == rank.get("metric"):
+            note = f"  (rank {rank['rank']:,} of {rank['of']:,} in the space)"
+        console.print(f"  {metric:>24s}  {_fmt(value)}{note}")
+    if "export" in summary:
+        ex = summary["export"]
+        console.print(f"exported to {ex['path']} ({ex['params'] / 1e6:.3f} M params, {ex['bytes'] / 1e6:.1f} MB, opset {ex['opset']}, "
+                      "random weights)")
+    if "latency" in summary:
+        console.print("latency on onnxruntime CPU: " + _latency_line(summary["latency"]))
+    if "report" in summary:
+        console.print(f"report written to {summary['report']}")
+    console.print(f"study stored in {summary['storage']} ({summary['duplicates']} re-proposals looked up, {summary['failed']} failed)")
