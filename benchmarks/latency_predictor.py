@@ -10,7 +10,7 @@ from another process hits one pass, rarely all); the table is built from the ops
 distinct op timed once, ~30 entries), its overhead model fitted on the first ``--fit`` networks, and
 Spearman rho and the share of predictions within +-10% are reported on the remaining ones, next to
 FLOPs alone. Then Spearman between our measured latency / our prediction / FLOPs and HW-NAS-Bench's
-measured latencies on its devices for the same cells (``../shared/data/hw_nas_bench/``).
+measured latencies on its devices for the same cells (shipped in nasir's NB201 table).
 Writes benchmarks/results/latency_predictor_nb201.json and a per-arch CSV.
 """
 
@@ -28,9 +28,9 @@ from scipy.stats import spearmanr
 
 from nasir.backends.latency import LatencyTable, measure
 from nasir.spaces import nb201
+from nasir.spaces.nb201_bench import NB201Benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"
-HW_NAS_BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "hw_nas_bench" / "hwnasbench_nb201_cifar10.csv"
 DEVICES = ("edgegpu_latency", "raspi4_latency", "edgetpu_latency", "pixel3_latency", "eyeriss_latency", "fpga_latency")
 
 
@@ -38,16 +38,11 @@ def rho(a, b) -> float:
     return round(float(spearmanr(a, b)[0]), 4)
 
 
-def hw_side_by_side(index: np.ndarray, ours: dict[str, np.ndarray]) -> dict | None:
-    if not HW_NAS_BENCH.is_file():
-        return None
-    with open(HW_NAS_BENCH) as f:
-        table = {int(row["index"]): row for row in csv.DictReader(f)}
-    out = {}
-    for device in DEVICES:
-        truth = np.array([float(table[int(i)][device]) for i in index])
-        out[device] = {name: rho(values, truth) for name, values in ours.items()}
-    return out
+def hw_side_by_side(index: np.ndarray, ours: dict[str, np.ndarray]) -> dict:
+    """Spearman of ours vs HW-NAS-Bench's measured latencies (shipped in nasir's NB201 table)."""
+    bench = NB201Benchmark.default()
+    return {device: {name: rho(values, bench.column("cifar10", device)[index]) for name, values in ours.items()}
+            for device in DEVICES}
 
 
 def main() -> None:
