@@ -1,26 +1,67 @@
 """One switch for the deep-learning framework: ``framework="torch" | "tensorflow"``.
 
-Every frontend exposes the same core functions (``lower(obj, *, seed)``, ``export_weights``,
-``import_weights``), so callers that build, score or train a model take a ``framework`` name and
-ask :func:`get_frontend` for the module. Frontends are imported lazily (the core never imports a
-framework at import time); a missing framework raises
-:class:`~nasir.errors.MissingDependencyError` naming the extra to install.
+Every frontend offers the same entry points (:data:`API`): build (``lower``), move weights
+(``export_weights``, ``import_weights``), score (``score``, ``score_many``: zero-cost proxies) and
+train (``train``, ``Recipe``, ``TrainEvaluator``). Callers that build, score or train a model
+take a ``framework`` name and ask :func:`get_frontend` for a :class:`Frontend` holding them:
+
+    >>> fe = get_frontend("tensorflow")                       # doctest: +SKIP
+    >>> model = fe.lower(network, seed=0)                     # doctest: +SKIP
+    >>> fe.score(network, "synflow", load_sample(), seed=0)   # doctest: +SKIP
+
+Frontends are imported lazily (the core never imports a framework at import time); a missing
+framework raises :class:`~nasir.errors.MissingDependencyError` naming the extra to install.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from nasir.errors import MissingDependencyError
 from nasir.registry import Registry
 
-__all__ = ["FRAMEWORKS", "get_frontend", "frameworks"]
+__all__ = ["API", "FRAMEWORKS", "Frontend", "frameworks", "get_frontend"]
 
-# framework name -> (frontend module, pip extra, top-level packages the frontend needs)
-FRAMEWORKS: Registry[tuple[str, str, tuple[str, ...]]] = Registry("framework")
-FRAMEWORKS.register("torch", ("nasir.frontends.torch", "torch", ("torch",)))
-FRAMEWORKS.register("tensorflow", ("nasir.frontends.tensorflow", "tf", ("tensorflow", "keras")))
+API = ("lower", "export_weights", "import_weights", "score", "score_many", "train", "Recipe", "TrainEvaluator")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    modules: tuple[str, ...]  # where the API names live, searched in order
+    extra: str  # the pip extra that installs the framework
+    needs: tuple[str, ...]  # top-level packages the frontend imports
+
+
+# framework name -> where its frontend lives and what installs it
+FRAMEWORKS: Registry[_Entry] = Registry("framework")
+FRAMEWORKS.register("torch", _Entry(("nasir.frontends.torch", "nasir.frontends.torch.proxies"), "torch", ("torch",)))
+FRAMEWORKS.register("tensorflow", _Entry(("nasir.frontends.tensorflow",), "tf", ("tensorflow", "keras")))
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """One framework's entry points (:data:`API`); other names resolve in its modules (``fe.numpy_forward``)."""
+
+    name: str
+    modules: tuple[ModuleType, ...]
+    lower: Callable[..., Any]
+    export_weights: Callable[..., Any]
+    import_weights: Callable[..., Any]
+    score: Callable[..., float]
+    score_many: Callable[..., Any]
+    train: Callable[..., Any]
+    Recipe: type
+    TrainEvaluator: type
+
+    def __getattr__(self, name: str) -> Any:
+        for module in self.modules:
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(f"the {self.name} frontend has no {name!r}")
 
 
 def frameworks() -> list[str]:
@@ -28,19 +69,31 @@ def frameworks() -> list[str]:
     return FRAMEWORKS.names()
 
 
-def get_frontend(name: str) -> ModuleType:
-    """The frontend module for ``name`` (``"torch"`` or ``"tensorflow"``), imported on first use.
-
-    Raises:
-        UnknownNameError: ``name`` is not a framework (the message suggests close matches).
-        MissingDependencyError: the framework is not installed; the message names the extra.
-    """
-    module, extra, needs = FRAMEWORKS.get(name)
+def _import(name: str, module: str, entry: _Entry) -> ModuleType:
     try:
         return importlib.import_module(module)
     except MissingDependencyError:
         raise
     except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in needs:
+        if (err.name or "").split(".")[0] not in entry.needs:
             raise  # a real bug inside the frontend, not a missing framework
-        raise MissingDependencyError(f"framework {name!r} is not installed ({err}): pip install 'nasir[{extra}]'") from err
+        raise MissingDependencyError(f"framework {name!r} is not installed ({err}): pip install 'nasir[{entry.extra}]'") from err
+
+
+def get_frontend(name: str) -> Frontend:
+    """The :class:`Frontend` for ``name`` (``"torch"`` or ``"tensorflow"``), imported on first use.
+
+    Raises:
+        UnknownNameError: ``name`` is not a framework (the message suggests close matches).
+        MissingDependencyError: the framework is not installed; the message names the extra.
+    """
+    entry = FRAMEWORKS.get(name)
+    modules = tuple(_import(name, m, entry) for m in entry.modules)
+
+    def find(attr: str) -> Any:
+        for module in modules:
+            if hasattr(module, attr):
+                return getattr(module, attr)
+        raise AttributeError(f"the {name} frontend lacks {attr!r}, one of the entry points every frontend provides")
+
+    return Frontend(name, modules, **{attr: find(attr) for attr in API})

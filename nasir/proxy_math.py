@@ -12,12 +12,17 @@ import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from nasir.ir import Arch, Network
+
 __all__ = [
     "JACOB_COV_K", "ProxyWarning", "hamming_kernel", "logdet_psd", "jacob_cov_score", "corr_min_eig",
-    "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall",
+    "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
+    "zico_score",
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,6 +106,28 @@ def corr_min_eig(features: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(np.atleast_2d(corr))[0])
 
 
+def zico_score(layer_grads: Sequence[np.ndarray]) -> float:
+    """ZiCo (Li et al., ICLR 2023, Eq. 4-5; SLDGroup/ZiCo ``getzico``) from per-layer gradients.
+
+    Args:
+        layer_grads: per conv/linear layer, a ``(mini-batches, weights)`` array of loss gradients.
+
+    Returns:
+        ``sum over layers of log(sum_theta mean_b|g| / std_b(g))`` over the weights whose gradient
+        varies between mini-batches (population std, as ``np.std``); a layer whose sum is 0 is
+        skipped, as in the reference.
+    """
+    total = 0.0
+    for g in layer_grads:
+        g = np.asarray(g, dtype=np.float64).reshape(len(g), -1)
+        std = g.std(axis=0)
+        keep = std != 0
+        ratio = float((np.abs(g).mean(axis=0)[keep] / std[keep]).sum())
+        if ratio != 0:
+            total += math.log(ratio)
+    return total
+
+
 def condition_number(eigenvalues: np.ndarray, *, nan_value: float = 1e5) -> float:
     """``lambda_max / lambda_min`` of a symmetric PSD spectrum (TE-NAS NTK trainability, Sec. 3.1).
 
@@ -110,6 +137,30 @@ def condition_number(eigenvalues: np.ndarray, *, nan_value: float = 1e5) -> floa
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[-1] / v[0]
     return float(nan_value) if math.isnan(ratio) else float(ratio)
+
+
+def _reaches_output(arch: Arch, live_inputs: set[str]) -> bool:
+    """Whether ``arch``'s output depends on a live input through non-``zero`` ops."""
+    live: set[str] = set()
+    for node in arch.nodes:
+        if arch.op(node) == "input":
+            if node in live_inputs:
+                live.add(node)
+        elif arch.op(node) != "zero" and any(p in live for p in arch.inputs(node)):
+            live.add(node)
+    return arch.output_node in live
+
+
+def ir_constant_output(network: Network) -> bool:
+    """True when no input-to-output path of an IR ``Network`` avoids ``zero`` ops (e.g. an
+    all-``none`` NB201 cell): every proxy of every frontend then scores the network ``-inf``
+    without running it."""
+    live = {"input"}
+    for block in network.blocks:
+        ports = {node for node, src in zip(block.arch.input_nodes, block.inputs) if src in live}
+        if _reaches_output(block.arch, ports):
+            live.add(block.name)
+    return network.blocks[-1].name not in live
 
 
 def ranks(values: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""TensorFlow frontend: lower IR networks to Keras 3 models (NHWC), move neutral weights.
+"""TensorFlow frontend: lower IR networks to Keras 3 models (NHWC), move neutral weights, score, train.
 
 Imported only as ``nasir.frontends.tensorflow`` (``import tensorflow`` inside resolves to
 TensorFlow itself). Needs the ``tf`` extra: ``pip install 'nasir[tf]'``; without it, importing
@@ -9,6 +9,12 @@ this package raises :class:`~nasir.errors.MissingDependencyError` naming the ext
     >>> model = lower(space.network(space.sample(0)), seed=0)     # takes (N, 32, 32, 3)
     >>> nchw = lower(space.network(space.sample(0)), layout="NCHW")  # takes torch's (N, 3, 32, 32)
     >>> import_weights(model, weights_exported_from_torch)          # same numbers as torch
+    >>> score(model, "synflow", load_sample(), seed=0)              # zero-cost proxies, torch's definitions
+    >>> TrainEvaluator(space, "sample", epochs=1)(space.sample(0))  # torch's recipe, in TensorFlow
+
+The same entry points as ``nasir.frontends.torch`` (``nasir.frameworks.get_frontend`` picks one
+by name): ``lower``, ``export_weights``, ``import_weights``, ``score``, ``score_many``,
+``train``, ``Recipe``, ``TrainEvaluator``.
 
 Set ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0`` before TensorFlow is first imported
 for quiet logs and deterministic CPU numerics.
@@ -36,10 +42,15 @@ if not str(_keras.__version__).startswith("3") or _keras.backend.backend() != "t
 
 from nasir.frontends.tensorflow.layers import NasirLayer  # noqa: E402
 from nasir.frontends.tensorflow.lowerings import LOWERINGS, register_lowering  # noqa: E402
+from nasir.frontends.tensorflow import lowerings_cnn  # noqa: E402,F401  (registers the DARTS and MobileNet lowerings)
 from nasir.frontends.tensorflow.models import LAYOUTS, ArchModel, NetworkModel, lower, numpy_forward  # noqa: E402
-from nasir.frontends.tensorflow.weights import export_weights, import_weights  # noqa: E402
+from nasir.frontends.tensorflow.weights import copy_model, export_weights, import_weights  # noqa: E402
+from nasir.frontends.tensorflow.proxies import score, score_many, score_network  # noqa: E402
+from nasir.frontends.tensorflow.train import Recipe, TrainResult, evaluate, train  # noqa: E402
+from nasir.frontends.tensorflow.evaluator import TrainEvaluator  # noqa: E402
 
 __all__ = [
-    "LAYOUTS", "LOWERINGS", "ArchModel", "NasirLayer", "NetworkModel", "export_weights", "import_weights", "lower",
-    "numpy_forward", "register_lowering",
+    "LAYOUTS", "LOWERINGS", "ArchModel", "NasirLayer", "NetworkModel", "Recipe", "TrainEvaluator", "TrainResult",
+    "copy_model", "evaluate", "export_weights", "import_weights", "lower", "numpy_forward", "register_lowering", "score",
+    "score_many", "score_network", "train",
 ]

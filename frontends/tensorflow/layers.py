@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -32,10 +33,11 @@ from nasir.rng import Seed, as_rng
 
 __all__ = [
     "NasirLayer", "BatchNorm", "Conv", "Linear", "MaxPool", "AvgPool", "ReLUConvBN", "ConvBNReLU",
-    "ResNetBasicBlock", "conv_padding", "init_rng", "same_padding_equivalent",
+    "ResNetBasicBlock", "Taps", "conv_padding", "init_rng", "layer_dtype", "relu", "same_padding_equivalent", "tap",
 ]
 
 _RNG: contextvars.ContextVar[np.random.Generator | None] = contextvars.ContextVar("nasir_tf_init_rng", default=None)
+_DTYPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("nasir_tf_layer_dtype", default=None)
 
 
 @contextlib.contextmanager
@@ -47,6 +49,59 @@ def init_rng(seed: Seed) -> Iterator[np.random.Generator]:
         yield rng
     finally:
         _RNG.reset(token)
+
+
+@contextlib.contextmanager
+def layer_dtype(dtype: str | None) -> Iterator[None]:
+    """Makes layers built inside the block hold and compute in ``dtype`` (synflow needs float64)."""
+    token = _DTYPE.set(dtype)
+    try:
+        yield
+    finally:
+        _DTYPE.reset(token)
+
+
+@dataclass(frozen=True)
+class Taps:
+    """Callbacks a forward pass under :func:`tap` calls (the TF stand-in for PyTorch forward hooks).
+
+    ``relu(x)``: with the input of every ReLU (NASWOT's activation codes).
+    ``output(layer, y)``: with the output of every :class:`Conv` and :class:`Linear` call (fisher's
+    activations; under a ``GradientTape`` their gradients are ``tape.gradient(loss, y)``).
+    """
+
+    relu: Callable[[tf.Tensor], None] | None = None
+    output: Callable[[NasirLayer, tf.Tensor], None] | None = None
+
+
+_TAPS: contextvars.ContextVar[Taps] = contextvars.ContextVar("nasir_tf_taps", default=Taps())
+
+
+@contextlib.contextmanager
+def tap(*, relu: Callable[[tf.Tensor], None] | None = None,
+        output: Callable[[NasirLayer, tf.Tensor], None] | None = None) -> Iterator[None]:
+    """Calls ``relu``/``output`` from the forward passes run inside the block (see :class:`Taps`)."""
+    token = _TAPS.set(Taps(relu, output))
+    try:
+        yield
+    finally:
+        _TAPS.reset(token)
+
+
+def relu(x: tf.Tensor) -> tf.Tensor:
+    """``tf.nn.relu`` that reports its input under :func:`tap`; every ReLU of the frontend goes
+    through it, so the reported set is exactly the PyTorch frontend's ``nn.ReLU`` modules."""
+    callback = _TAPS.get().relu
+    if callback is not None:
+        callback(x)
+    return tf.nn.relu(x)
+
+
+def _reported(layer: NasirLayer, y: tf.Tensor) -> tf.Tensor:
+    callback = _TAPS.get().output
+    if callback is not None:
+        callback(layer, y)
+    return y
 
 
 def _uniform(bound: float):
@@ -86,6 +141,10 @@ class NasirLayer(keras.layers.Layer):
 
     takes_training = False
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("dtype", _DTYPE.get())
+        super().__init__(**kwargs)
+
     def neutral_variables(self) -> dict[str, tuple[keras.Variable, str]]:
         """Neutral role -> (variable, layout); empty for weight-free layers."""
         return {}
@@ -101,7 +160,9 @@ class BatchNorm(NasirLayer):
 
     ``momentum`` is stored in Keras' convention (weight of the *old* statistic, ``1 - m`` for the
     IR's PyTorch ``m``). Training mode normalises with the biased batch variance and folds the
-    unbiased one into ``moving_variance``, like ``torch.nn.BatchNorm2d``.
+    unbiased one into ``moving_variance``, like ``torch.nn.BatchNorm2d``; batch statistics are
+    accumulated in float64 (as accurate as PyTorch's float32 kernels). ``enabled = False``
+    turns the layer into the identity (synflow's BN-free copy; PyTorch swaps in ``nn.Identity``).
     """
 
     takes_training = True
@@ -116,21 +177,32 @@ class BatchNorm(NasirLayer):
             self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
         self.moving_mean = self.add_weight(shape=(channels,), initializer="zeros", trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(shape=(channels,), initializer="ones", trainable=False, name="moving_variance")
+        self.enabled = True
         self.built = True
 
     def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        if training:
-            axes = list(range(len(x.shape) - 1))
-            mean, var = tf.nn.moments(x, axes)
-            count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), x.dtype)
-            m = tf.constant(self.torch_momentum, x.dtype)
-            unbiased = var * count / tf.maximum(count - 1.0, 1.0)
-            self.moving_mean.assign(self.moving_mean * (1.0 - m) + tf.stop_gradient(mean) * m)
-            self.moving_variance.assign(self.moving_variance * (1.0 - m) + tf.stop_gradient(unbiased) * m)
-        else:
-            mean, var = self.moving_mean, self.moving_variance
+        if not self.enabled:
+            return x
         gamma, beta = (self.gamma, self.beta) if self.affine else (None, None)
-        return tf.nn.batch_normalization(x, mean, var, beta, gamma, self.epsilon)
+        if not training:
+            return tf.nn.batch_normalization(x, self.moving_mean, self.moving_variance, beta, gamma, self.epsilon)
+        axes = list(range(len(x.shape) - 1))
+        # batch statistics accumulate in float64: TF's float32 reduce_mean over N*H*W values drifts by
+        # ~1e-6, which BN multiplies by mean/std (NB201 gradients were 1e-2 off torch's); the centred
+        # input is normalised, not tf.nn.batch_normalization's x * s + (b - mean * s)
+        wide = tf.cast(x, tf.float64)
+        mean = tf.reduce_mean(wide, axes)
+        var = tf.cast(tf.reduce_mean(tf.square(wide - mean), axes), x.dtype)
+        mean = tf.cast(mean, x.dtype)
+        centered = x - mean
+        count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), x.dtype)
+        m = tf.constant(self.torch_momentum, x.dtype)
+        unbiased = var * count / tf.maximum(count - 1.0, 1.0)
+        self.moving_mean.assign(self.moving_mean * (1.0 - m) + tf.stop_gradient(mean) * m)
+        self.moving_variance.assign(self.moving_variance * (1.0 - m) + tf.stop_gradient(unbiased) * m)
+        scale = tf.math.rsqrt(var + self.epsilon)
+        y = centered * (scale * gamma if gamma is not None else scale)
+        return y + beta if beta is not None else y
 
     def neutral_variables(self) -> dict[str, tuple[keras.Variable, str]]:
         out = {"weight": (self.gamma, "same"), "bias": (self.beta, "same")} if self.affine else {}
@@ -139,12 +211,18 @@ class BatchNorm(NasirLayer):
 
 
 class Conv(NasirLayer):
-    """2-D convolution with PyTorch's symmetric zero padding; kernel stored HWIO."""
+    """2-D convolution with PyTorch's symmetric zero padding; kernel stored HWIO.
+
+    Depthwise convolutions (``groups == cin``) run as one ``tf.nn.depthwise_conv2d`` (the HWIO
+    kernel ``(k, k, 1, cout)`` is the depthwise filter ``(k, k, cin, cout // cin)`` reshaped), unless
+    they are both strided and dilated, which that op refuses; other groupings run one conv per group.
+    """
 
     def __init__(self, in_hw: Sequence[int], cin: int, cout: int, *, kernel: int, stride: int = 1, padding: int = 0,
                  dilation: int = 1, groups: int = 1, bias: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.depthwise = (kernel, kernel, cin, cout // cin) if groups == cin > 1 and (stride == 1 or dilation == 1) else None
         self.tf_padding = _tf_padding(in_hw, kernel, stride, padding, dilation)
         bound = 1.0 / math.sqrt(cin // groups * kernel * kernel)
         self.kernel = self.add_weight(shape=(kernel, kernel, cin // groups, cout), initializer=_uniform(bound), name="kernel")
@@ -157,11 +235,14 @@ class Conv(NasirLayer):
             x = _pad(x, self.padding)
         if self.groups == 1:
             y = tf.nn.conv2d(x, self.kernel, self.stride, padding, dilations=self.dilation)
+        elif self.depthwise is not None:
+            y = tf.nn.depthwise_conv2d(x, tf.reshape(self.kernel, self.depthwise), [1, self.stride, self.stride, 1], padding,
+                                       dilations=[self.dilation, self.dilation])
         else:  # grouped: one conv per group (portable to every TF CPU kernel)
             xs = tf.split(x, self.groups, axis=-1)
             ks = tf.split(self.kernel, self.groups, axis=-1)
             y = tf.concat([tf.nn.conv2d(a, k, self.stride, padding, dilations=self.dilation) for a, k in zip(xs, ks)], -1)
-        return y + self.bias if self.bias is not None else y
+        return _reported(self, y + self.bias if self.bias is not None else y)
 
     def neutral_variables(self) -> dict[str, tuple[keras.Variable, str]]:
         out = {"weight": (self.kernel, "conv")}
@@ -182,7 +263,7 @@ class Linear(NasirLayer):
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
         y = tf.matmul(x, self.kernel)
-        return y + self.bias if self.bias is not None else y
+        return _reported(self, y + self.bias if self.bias is not None else y)
 
     def neutral_variables(self) -> dict[str, tuple[keras.Variable, str]]:
         out = {"weight": (self.kernel, "linear")}
@@ -248,7 +329,7 @@ class ReLUConvBN(NasirLayer):
         self.built = True
 
     def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        return self.bn(self.conv(tf.nn.relu(x)), training=training)
+        return self.bn(self.conv(relu(x)), training=training)
 
     def neutral_variables(self) -> dict[str, tuple[keras.Variable, str]]:
         return {**self._prefixed("conv", self.conv), **self._prefixed("bn", self.bn)}
@@ -258,7 +339,7 @@ class ConvBNReLU(ReLUConvBN):
     """Conv (no bias) -> BN -> ReLU: NB101 ``ConvBnRelu``; roles ``conv.*``, ``bn.*``."""
 
     def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        return tf.nn.relu(self.bn(self.conv(x), training=training))
+        return relu(self.bn(self.conv(x), training=training))
 
 
 class ResNetBasicBlock(NasirLayer):

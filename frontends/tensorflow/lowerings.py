@@ -73,6 +73,12 @@ def _zero(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> Any:
     return lambda x: x * 0.0  # NB201 'none' is x.mul(0.): keeps the graph (and NaN/inf) like the official op
 
 
+@register_lowering("scale")
+def _scale(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> Any:
+    factor = float(a["factor"])
+    return lambda x: x * factor
+
+
 @register_lowering("add")
 def _add(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> Any:
     return _add_fn
@@ -91,7 +97,7 @@ def _channel_slice(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> An
 
 @register_lowering("relu")
 def _relu(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> Any:
-    return tf.nn.relu
+    return L.relu
 
 
 @register_lowering("batch_norm")

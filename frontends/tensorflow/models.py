@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from nasir.errors import SchemaError, ShapeMismatchError, UnknownNameError, UnknownOpError
-from nasir.frontends.tensorflow.layers import NasirLayer, init_rng
+from nasir.frontends.tensorflow.layers import NasirLayer, init_rng, layer_dtype
 from nasir.frontends.tensorflow.lowerings import LOWERINGS
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes
 from nasir.rng import Seed
@@ -95,8 +95,8 @@ def _check_inputs(what: str, inputs: Sequence[Any], expected: Sequence[Shape], l
             raise ShapeMismatchError(f"{what} input {i} must be (batch, {', '.join(map(str, want))}) in {layout}, got {tuple(x.shape)}")
 
 
-def _to_internal(x: Any, layout: str) -> tf.Tensor:
-    x = tf.convert_to_tensor(x, dtype=tf.float32)
+def _to_internal(x: Any, layout: str, dtype: str) -> tf.Tensor:
+    x = tf.convert_to_tensor(x, dtype=dtype)
     return tf.transpose(x, _TO_NHWC) if layout == "NCHW" and x.shape.rank == 4 else x
 
 
@@ -112,10 +112,12 @@ class ArchModel(keras.Model):
         input_shapes: one per-sample shape such as ``(16, 32, 32)`` (IR convention, channels
             first), or one per input node.
         layout: ``"NHWC"`` (TensorFlow's native layout) or ``"NCHW"`` (PyTorch's).
+        dtype: variable and compute dtype (``"float32"``; ``"float64"`` for synflow).
     """
 
-    def __init__(self, arch: Arch, input_shapes: Shape | Sequence[Shape], *, layout: str = "NHWC", name: str | None = None) -> None:
-        super().__init__(name=name)
+    def __init__(self, arch: Arch, input_shapes: Shape | Sequence[Shape], *, layout: str = "NHWC", name: str | None = None,
+                 dtype: str = "float32") -> None:
+        super().__init__(name=name, dtype=dtype)
         self.arch, self.layout = arch, _check_layout(layout)
         self.shapes = dict(infer_shapes(arch, input_shapes))
         self.input_shapes = tuple(self.shapes[n] for n in arch.input_nodes)
@@ -160,7 +162,7 @@ class ArchModel(keras.Model):
         for step in self._steps:
             fn = step.fn if step.fn is not None else self.node_layers[step.node]
             if step.node in index:
-                values[step.node] = fn(_to_internal(xs[index[step.node]], self.layout))
+                values[step.node] = fn(_to_internal(xs[index[step.node]], self.layout, self.compute_dtype))
                 continue
             args = [values[s] for s in step.inputs]
             arg = args if step.multi else args[0]
@@ -176,14 +178,14 @@ class NetworkModel(keras.Model):
     Neutral keys keep the IR names (``cells.3/e0_1/conv.weight``).
     """
 
-    def __init__(self, network: Network, *, layout: str = "NHWC", name: str | None = None) -> None:
-        super().__init__(name=name or (network.name.replace("/", "_") or None))
+    def __init__(self, network: Network, *, layout: str = "NHWC", name: str | None = None, dtype: str = "float32") -> None:
+        super().__init__(name=name or (network.name.replace("/", "_") or None), dtype=dtype)
         self.network, self.layout = network, _check_layout(layout)
         ins = network.block_input_shapes()
         self.block_models: dict[str, ArchModel] = {}
         for block in network.blocks:
             try:
-                self.block_models[block.name] = ArchModel(block.arch, ins[block.name], name=block.name)
+                self.block_models[block.name] = ArchModel(block.arch, ins[block.name], name=block.name, dtype=dtype)
             except (ShapeMismatchError, SchemaError, UnknownOpError) as err:
                 raise type(err)(f"block {block.name!r}: {err}") from None
         self._free = _last_uses([(b.name, b.inputs) for b in network.blocks])
@@ -208,7 +210,7 @@ class NetworkModel(keras.Model):
     def call(self, inputs: Any, training: bool | None = None) -> tf.Tensor:
         x = inputs[0] if isinstance(inputs, (list, tuple)) and len(inputs) == 1 else inputs
         _check_inputs(f"network {self.network.name}".strip(), [x], self.input_shapes, self.layout)
-        values: dict[str, tf.Tensor] = {"input": _to_internal(x, self.layout)}
+        values: dict[str, tf.Tensor] = {"input": _to_internal(x, self.layout, self.compute_dtype)}
         for block in self.network.blocks:
             model = self.block_models[block.name]
             args = [values[s] for s in block.inputs]
@@ -239,6 +241,7 @@ def lower(
     input_shapes: Shape | Sequence[Shape] | None = None,
     seed: Seed = 0,
     layout: str = "NHWC",
+    dtype: str = "float32",
 ) -> ArchModel | NetworkModel:
     """Lowers a Network or a bare Arch to a Keras 3 model (TensorFlow backend).
 
@@ -254,6 +257,7 @@ def lower(
         seed: init seed (int or numpy Generator; None draws fresh entropy).
         layout: what the model takes and returns: ``"NHWC"`` (default, TF's native layout; a
             CIFAR batch is ``(N, 32, 32, 3)``) or ``"NCHW"`` (PyTorch's; transposed once inside).
+        dtype: ``"float32"`` (default) or ``"float64"`` (what synflow computes in).
 
     Raises:
         ShapeMismatchError: the shapes do not fit (naming block and node), before TF is called.
@@ -262,14 +266,14 @@ def lower(
     if isinstance(obj, Network):
         if input_shapes is not None and tuple(input_shapes) != tuple(obj.input_shape):
             raise ShapeMismatchError(f"network {obj.name!r} takes input shape {obj.input_shape}, not {tuple(input_shapes)}")
-        with init_rng(seed):
-            return NetworkModel(obj, layout=layout)
+        with init_rng(seed), layer_dtype(dtype):
+            return NetworkModel(obj, layout=layout, dtype=dtype)
     if isinstance(obj, Arch):
         if input_shapes is None:
             raise ShapeMismatchError("lowering a bare Arch needs input_shapes, e.g. input_shapes=(16, 32, 32)")
         infer_shapes(obj, input_shapes)
-        with init_rng(seed):
-            return ArchModel(obj, input_shapes, layout=layout)
+        with init_rng(seed), layer_dtype(dtype):
+            return ArchModel(obj, input_shapes, layout=layout, dtype=dtype)
     raise TypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
 
 

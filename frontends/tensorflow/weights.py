@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from nasir.errors import SchemaError
-from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 
-__all__ = ["export_weights", "import_weights", "to_neutral", "from_neutral"]
+__all__ = ["copy_model", "export_weights", "import_weights", "to_neutral", "from_neutral"]
 
 
 def to_neutral(array: np.ndarray, layout: str) -> np.ndarray:
@@ -94,3 +95,18 @@ def import_weights(model: ArchModel | NetworkModel, weights: Mapping[str, Any], 
         variable, layout = variables[key]
         variable.assign(from_neutral(array, layout))
     return list(arrays)
+
+
+def copy_model(model: ArchModel | NetworkModel, *, layout: str = "NHWC", dtype: str = "float32") -> ArchModel | NetworkModel:
+    """A private copy of a lowered model (same graph, same weights and statistics), optionally in
+    another layout or dtype; what proxies and training change is then never the caller's model."""
+    model = _lowered(model)
+    if isinstance(model, NetworkModel):
+        twin = lower(model.network, seed=0, layout=layout, dtype=dtype)
+    else:
+        twin = lower(model.arch, input_shapes=list(model.input_shapes), seed=0, layout=layout, dtype=dtype)
+    targets = twin.neutral_variables()
+    for key, (variable, _) in model.neutral_variables().items():
+        target = targets[key][0]
+        target.assign(tf.cast(variable, target.dtype))  # Keras layout on both sides: no transposes
+    return twin

@@ -24,9 +24,9 @@ def rel_err(got: np.ndarray, expected: np.ndarray) -> float:
     return diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
 
 
-def small_nb201(arch: str | Arch = BEST, dataset: str = "cifar10") -> Network:
+def small_nb201(arch: str | Arch = BEST, dataset: str = "cifar10", channels: int = 8) -> Network:
     cell = space.parse(arch) if isinstance(arch, str) else arch
-    return space.network(cell, channels=8, cells_per_stage=1, dataset=dataset)
+    return space.network(cell, channels=channels, cells_per_stage=1, dataset=dataset)
 
 
 def small_nb101(seed: int) -> Network:

@@ -44,6 +44,16 @@ SINGLE_OPS = [
     ("resnet_basic_block", {"out_channels": 8, "stride": 2}, (4, 8, 8)),
     ("resnet_basic_block", {"out_channels": 8, "stride": 1}, (4, 8, 8)),
     ("resnet_basic_block", {"out_channels": 4, "stride": 1}, (4, 8, 8)),
+    ("conv", {"out_channels": 8, "kernel": 3, "stride": 2, "padding": 1, "groups": 4}, (4, 8, 8)),  # depthwise
+    ("conv", {"out_channels": 4, "kernel": 3, "stride": 2, "dilation": 2, "groups": 4}, (4, 9, 9)),  # strided+dilated
+    ("sep_conv", {"kernel": 3, "stride": 2, "out_channels": 6}, (4, 8, 8)),
+    ("dil_conv", {"kernel": 3, "out_channels": 6}, (4, 8, 8)),
+    ("factorized_reduce", {"out_channels": 6}, (4, 8, 8)),
+    ("conv_bn_act", {"kernel": 3, "stride": 2, "groups": 2, "out_channels": 6, "act": "hswish"}, (4, 8, 8)),
+    ("mbconv", {"kernel": 5, "expanded_channels": 12, "se": True, "act": "hswish"}, (4, 8, 8)),
+    ("mbconv", {"kernel": 3, "stride": 2, "out_channels": 6, "act": "relu6"}, (4, 8, 8)),
+    ("activation", {"fn": "hsigmoid"}, (3, 4, 4)),
+    ("scale", {"factor": 0.25}, (3, 4, 4)),
     ("channel_slice", {"channels": 2}, (5, 4, 4)),
     ("zero", {}, (3, 4, 4)),
     ("relu", {}, (3, 4, 4)),
@@ -144,3 +154,13 @@ def test_pool_padding_beyond_half_the_kernel_is_refused_like_torch() -> None:
 
 def test_rel_err_definition() -> None:
     assert rel_err(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 0.5
+
+
+def test_copy_model_keeps_weights_across_layouts_and_dtypes() -> None:
+    cell = tfe.lower(space.parse(ALL_OPS), input_shapes=(4, 8, 8), seed=1, layout="NCHW")
+    x = np.random.default_rng(0).normal(size=(2, 4, 8, 8)).astype(np.float32)
+    twin = tfe.copy_model(cell, dtype="float64")
+    assert twin.layout == "NHWC" and twin.compute_dtype == "float64"
+    got = np.asarray(twin(x.transpose(0, 2, 3, 1).astype(np.float64)))
+    np.testing.assert_allclose(got.transpose(0, 3, 1, 2), tfe.numpy_forward(cell, x), rtol=1e-5, atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(tfe.export_weights(twin).values(), tfe.export_weights(cell).values()))

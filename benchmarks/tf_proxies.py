@@ -1,0 +1,217 @@
+"""Zero-cost proxies, TensorFlow vs torch: the same scores on the same weights and batch, and their cost.
+
+Usage:
+    python -P benchmarks/tf_proxies.py [--sample 100] [--seed 0] [--threads 1] [--resume] \\
+        [--batch naswot=64 jacob_cov=32 ...]
+
+Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (the
+sample of benchmarks/proxies_nb201.py). Each cell is the full NB201 network (C=16, N=5, CIFAR-10),
+lowered in torch with PyTorch default init from ``--seed`` and copied into Keras through the
+neutral weights, so both frameworks score identical weights. Images: the shipped CIFAR-10 sample
+(512 training images), normalised to float NCHW once (augmented once with ``--seed`` for the
+proxies whose spec augments), which both frontends take as given; each proxy's batch is then
+drawn by both frontends' ``make_batch`` from the same seed, i.e. the same images.
+
+Batch sizes are below the reference settings (64/128; ``--batch`` restores them, e.g.
+``ntk_cond=64``) so that 100 full networks x 2 frameworks fit in about half an hour on 2 shared
+cores; parity does not depend on them. Each proxy runs through its registered implementation
+(``TORCH_PROXIES`` / ``TF_PROXIES``) on a private model copy, exactly as ``score`` runs it;
+snip, grad_norm and fisher run as the fused loss-gradient pass of ``score_network`` (the test
+suites check it equals the separate proxies), its time split in three. Seconds cover the call.
+A degenerate network (constant output) scores -inf in both; such pairs count as equal.
+
+Per proxy: max and median relative difference |tf - torch| / |torch| over the sample, the number
+within 1e-3, Spearman rho between the two frameworks' scores, and seconds per architecture in
+each framework. On the architecture where the frameworks differ most, the proxy is also computed
+in float64 (the TF frontend with ``dtype="float64"``, same weights and batch; TF and torch agree
+to ~1e-12 in float64), giving each float32 framework's own distance from the exact score.
+Rows are appended to benchmarks/results/tf_proxies.csv as they are scored (``--resume`` skips
+those already there); the summary goes to tf_proxies.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402
+
+import nasir.frontends.tensorflow as tfe  # noqa: E402
+import nasir.frontends.torch as pte  # noqa: E402
+from nasir import proxy_math  # noqa: E402
+from nasir.data import load_sample  # noqa: E402
+from nasir.frontends.tensorflow.data import augment  # noqa: E402
+from nasir.frontends.tensorflow.proxies import TF_PROXIES  # noqa: E402
+from nasir.frontends.tensorflow.proxies import _common as tfc  # noqa: E402
+from nasir.frontends.tensorflow.proxies.loss_gradient import loss_gradient  # noqa: E402
+from nasir.frontends.torch.proxies import TORCH_PROXIES  # noqa: E402
+from nasir.frontends.torch.proxies import _common as ptc  # noqa: E402
+from nasir.frontends.torch.proxies._fused import fused_loss_gradient  # noqa: E402
+from nasir.frontends.torch.proxies._guard import DegenerateNetwork  # noqa: E402
+from nasir.proxies import PROXIES  # noqa: E402
+from nasir.spaces.nb201 import space  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BATCH = {"naswot": 64, "jacob_cov": 16, "synflow": 1, "snip+grad_norm+fisher": 32, "grasp": 16, "zico": 32,
+         "ntk_cond": 8, "params": 1, "flops": 1}
+TOL = 1e-3
+
+
+def sample_indices(n: int) -> np.ndarray:
+    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
+
+
+def timed(run: Callable[[], dict[str, float]], names: list[str]) -> tuple[dict[str, float], float]:
+    """(scores, seconds); a constant-output network scores -inf, as ``score`` would give it."""
+    start = time.perf_counter()
+    try:
+        values = {n: proxy_math.finite_score(v, n) for n, v in run().items()}
+    except (DegenerateNetwork, tfc.DegenerateNetwork):
+        values = dict.fromkeys(names, -math.inf)
+    return values, time.perf_counter() - start
+
+
+def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int) -> dict:
+    network = space.network(space.from_index(int(index)))
+    row: dict = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
+    module = pte.lower(network, seed=seed)
+    model = tfe.lower(network, seed=seed)
+    tfe.import_weights(model, pte.export_weights(module))
+    t_subject = ptc.make_subject(module, seed, "cpu")
+    f_subject = tfc.make_subject(model, seed)
+    for group, size in batches.items():
+        names = group.split("+")  # "snip+grad_norm+fisher": the fused loss-gradient pass, timed together
+        data = pools[bool(PROXIES.get(names[0]).settings.get("augment", False))]
+        tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"))
+        fb = tfc.make_batch(data, size, seed, augment_images=False)
+        fresh = ptc.Subject(t_subject.fresh(), network, t_subject.device, seed)  # torch's score copies per proxy
+        if len(names) > 1:
+            runs = (lambda: fused_loss_gradient(fresh, tb, set(names)), lambda: loss_gradient(f_subject, fb, set(names)))
+        else:
+            runs = (lambda: {names[0]: TORCH_PROXIES.get(names[0]).fn(fresh, tb)},
+                    lambda: {names[0]: TF_PROXIES.get(names[0]).fn(f_subject, fb)})
+        for framework, run in zip(("torch", "tf"), runs):
+            values, seconds = timed(run, names)
+            for name in names:
+                row[f"{framework}:{name}"], row[f"s_{framework}:{name}"] = values[name], seconds / len(names)
+    return row
+
+
+def float64_reference(index: int, name: str, pools: dict[bool, tuple], size: int, seed: int) -> float:
+    """The proxy in float64 on the same weights and batch (where float32 round-off is not the question)."""
+    network = space.network(space.from_index(int(index)))
+    model = tfe.lower(network, seed=seed, dtype="float64")
+    tfe.import_weights(model, pte.export_weights(pte.lower(network, seed=seed)))
+    batch = tfc.make_batch(pools[bool(PROXIES.get(name).settings.get("augment", False))], size, seed, augment_images=False)
+    return TF_PROXIES.get(name).fn(tfc.Subject(model, network), tfc.Batch(tf.cast(batch.x, tf.float64), batch.y))
+
+
+def rel_diff(a: float, b: float) -> float:
+    if a == b:  # equal, including both -inf
+        return 0.0
+    return abs(a - b) / abs(b) if math.isfinite(a) and math.isfinite(b) and b else math.inf
+
+
+def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple], seed: int) -> dict:
+    out = {}
+    for name, size in ((n, size) for group, size in batches.items() for n in group.split("+")):
+        t = np.array([r[f"torch:{name}"] for r in rows])
+        f = np.array([r[f"tf:{name}"] for r in rows])
+        diffs = np.array([rel_diff(a, b) for a, b in zip(f, t)])
+        worst = int(np.argmax(diffs))
+        out[name] = {
+            "max_rel_diff": float(diffs.max()), "median_rel_diff": float(np.median(diffs)),
+            f"within_{TOL:g}": int((diffs <= TOL).sum()), "worst_index": rows[worst]["index"],
+            "spearman_tf_vs_torch": proxy_math.spearman(f, t), "degenerate": int(np.sum(~np.isfinite(t))),
+            "s_per_arch_torch": float(np.mean([r[f"s_torch:{name}"] for r in rows])),
+            "s_per_arch_tf": float(np.mean([r[f"s_tf:{name}"] for r in rows])),
+        }
+        if 1e-6 < diffs[worst] < math.inf:
+            exact = float64_reference(rows[worst]["index"], name, pools, size, seed)
+            out[name]["worst_vs_float64"] = {"torch": rel_diff(t[worst], exact), "tf": rel_diff(f[worst], exact)}
+    return out
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: (v if k == "arch_str" else int(v) if k == "index" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def append_row(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads and TF intra-op threads")
+    parser.add_argument("--batch", nargs="*", default=[], help="group=size overrides, e.g. ntk_cond=64")
+    parser.add_argument("--resume", action="store_true", help="keep the rows already in the .csv")
+    parser.add_argument("--out", type=Path, default=RESULTS / "tf_proxies.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    batches = {**BATCH, **{k: int(v) for k, v in (kv.split("=", 1) for kv in args.batch)}}
+    names = [n for group in batches for n in group.split("+")]
+    data = load_sample()
+    images = {False: data.x_train, True: augment(data.x_train, np.random.default_rng(args.seed))}
+    pools = {aug: (pte.normalize(torch.from_numpy(x), data.mean, data.std).numpy(), data.y_train) for aug, x in images.items()}
+    table = args.out.with_suffix(".csv")
+    if not args.resume:
+        table.unlink(missing_ok=True)
+    done = {r["index"]: r for r in read_rows(table)}
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", proxy_math.ProxyWarning)
+        for i, index in enumerate(sample_indices(args.sample)):
+            if int(index) in done:
+                rows.append(done[int(index)])
+                continue
+            rows.append(score_arch(index, pools, batches, args.seed))
+            append_row(table, rows[-1])
+            print(f"{i + 1}/{args.sample} index {index}: " + " ".join(
+                f"{n}={rel_diff(rows[-1][f'tf:{n}'], rows[-1][f'torch:{n}']):.1e}" for n in names), flush=True)
+        summary = summarise(rows, batches, pools, args.seed)
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "")
+    result = {
+        "proxies": summary, "sample": args.sample, "seed": args.seed, "batch_sizes": batches,
+        "network": "NB201 C=16 N=5 CIFAR-10", "threads": args.threads,
+        "proxy_seconds": round(sum(v for r in rows for k, v in r.items() if k.startswith("s_")), 1),
+        "date": datetime.date.today().isoformat(), "machine": f"{cpu or platform.machine()}, {os.cpu_count()} cores",
+        "torch": torch.__version__, "tensorflow": tf.__version__,
+        "definition": "rel diff = |tf - torch| / |torch| per architecture (both -inf counts as 0); spearman over the "
+                      "sample between the two frameworks' scores; seconds = one proxy call on one architecture; "
+                      "worst_vs_float64 = each framework's rel diff from the float64 score on the worst architecture",
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for name, s in result["proxies"].items():
+        print(f"{name:10s} max_rel {s['max_rel_diff']:.2e} spearman {s['spearman_tf_vs_torch']:.5f} "
+              f"s/arch torch {s['s_per_arch_torch']:.3f} tf {s['s_per_arch_tf']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

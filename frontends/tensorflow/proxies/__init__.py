@@ -1,0 +1,174 @@
+"""Zero-cost proxies in TensorFlow: ``score(network, "naswot", data, seed=0)`` -> one float, higher is better.
+
+The same definitions and reference settings as ``nasir.frontends.torch.proxies`` (specs in
+:data:`nasir.proxies.PROXIES`; batch sizes, BatchNorm in train mode, synflow in float64 on an
+all-ones input with ``|theta|``); TensorFlow supplies the forward passes and autodiff, the
+closing formulas come from :mod:`nasir.proxy_math`. Given the same neutral weights and the same
+batch (a float NCHW array, or un-augmented uint8 images), both frontends compute the same score
+up to float32 round-off.
+
+    >>> from nasir.spaces.nb201 import space
+    >>> from nasir.data import load_sample
+    >>> from nasir.frontends.tensorflow.proxies import score, score_many
+    >>> net = space.network(space.from_index(6111))
+    >>> score(net, "synflow", load_sample(), seed=0)                          # doctest: +SKIP
+    >>> score_many([net], ["naswot", "snip", "flops"], load_sample(), seed=0)  # doctest: +SKIP
+
+Guarantees (as in the torch frontend): the caller's Network/model is never modified (scoring runs
+on a private copy; every proxy runs BatchNorm in train mode, whose output never reads the moving
+statistics the pass updates, so the copy is shared, except by synflow which builds its own
+float64 ``|theta|`` copy); the same ``seed`` gives the same weights, batch and score; an
+architecture whose output is constant, or whose score is NaN/inf, scores ``-inf`` with a
+:class:`~nasir.proxy_math.ProxyWarning`. Augmented batches (uint8 images) are drawn from numpy,
+not torch's generator: same distribution, other crops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
+from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
+from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
+from nasir.ir import Network
+from nasir.proxies import PROXIES, ProxySpec
+from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
+from nasir.registry import Registry
+from nasir.rng import Seed
+
+__all__ = ["TFProxy", "TF_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning"]
+
+Model = Network | ArchModel | NetworkModel
+
+
+@dataclass(frozen=True)
+class TFProxy:
+    """A TensorFlow implementation of a spec: ``fn(subject, batch, **options) -> float`` (raw, maybe non-finite)."""
+
+    spec: ProxySpec
+    fn: Callable[..., float]
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.spec.settings.get("batch_size") or 1)
+
+    @property
+    def augment(self) -> bool:
+        return bool(self.spec.settings.get("augment", False))
+
+
+TF_PROXIES: Registry[TFProxy] = Registry("tensorflow proxy")
+UNSUPPORTED: dict[str, str] = {}
+
+for _name, _fn in (
+    ("naswot", naswot.naswot),
+    ("jacob_cov", jacob_cov.jacob_cov),
+    ("synflow", synflow.synflow),
+    ("snip", loss_gradient.snip),
+    ("grasp", grasp.grasp),
+    ("fisher", loss_gradient.fisher),
+    ("grad_norm", loss_gradient.grad_norm),
+    ("params", cost.params),
+    ("flops", cost.flops),
+    ("ntk_cond", tenas.ntk_cond),
+    ("zico", zico.zico),
+):
+    TF_PROXIES.register(_name, TFProxy(PROXIES.get(_name), _fn))
+UNSUPPORTED["meco"] = ("sums a term over every PyTorch module's output (the torch frontend's module tree) of one "
+                       "torch.randn image; neither has a TensorFlow counterpart that gives the same number: use "
+                       "framework='torch'")
+for _name in PROXIES:
+    if _name not in TF_PROXIES and _name not in UNSUPPORTED:
+        UNSUPPORTED[_name] = "not implemented in the TensorFlow frontend yet"
+
+
+def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
+    # as the torch frontend: given data, synflow also gets a (1-image) batch, for its input shape; the
+    # same draws keep a shared numpy Generator seed in step with torch's (without data it needs none)
+    keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or (p.spec.name == "synflow" and data is not None)}
+    shape = input_shape(subject)
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], input_shape=shape) for k in keys}
+
+
+def _degenerate(name: str, why: str) -> float:
+    warnings.warn(f"proxy {name!r}: {why}; ranked last as -inf", ProxyWarning, stacklevel=3)
+    return -math.inf
+
+
+def _guarded(run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, float]:
+    try:
+        result = run()
+    except DegenerateNetwork as err:
+        return {n: _degenerate(n, str(err)) for n in names}
+    except (tf.errors.OpError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as err:
+        if not catch:
+            raise
+        return {n: _degenerate(n, f"{type(err).__name__}: {err}") for n in names}
+    values = result if isinstance(result, dict) else {next(iter(names)): result}
+    return {n: finite_score(v, f"proxy {n!r}") for n, v in values.items()}
+
+
+def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed = 0, device: str | None = None,
+                  fused: bool = True, catch: bool = False, options: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
+    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
+    loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``.
+    ``device`` is a TensorFlow device string (``"/CPU:0"``, ``"/GPU:0"``); None lets TF place ops."""
+    impls = [TF_PROXIES.get(name) for name in proxies]
+    network = obj if isinstance(obj, Network) else getattr(obj, "network", None)
+    if isinstance(network, Network) and ir_constant_output(network):
+        return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
+    if isinstance(obj, Network) and all(p.spec.needs <= {"network"} for p in impls):
+        bare = Subject(None, obj)  # IR-only proxies: no lowering needed
+        return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
+    with tf.device(device) if device else contextlib.nullcontext():
+        subject = make_subject(obj, seed)
+        batches = _batches(impls, data, seed, subject)
+        out: dict[str, float] = {}
+        shared = {p.spec.name for p in impls if p.spec.name in loss_gradient.LOSS_GRADIENT} if fused else set()
+        if len(shared) > 1:
+            batch = batches[(TF_PROXIES.get("snip").batch_size, True)]
+            out.update(_guarded(lambda: loss_gradient.loss_gradient(subject, batch, shared), catch, shared))
+        for p in impls:
+            if p.spec.name in out:
+                continue
+            batch = batches.get((p.batch_size, p.augment))
+            opts = (options or {}).get(p.spec.name, {})
+            out.update(_guarded(lambda: p.fn(subject, batch, **opts), catch, {p.spec.name}))
+    return {name: out[name] for name in proxies}
+
+
+def score(obj: Model, proxy: str, data: Any = None, *, seed: Seed = 0, device: str | None = None, **options: Any) -> float:
+    """One proxy's score of one architecture (higher is better); see the module docstring.
+
+    Args:
+        obj: an IR Network (lowered with PyTorch's default init distribution from ``seed``) or a
+            model from :func:`nasir.frontends.tensorflow.lower` (copied, any layout).
+        proxy: a name in :data:`TF_PROXIES` (``nasir.proxies.PROXIES`` has the specs).
+        data: ``nasir.data.ImageData`` or ``(x, y)``: uint8 NHWC images, or float NCHW already
+            normalised (the torch frontend's convention); unused by params/flops.
+        seed: weights and batch; same seed, same score.
+        device: a TensorFlow device string, or None.
+        options: proxy options, e.g. ``bn="identity"`` for synflow.
+    """
+    if proxy in UNSUPPORTED:
+        raise NotImplementedError(f"proxy {proxy!r} has no TensorFlow implementation: {UNSUPPORTED[proxy]}")
+    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options})[proxy]
+
+
+def score_many(objs: Iterable[Model], proxies: Sequence[str], data: Any = None, *, seed: Seed = 0, device: str | None = None,
+               fused: bool = True, options: dict[str, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
+    """Scores many architectures; returns ``{proxy: float64 array, one per architecture}``.
+
+    A numerical failure or degenerate architecture gives ``-inf`` for that cell (with a warning);
+    the run goes on.
+    """
+    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options) for o in objs]
+    return {p: np.array([r[p] for r in rows], dtype=np.float64) for p in proxies}

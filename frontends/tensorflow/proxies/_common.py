@@ -1,0 +1,121 @@
+"""Shared plumbing for the TensorFlow proxies: subjects (a private model copy), batches, guards.
+
+Mirrors ``nasir.frontends.torch.proxies._common``: a Network is lowered with ``seed`` (TF init,
+PyTorch's distribution), a lowered model is copied (:func:`~nasir.frontends.tensorflow.copy_model`),
+so the caller's variables are never touched. Batches are drawn exactly as the torch frontend draws
+them (same indices from the same numpy stream, same normalisation), so a float batch or an
+un-augmented uint8 batch is the same images in both frameworks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from nasir.data import CIFAR10_MEAN, CIFAR10_STD, ImageData
+from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.frontends.tensorflow.data import augment, normalize
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
+from nasir.frontends.tensorflow.weights import copy_model
+from nasir.ir import Network
+from nasir.rng import Seed, as_rng
+
+__all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
+           "make_subject", "int_seed"]
+
+
+class DegenerateNetwork(Exception):
+    """Internal signal: the network's output does not depend on its input (scored ``-inf``)."""
+
+
+@dataclass
+class Subject:
+    """A private NHWC float32 model to score (None for IR-only proxies) and, when known, its IR ``network``."""
+
+    model: ArchModel | NetworkModel | None
+    network: Network | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Normalised float32 NHWC images and int64 labels."""
+
+    x: tf.Tensor
+    y: tf.Tensor
+
+
+def int_seed(seed: Seed) -> int:
+    """An int seed from an int or Generator (a Generator advances once, as in the torch frontend)."""
+    return int(as_rng(seed).integers(0, 2**62)) if not isinstance(seed, (int, np.integer)) else int(seed)
+
+
+def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed) -> Subject:
+    """Lowers a Network (init from ``seed``) or copies a lowered model (NHWC, float32)."""
+    if isinstance(obj, Network):
+        return Subject(lower(obj, seed=int_seed(seed)), obj)
+    if isinstance(obj, (ArchModel, NetworkModel)):
+        int_seed(seed)  # a Generator seed advances as in the torch frontend, keeping batch draws in step
+        return Subject(copy_model(obj), obj.network if isinstance(obj, NetworkModel) else None)
+    raise TypeError(f"proxies score a nasir Network or a model from nasir.frontends.tensorflow.lower(), got {type(obj).__name__}")
+
+
+def input_shape(subject: Subject) -> tuple[int, ...]:
+    """Per-sample input shape, channels first (the IR convention)."""
+    return tuple(subject.network.input_shape) if subject.network is not None else tuple(subject.model.input_shapes[0])
+
+
+def _arrays(data: Any) -> tuple[Any, Any, tuple, tuple]:
+    if isinstance(data, ImageData):
+        return data.x_train, data.y_train, data.mean, data.std
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1], CIFAR10_MEAN, CIFAR10_STD
+    raise SchemaError("proxy data must be a nasir.data.ImageData or an (x, y) pair of uint8 NHWC images "
+                      f"(or float NCHW already normalised) and labels; got {type(data).__name__}")
+
+
+def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, input_shape: tuple[int, ...] | None = None) -> Batch:
+    """Draws ``batch_size`` training images and labels, as the torch frontend's ``make_batch`` does.
+
+    uint8 NHWC images get NAS-Bench-201's augmentation when ``augment_images`` and are normalised
+    with the data's mean/std; float input is taken as normalised NCHW (PyTorch's layout, so one
+    array feeds both frontends) and transposed to NHWC.
+    """
+    x, y, mean, std = _arrays(data)
+    x, y = np.asarray(x), np.asarray(y)
+    n = len(x)
+    if n == 0:
+        raise SchemaError("proxy data holds no training images")
+    rng = as_rng(seed)
+    idx = rng.choice(n, size=batch_size, replace=n < batch_size)
+    xb, yb = x[idx], y[idx].astype(np.int64)
+    if xb.dtype == np.uint8:
+        if augment_images:
+            xb = augment(xb, np.random.default_rng(int(rng.integers(0, 2**62))))
+        nchw = tuple(xb.shape[3:] + xb.shape[1:3])
+        xb = normalize(xb, mean, std)
+    else:
+        nchw = tuple(xb.shape[1:])
+        xb = np.transpose(xb.astype(np.float32), (0, 2, 3, 1))
+    if input_shape is not None and nchw != tuple(input_shape):
+        raise ShapeMismatchError(f"proxy data images have shape {nchw} (C, H, W) but the network "
+                                 f"takes {tuple(input_shape)}; pass images of the network's data set")
+    return Batch(tf.constant(xb), tf.constant(yb))
+
+
+def kernels(model: ArchModel | NetworkModel) -> list[tf.Variable]:
+    """Conv and linear weights (zero-cost-nas ``get_layer_metric_array``'s layers), in spec order."""
+    return [v for v, layout in model.neutral_variables().values() if layout in ("conv", "linear")]
+
+
+def cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Mean cross-entropy (``torch.nn.functional.cross_entropy``)."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def check_output(out: tf.Tensor) -> None:
+    """Raises :class:`DegenerateNetwork` when every sample of a batch (>1) gives the same output."""
+    if out.shape[0] > 1 and bool(tf.reduce_all(out == out[:1])):
+        raise DegenerateNetwork("the network's output is identical for every input in the batch")

@@ -1,0 +1,174 @@
+"""Image-classification training in TensorFlow with the torch frontend's recipe (NAS-Bench-201 by default).
+
+The one framework-free :class:`nasir.recipe.Recipe` that the torch frontend also reads: SGD with Nesterov momentum 0.9 and
+weight decay 5e-4 on every parameter, learning rate 0.1 annealed by a per-epoch cosine to 0,
+batch 256, cross-entropy, random crop 32 (padding 4) + flip, CIFAR mean/std.
+
+Why a custom loop: Keras' SGD applies weight decay decoupled from the gradient and scales its
+momentum buffer by the learning rate, so its steps drift from ``torch.optim.SGD``'s once the
+rate changes; :class:`SGD` below is torch's update rule (``g += wd * w; b = m * b + g;
+w -= lr * (g + m * b)``), so one step on the same weights and batch moves both frameworks to the
+same weights. The step is one ``tf.function``; shuffling and augmentation come from a numpy
+Generator seeded with ``seed``, so a CPU run is a pure function of (init, data, recipe, seed).
+``amp`` and ``channels_last`` are CUDA settings of the torch loop; this loop runs float32 NHWC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nasir.data import ImageData
+from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.frontends.tensorflow.data import ImageBatches, normalize
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
+from nasir.ir import Arch, Network
+from nasir.recipe import Recipe
+
+__all__ = ["Recipe", "SGD", "TrainResult", "evaluate", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns (as the torch frontend's): ``history`` has one dict per epoch
+    (``epoch``, ``train_loss``, ``lr`` (after the epoch's scheduler step, as torch records it),
+    and ``val_acc`` / ``val_loss`` where evaluated)."""
+
+    model: ArchModel | NetworkModel
+    history: list[dict[str, float]] = field(default_factory=list)
+    val_acc: float | None = None
+    val_loss: float | None = None
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+
+    @property
+    def train_loss(self) -> float:
+        return self.history[-1]["train_loss"] if self.history else math.nan
+
+
+class SGD:
+    """``torch.optim.SGD`` (momentum, dampening 0, optional Nesterov, L2 weight decay in the gradient)."""
+
+    def __init__(self, variables: Sequence[tf.Variable], *, momentum: float, weight_decay: float, nesterov: bool) -> None:
+        self.variables = list(variables)
+        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+        self.buffers = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.variables] if momentum else []
+
+    def apply(self, grads: Sequence[tf.Tensor | None], lr: tf.Tensor) -> None:
+        """One step; variables without a gradient are left alone, as torch skips ``grad is None``."""
+        for i, (v, g) in enumerate(zip(self.variables, grads)):
+            if g is None:
+                continue
+            if self.weight_decay:
+                g = g + self.weight_decay * v
+            if self.momentum:
+                buf = self.buffers[i]
+                buf.assign(self.momentum * buf + g)
+                g = g + self.momentum * buf if self.nesterov else buf
+            v.assign_sub(lr * g)
+
+
+def cross_entropy(logits: tf.Tensor, labels: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
+    """Mean cross-entropy with torch's label smoothing (``(1 - e) * nll + e * mean_k(-log p_k)``)."""
+    logp = tf.nn.log_softmax(logits)
+    nll = -tf.gather(logp, labels, axis=1, batch_dims=1)
+    if label_smoothing:
+        nll = (1.0 - label_smoothing) * nll - label_smoothing * tf.reduce_mean(logp, axis=1)
+    return tf.reduce_mean(nll)
+
+
+def _model_for(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: ImageData, seed: int) -> ArchModel | NetworkModel:
+    if isinstance(model_or_arch, Network):
+        model = lower(model_or_arch, seed=seed)
+    elif isinstance(model_or_arch, Arch):
+        model = lower(model_or_arch, input_shapes=data.input_shape, seed=seed)
+    elif isinstance(model_or_arch, (ArchModel, NetworkModel)):
+        model = model_or_arch
+    else:
+        raise TypeError(f"train() takes a model from nasir.frontends.tensorflow.lower(), a Network or an Arch, got {type(model_or_arch).__name__}")
+    if model.layout != "NHWC":
+        raise SchemaError("train() feeds NHWC batches; lower the model with layout='NHWC' (the default)")
+    if tuple(model.input_shapes[0]) != data.input_shape:
+        raise ShapeMismatchError(f"the model takes inputs {tuple(model.input_shapes[0])} but {data.name} images are {data.input_shape}")
+    if tuple(model.output_shape) != (data.num_classes,):
+        raise ShapeMismatchError(f"the model outputs {tuple(model.output_shape)} but {data.name} needs ({data.num_classes},) logits")
+    return model
+
+
+def evaluate(model: ArchModel | NetworkModel, data: ImageData, *, batch_size: int = 1024) -> tuple[float, float]:
+    """Accuracy (percent) and mean cross-entropy of ``model`` (inference mode) on ``data``'s validation split."""
+    correct, loss_sum = 0, 0.0
+    for start in range(0, len(data.y_val), batch_size):
+        xb = normalize(data.x_val[start:start + batch_size], data.mean, data.std)
+        yb = tf.constant(data.y_val[start:start + batch_size], dtype=tf.int64)
+        logits = model(xb, training=False)
+        loss_sum += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)))
+        correct += int(tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1) == yb, tf.int32)))
+    n = max(len(data.y_val), 1)
+    return 100.0 * correct / n, loss_sum / n
+
+
+def _step_fn(model: ArchModel | NetworkModel, optimizer: SGD, label_smoothing: float):
+    variables = model.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def step(x: tf.Tensor, y: tf.Tensor, lr: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = cross_entropy(model(x, training=True), y, label_smoothing)
+        optimizer.apply(tape.gradient(loss, variables), lr)
+        return loss
+
+    return step
+
+
+def train(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: ImageData, recipe: Recipe = Recipe(), *, seed: int,
+          device: str | None = None, progress: bool = True) -> TrainResult:
+    """Trains a model (in place) or lowers and trains a Network / Arch on ``data`` with ``recipe``.
+
+    Args:
+        model_or_arch: a model from :func:`~nasir.frontends.tensorflow.lower` (NHWC), or a
+            Network / Arch lowered here with init seed ``seed``.
+        data: images (:func:`nasir.data.load_cifar10`, :func:`nasir.data.load_sample`).
+        recipe: hyper-parameters.
+        seed: seeds the init (when lowering here), shuffling and augmentation.
+        device: a TensorFlow device string (``"/GPU:0"``); None lets TensorFlow place ops.
+        progress: a Keras progress bar per epoch.
+
+    Raises:
+        ShapeMismatchError: the model's input/output shapes do not fit the data.
+    """
+    with tf.device(device) if device else contextlib.nullcontext():
+        model = _model_for(model_or_arch, data, seed)
+        optimizer = SGD(model.trainable_variables, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                        nesterov=recipe.nesterov)
+        step = _step_fn(model, optimizer, recipe.label_smoothing)
+        batches = ImageBatches(data.x_train, data.y_train, recipe.batch_size, mean=data.mean, std=data.std, train=True,
+                               rng=np.random.default_rng(seed), padding=recipe.crop_padding, flip=recipe.flip)
+        history: list[dict[str, float]] = []
+        start, sgd_seconds = time.perf_counter(), 0.0
+        for epoch in range(recipe.epochs):
+            lr = recipe.lr_at(epoch)
+            bar = keras.utils.Progbar(len(batches), unit_name="step") if progress else None
+            tick, loss_sum = time.perf_counter(), 0.0
+            for i, (xb, yb) in enumerate(batches):
+                loss = float(step(tf.constant(xb), tf.constant(yb), tf.constant(lr, tf.float32)))
+                loss_sum += loss * len(yb)
+                if bar is not None:
+                    bar.update(i + 1, values=[("loss", loss)])
+            sgd_seconds += time.perf_counter() - tick
+            record = {"epoch": epoch + 1, "train_loss": loss_sum / len(data.y_train), "lr": recipe.lr_at(epoch + 1)}
+            if (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0) or epoch + 1 == recipe.epochs:
+                record["val_acc"], record["val_loss"] = evaluate(model, data, batch_size=recipe.eval_batch_size)
+            history.append(record)
+    result = TrainResult(model, history=history, seconds=time.perf_counter() - start)
+    result.images_per_second = recipe.epochs * len(data.y_train) / sgd_seconds if sgd_seconds > 0 else 0.0
+    if history and "val_acc" in history[-1]:
+        result.val_acc, result.val_loss = history[-1]["val_acc"], history[-1]["val_loss"]
+    return result
