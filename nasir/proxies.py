@@ -120,10 +120,11 @@ for _spec in (
                "params": "every parameter whose name contains 'weight' (BN weights included)", "augment": True},
               orientation="negated (TE-NAS: lower condition number is better)"),
     ProxySpec("linear_regions", frozenset({"data"}),
-              "Chen, Gong, Wang, TE-NAS, ICLR 2021, Sec. 3.1.2 (Xiong et al. 2020 region count)",
-              "number of distinct ReLU activation patterns over a batch of inputs",
-              {"batch_size": 128, "input": "one random training batch, not augmented", "bn": "train mode",
-               "augment": False, "note": "on the full network; TE-NAS counts on a thin C=1..3 copy of 3x3 crops"}),
+              "Chen, Gong, Wang, TE-NAS, ICLR 2021, Sec. 3.1.2 (Xiong et al. 2020 region count; VITA-Group/TENAS linear_region_counter.py)",
+              "mean over 3 repeats of the number of distinct ReLU activation patterns of the thin network (first cell at "
+              "C=1 plus head) over 3 passes of 1,000 one-channel 3x3 crops",
+              {"batch_size": 128, "input": "per pass 1,000 one-channel 3x3 crops cut from one 128-image training batch, 3 passes",
+               "bn": "train mode", "init": "PyTorch default (as the reference actually runs)", "augment": False}),
     ProxySpec("meco", frozenset(),
               "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
               "Eigenvalue of Correlation, NeurIPS 2023, Eq. 5-6",
@@ -136,5 +137,21 @@ for _spec in (
               "sum over conv/linear layers of log(sum_theta mean_b|g| / std_b(g)), b over 2 mini-batches",
               {"batch_size": 128, "splits": 2, "input": "one random augmented training batch split in two halves of 64",
                "bn": "train mode", "loss": "cross_entropy", "augment": True}),
+    ProxySpec("ntk_trace", frozenset({"data", "labels", "gradients"}),
+              "Shu, Dai, Wu, Low, Unifying and Boosting Gradient-Based Training-Free Neural Architecture Search, "
+              "NeurIPS 2022 (trace-norm metric M_trace; shuyao95/HNAS)",
+              "sqrt(trace(J J^T) / m), J = per-sample d logit_{y_i} / d (conv and linear weights and biases)",
+              {"batch_size": 64, "input": "one random augmented training batch", "bn": "train mode",
+               "init": "PyTorch default", "params": "conv and linear weights and biases", "augment": True}),
+    ProxySpec("gennas", frozenset({"data"}),
+              "Li, Hao, Li, Xiong, Chen, Generic Neural Architecture Search via Regression, NeurIPS 2021, Sec. 3 "
+              "(leeyeehoo/GenNAS)",
+              "-(final eval MSE) of 1x1-conv heads on the 3 stage outputs regressing synthetic signals, after "
+              "100 SGD iterations on one batch",
+              {"batch_size": 16, "input": "one random training batch + per-iteration task noise", "bn": "train mode "
+               "(eval mode for the recorded loss)", "init": "PyTorch default", "augment": False, "iterations": 100,
+               "optimizer": "SGD lr 0.1, momentum 0.9, weight decay 4e-5 (weights only)", "target_size": 8,
+               "stage_weights": (0.25, 0.5, 1.0), "task": "single (options: single, combo, nb101)"},
+              orientation="negated (GenNAS: lower regression loss is better)"),
 ):
     register_proxy(_spec)

@@ -27,6 +27,7 @@ import numpy as np
 import onnx
 
 import nasir
+from nasir.machine import cpu_model
 from nasir.ir import Arch, Network, Shape
 from nasir.backends.onnx.export import export, model_key
 from nasir.backends.onnx.runtime import Session, _ort, provider_name, session
@@ -53,16 +54,6 @@ class LatencyResult:
     min_ms: float = float("nan")
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _gpu_model() -> str:
     """The first NVIDIA GPU's name from the driver's proc files (no subprocess, no CUDA import)."""
     for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
@@ -75,7 +66,7 @@ def _gpu_model() -> str:
 def fingerprint(provider: str, threads: int) -> dict:
     """What a latency number depends on besides the model: CPU/GPU model, cores, provider, threads, versions."""
     ort = _ort()
-    out = {"cpu": _cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(), "provider": provider,
+    out = {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(), "provider": provider,
            "threads": threads, "onnxruntime": ort.__version__, "onnx": onnx.__version__, "nasir": nasir.__version__}
     if provider != "CPUExecutionProvider":
         out["gpu"] = _gpu_model()

@@ -37,6 +37,7 @@ from nasir.proxy_math import ProxyWarning, finite_score
 from nasir.registry import Registry
 from nasir.rng import Seed
 from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas, zico
+from nasir.frontends.torch.proxies import gennas, hnas, linear_regions
 from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
 from nasir.frontends.torch.proxies._fused import FUSED, fused_loss_gradient
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork, ir_constant_output
@@ -85,10 +86,11 @@ for _name, _fn, _plain in (
     ("ntk_cond", tenas.ntk_cond, None),
     ("meco", meco.meco, None),
     ("zico", zico.zico, None),
+    ("linear_regions", linear_regions.linear_regions, None),
+    ("ntk_trace", hnas.ntk_trace, None),
+    ("gennas", gennas.gennas, None),
 ):
     TORCH_PROXIES.register(_name, TorchProxy(PROXIES.get(_name), _fn, _plain))
-UNSUPPORTED["linear_regions"] = ("needs TE-NAS's thin network on 3x3 crops to be meaningful; on the full network "
-                                 "every image of a batch has its own region, so the count saturates")
 for _name in PROXIES:
     if _name not in TORCH_PROXIES and _name not in UNSUPPORTED:
         UNSUPPORTED[_name] = "not implemented in the PyTorch frontend yet"

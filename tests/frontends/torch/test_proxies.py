@@ -75,9 +75,14 @@ def test_spec_rejects_unknown_needs_and_lower_is_better() -> None:
         ProxySpec("x", frozenset(), "c", "d", higher_is_better=False)
 
 
-def test_unsupported_proxy_raises_with_the_reason(data) -> None:
-    with pytest.raises(NotImplementedError, match="thin network"):
-        score(small(), "linear_regions", data)
+def test_every_proxy_spec_has_a_torch_implementation_and_unknown_names_fail(data) -> None:
+    from nasir.errors import UnknownNameError
+    from nasir.frontends.torch.proxies import TORCH_PROXIES, UNSUPPORTED
+    from nasir.proxies import PROXIES
+
+    assert UNSUPPORTED == {} and sorted(TORCH_PROXIES.names()) == sorted(PROXIES.names())
+    with pytest.raises(UnknownNameError, match="naswto"):
+        score(small(), "naswto", data)
 
 
 def test_scores_are_finite_floats(best_scores) -> None:

@@ -1,0 +1,103 @@
+"""TE-NAS pruning-based search over a supernet of an op-on-edge space (Chen, Gong & Wang, ICLR 2021,
+"Neural Architecture Search on ImageNet in Four GPU Hours: A Theoretically Inspired Perspective", Alg. 1).
+
+Start from the supernet in which every edge mixes all candidate ops (``none`` removed first, as the
+reference code does). Each round, for every remaining (edge, op), measure how pruning that op alone
+changes trainability and expressivity:
+
+* ``ntk_delta``   = (kappa_supernet - kappa_pruned) / kappa_supernet   (NTK condition number; higher: prune it)
+* ``region_delta`` = (R_supernet - R_pruned) / R_supernet             (linear regions; lower: prune it)
+
+rank all candidates of the round by each (descending and ascending, ties share a rank after rounding
+to ``precision`` significant digits), sum the two ranks, and prune on every edge its op with the
+smallest sum. Repeat until one op is left per edge. This module is framework-free: the two
+measurements are callables ``(supernet_cell, pruned_cell) -> relative change`` supplied by a
+frontend (``nasir.frontends.torch.pruning.TENASMeasures``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from nasir.ir import Arch
+
+__all__ = ["SupernetSpace", "PruneRound", "PruneResult", "tenas_prune"]
+
+PairMeasure = Callable[[Arch, Arch], float]
+Choice = tuple[int, str]  # (edge index, op)
+
+
+class SupernetSpace(Protocol):
+    """An op-on-edge space that can build mixed cells (e.g. ``NB201Space``)."""
+
+    def supernet(self, ops_per_edge: Sequence[Sequence[str]]) -> Arch: ...
+
+
+@dataclass(frozen=True)
+class PruneRound:
+    """One round: the ops each edge had, every candidate's two deltas, and what was pruned."""
+
+    remaining: tuple[tuple[str, ...], ...]
+    deltas: dict[Choice, tuple[float, float]]
+    pruned: tuple[Choice, ...]
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    arch: Arch
+    ops: tuple[str, ...]
+    rounds: tuple[PruneRound, ...]
+
+
+def _round_to(x: float, digits: int) -> float:
+    """Rounds to ``digits`` significant figures (the reference's ``round_to``), so near-ties tie."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def _dense_ranks(values: dict[Choice, float], descending: bool, digits: int) -> dict[Choice, int]:
+    order = sorted(values, key=lambda c: _round_to(values[c], digits), reverse=descending)
+    ranks: dict[Choice, int] = {}
+    for pos, choice in enumerate(order):
+        same = pos and _round_to(values[choice], digits) == _round_to(values[order[pos - 1]], digits)
+        ranks[choice] = ranks[order[pos - 1]] if same else (ranks[order[pos - 1]] + 1 if pos else 0)
+    return ranks
+
+
+def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: int, ntk_delta: PairMeasure,
+                region_delta: PairMeasure, *, drop: Sequence[str] = ("none",), precision: int = 10,
+                progress: Callable[[int, int], Any] | None = None) -> PruneResult:
+    """Prunes the supernet down to one op per edge; returns the cell and every round's evidence.
+
+    Args:
+        candidate_ops: the space's ops; ``drop`` ones are removed before the first round.
+        progress: called as ``progress(done, total)`` after each candidate of a round is measured.
+    """
+    remaining = [[op for op in candidate_ops if op not in drop] for _ in range(num_edges)]
+    if any(not ops for ops in remaining):
+        raise ValueError(f"no op left to search after dropping {list(drop)} from {list(candidate_ops)}")
+    rounds: list[PruneRound] = []
+    while any(len(ops) > 1 for ops in remaining):
+        supernet = space.supernet(remaining)
+        candidates = [(e, op) for e, ops in enumerate(remaining) if len(ops) > 1 for op in ops]
+        deltas: dict[Choice, tuple[float, float]] = {}
+        for done, (e, op) in enumerate(candidates, 1):
+            pruned = space.supernet([[o for o in ops if (k, o) != (e, op)] for k, ops in enumerate(remaining)])
+            deltas[(e, op)] = (float(ntk_delta(supernet, pruned)), float(region_delta(supernet, pruned)))
+            if progress:
+                progress(done, len(candidates))
+        ntk_rank = _dense_ranks({c: d[0] for c, d in deltas.items()}, descending=True, digits=precision)
+        region_rank = _dense_ranks({c: d[1] for c, d in deltas.items()}, descending=False, digits=precision)
+        order = sorted(candidates, key=lambda c: (ntk_rank[c] + region_rank[c], ntk_rank[c], c))
+        pruned_now: dict[int, str] = {}
+        for e, op in order:
+            pruned_now.setdefault(e, op)
+        rounds.append(PruneRound(tuple(map(tuple, remaining)), deltas, tuple(sorted(pruned_now.items()))))
+        for e, op in pruned_now.items():
+            remaining[e].remove(op)
+    ops = tuple(ops[0] for ops in remaining)
+    return PruneResult(space.supernet([[op] for op in ops]), ops, tuple(rounds))

@@ -1,0 +1,88 @@
+"""TE-NAS supernet pruning: the mixed cell, the rank-sum pruning rule, and the torch measurements."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasir.errors import ArchStringError
+from nasir.spaces.nb201 import EDGES, OPS, space
+from nasir.strategies.pruning import _dense_ranks, tenas_prune
+
+PREFERENCE = ["avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"]  # pruned first ... kept
+
+
+def _removed(supernet, pruned) -> tuple[int, str]:
+    """The (edge, op) present in ``supernet`` but not in ``pruned``, read from node ids ``e{j}_{i}_{op}``."""
+    (node,) = {n for n in set(supernet.nodes) - set(pruned.nodes) if not n.endswith(("_sum", "_mean"))}
+    j, i, op = node[1], node[3], node[5:]
+    return EDGES.index((int(j), int(i))), op
+
+
+def test_supernet_cell_mixes_the_remaining_ops() -> None:
+    assert space.supernet([[op] for op in space.to_ops(space.from_index(7))]) == space.from_index(7)
+    cell = space.supernet([list(OPS[1:])] * 6)
+    assert sum(cell.op(n) == "scale" for n in cell.nodes) == 6 and all(
+        cell.attrs(n)["factor"] == 0.25 for n in cell.nodes if cell.op(n) == "scale")
+    with pytest.raises(ArchStringError, match="6 non-empty lists"):
+        space.supernet([["nor_conv_3x3"]] * 5 + [[]])
+
+
+def test_supernet_edge_is_the_mean_of_its_ops() -> None:
+    torch = pytest.importorskip("torch")
+    from nasir.frontends.torch import lower
+
+    none = ["none"]
+    mixed = space.supernet([none, none, none, ["skip_connect", "avg_pool_3x3"], none, none])  # edge (0, 3) feeds the output
+    pool = space.from_ops(("none", "none", "none", "avg_pool_3x3", "none", "none"))
+    x = torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        got = lower(mixed, input_shapes=[(4, 6, 6)])(x)
+        want = (x + lower(pool, input_shapes=[(4, 6, 6)])(x)) / 2
+    assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_dense_ranks_share_ties_after_rounding() -> None:
+    values = {(0, "a"): 0.5, (0, "b"): 0.5000000000001, (1, "a"): 0.1}
+    assert _dense_ranks(values, descending=True, digits=10) == {(0, "a"): 0, (0, "b"): 0, (1, "a"): 1}
+    assert _dense_ranks(values, descending=False, digits=10) == {(1, "a"): 0, (0, "a"): 1, (0, "b"): 1}
+
+
+def test_pruning_rule_removes_the_most_prunable_op_per_edge() -> None:
+    """NTK delta high for ops early in PREFERENCE (prune them), regions delta flat: the last op survives."""
+    calls: list[tuple[int, str]] = []
+
+    def ntk(supernet, pruned):
+        calls.append(_removed(supernet, pruned))
+        return float(len(PREFERENCE) - PREFERENCE.index(calls[-1][1]))
+
+    result = tenas_prune(space, OPS, len(EDGES), ntk, lambda s, p: 0.0)
+    assert result.ops == ("nor_conv_3x3",) * 6 and result.arch == space.from_ops(("nor_conv_3x3",) * 6)
+    assert [len(r.deltas) for r in result.rounds] == [24, 18, 12] and len(calls) == 54
+    assert [dict(r.pruned) for r in result.rounds] == [{e: op for e in range(6)} for op in PREFERENCE[:3]]
+
+
+def test_regions_break_the_tie_and_edges_differ() -> None:
+    """With equal NTK deltas, the op whose removal loses fewest regions goes; edge 0 prefers to keep pooling."""
+    def regions(supernet, pruned):
+        e, op = _removed(supernet, pruned)
+        keep = "avg_pool_3x3" if e == 0 else "skip_connect"
+        return 1.0 if op == keep else 0.1 * PREFERENCE.index(op)
+
+    result = tenas_prune(space, OPS, len(EDGES), lambda s, p: 0.0, regions)
+    assert result.ops == ("avg_pool_3x3",) + ("skip_connect",) * 5
+
+
+def test_torch_measures_share_weights_and_batch() -> None:
+    pytest.importorskip("torch")
+    from nasir.frontends.torch.pruning import TENASMeasures
+
+    m = TENASMeasures(space, repeats=1, skeleton={"channels": 3, "cells_per_stage": 1})
+    supernet = space.supernet([["skip_connect", "nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
+    same = space.supernet([["skip_connect", "nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
+    assert m.ntk_delta(supernet, same) == pytest.approx(0.0, abs=1e-9), "identical networks with shared weights: no change"
+    pruned = space.supernet([["nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
+    d1, d2 = m.ntk_delta(supernet, pruned), m.ntk_delta(supernet, pruned)
+    assert np.isfinite(d1) and d1 == d2 != 0.0
+    r = m.region_delta(supernet, pruned)
+    assert np.isfinite(r) and r == m.region_delta(supernet, pruned)
