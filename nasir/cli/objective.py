@@ -39,18 +39,11 @@ class ProxyScorer:
 
     def __call__(self, network: Any) -> dict[str, float]:
         """``{proxy: score}``, higher is better; a degenerate network scores -inf (no warning printed)."""
-        from nasir.frontends.torch import lower
         from nasir.frontends.torch.proxies import ProxyWarning, score_network
-        from nasir.proxies import PROXIES
 
-        specs = [PROXIES.get(n) for n in self.names]
-        # score_network takes a set whose needs all lie within {"network"} for IR-only and skips lowering, which
-        # breaks a proxy declaring no needs at all (meco, scored alone); a lowered module takes the full path
-        misrouted = all(s.needs <= {"network"} for s in specs) and any(not s.needs for s in specs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
-            return score_network(lower(network, seed=self.seed) if misrouted else network, self.names, self.data,
-                                 seed=self.seed, catch=True)
+            return score_network(network, self.names, self.data, seed=self.seed, catch=True)
 
 
 class SearchObjective:

@@ -125,7 +125,7 @@ def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed =
     network = obj if isinstance(obj, Network) else getattr(obj, "network", None)
     if isinstance(network, Network) and ir_constant_output(network):
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
-    if isinstance(obj, Network) and all(p.spec.needs <= {"network"} for p in impls):
+    if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
         bare = Subject(None, obj)  # IR-only proxies: no lowering needed
         return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
     with tf.device(device) if device else contextlib.nullcontext():

@@ -113,7 +113,7 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
     """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
     loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``."""
     impls = [TORCH_PROXIES.get(name) for name in proxies]
-    if isinstance(obj, Network) and all(p.spec.needs <= {"network"} for p in impls):
+    if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
         if ir_constant_output(obj):
             return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
         bare = Subject(nn.Identity(), obj, torch.device("cpu"), 0)  # IR-only proxies: no lowering needed

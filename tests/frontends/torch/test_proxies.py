@@ -271,3 +271,9 @@ def test_proxy_scorer_drives_a_live_naswot_search(tmp_path) -> None:
     scores = scorer(pool)
     assert best.arch == pool[0] and scores[0] == scores.max() and len(set(scores.tolist())) > 1
     assert study.storage.study_record("default")["strategy_config"]["scorer"] == "torch:naswot"
+
+
+def test_meco_alone_on_an_ir_network_is_lowered_not_treated_as_ir_only(data) -> None:
+    """MeCo declares no needs; only proxies that need nothing but the IR (params, flops) skip lowering."""
+    value = score(small(), "meco", data)
+    assert isinstance(value, float) and math.isfinite(value)
