@@ -33,14 +33,14 @@ from torch import nn
 
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxySpec
-from nasir.proxy_math import ProxyWarning, finite_score
+from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
 from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas, zico
 from nasir.frontends.torch.proxies import gennas, hnas, linear_regions
 from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
 from nasir.frontends.torch.proxies._fused import FUSED, fused_loss_gradient
-from nasir.frontends.torch.proxies._guard import DegenerateNetwork, ir_constant_output
+from nasir.frontends.torch.proxies._guard import DegenerateNetwork
 from nasir.frontends.torch.proxies.scorer import ProxyScorer
 
 __all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning", "ProxyScorer"]

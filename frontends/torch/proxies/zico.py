@@ -8,11 +8,10 @@ whose gradient varies between mini-batches, ``log(sum mean|g| / std(g))`` (popul
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
+from nasir import proxy_math
 from nasir.frontends.torch.proxies._common import Batch, Subject, weight_layers
 from nasir.frontends.torch.proxies._guard import check_output
 
@@ -33,14 +32,4 @@ def zico(subject: Subject, batch: Batch, *, splits: int = 2) -> float:
         for i, layer in enumerate(layers):
             if layer.weight.grad is not None:
                 grads[i].append(layer.weight.grad.detach().reshape(-1).double().clone())
-    total = 0.0
-    for g in grads:
-        if len(g) < splits:
-            continue
-        stack = torch.stack(g)
-        std = stack.std(dim=0, unbiased=False)
-        keep = std != 0
-        ratio_sum = float((stack.abs().mean(dim=0)[keep] / std[keep]).sum())
-        if ratio_sum != 0:
-            total += math.log(ratio_sum)
-    return total
+    return proxy_math.zico_score([torch.stack(g).cpu().numpy() for g in grads if len(g) == splits])
