@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from nasir.errors import SchemaError
+from nasir.ir.weights import neutral_arrays
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 
 __all__ = ["copy_model", "export_weights", "import_weights", "to_neutral", "from_neutral"]
@@ -51,14 +52,6 @@ def export_weights(model: ArchModel | NetworkModel) -> dict[str, np.ndarray]:
     return {key: to_neutral(np.asarray(v.numpy(), dtype=np.float32), layout) for key, (v, layout) in model.neutral_variables().items()}
 
 
-def _as_array(value: Any) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
-    elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        value = value.numpy()
-    return np.asarray(value, dtype=np.float32)
-
-
 def import_weights(model: ArchModel | NetworkModel, weights: Mapping[str, Any], *, strict: bool = True) -> list[str]:
     """Copies neutral weights into ``model`` in place.
 
@@ -74,22 +67,7 @@ def import_weights(model: ArchModel | NetworkModel, weights: Mapping[str, Any], 
         SchemaError: naming the first missing/unexpected key or the key whose shape differs.
     """
     model = _lowered(model)
-    specs = model.weight_specs()
-    if strict:
-        missing = [k for k in specs if k not in weights]
-        unexpected = [k for k in weights if k not in specs]
-        if missing:
-            raise SchemaError(f"neutral weights lack key {missing[0]!r} ({len(missing)} missing in all); were they exported from another architecture?")
-        if unexpected:
-            raise SchemaError(f"neutral weights have unexpected key {unexpected[0]!r} ({len(unexpected)} in all) not in this model's weight_specs()")
-    arrays: dict[str, np.ndarray] = {}
-    for key, spec in specs.items():
-        if key not in weights:
-            continue
-        array = _as_array(weights[key])
-        if array.shape != tuple(spec.shape):
-            raise SchemaError(f"neutral weight {key!r} has shape {array.shape}, the model needs {tuple(spec.shape)}")
-        arrays[key] = array
+    arrays = neutral_arrays(model.weight_specs(), weights, strict=strict)
     variables = model.neutral_variables()
     for key, array in arrays.items():
         variable, layout = variables[key]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from nasir.errors import SchemaError
+from nasir.ir.weights import neutral_arrays
 from nasir.frontends.torch.modules import ArchModule, NetworkModule
 
 __all__ = ["export_weights", "import_weights"]
@@ -51,25 +52,7 @@ def import_weights(model: nn.Module, weights: Mapping[str, Any], *, strict: bool
             (a checkpoint of another architecture typically fails here).
     """
     model = _lowered(model)
-    specs = model.weight_specs()
-    if strict:
-        missing = [k for k in specs if k not in weights]
-        unexpected = [k for k in weights if k not in specs]
-        if missing:
-            raise SchemaError(f"neutral weights lack key {missing[0]!r} ({len(missing)} missing in all); were they exported from another architecture?")
-        if unexpected:
-            raise SchemaError(f"neutral weights have unexpected key {unexpected[0]!r} ({len(unexpected)} in all) not in this model's weight_specs()")
-    arrays: dict[str, np.ndarray] = {}
-    for key, spec in specs.items():
-        if key not in weights:
-            continue
-        value = weights[key]
-        if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
-        array = np.asarray(value, dtype=np.float32)
-        if array.shape != tuple(spec.shape):
-            raise SchemaError(f"neutral weight {key!r} has shape {array.shape}, the model needs {tuple(spec.shape)}")
-        arrays[key] = array
+    arrays = neutral_arrays(model.weight_specs(), weights, strict=strict)
     state = model.state_dict()
     with torch.no_grad():
         for key, array in arrays.items():
