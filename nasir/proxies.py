@@ -12,7 +12,7 @@ The PyTorch implementations live in ``nasir.frontends.torch.proxies``; shared cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from nasir.errors import UnknownNameError
 from nasir.registry import Registry
 
-__all__ = ["ProxySpec", "PROXIES", "NEEDS", "register_proxy", "get_proxy"]
+__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy"]
 
 NEEDS = frozenset({"data", "labels", "gradients", "loss", "network"})
 ZC_NAS = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021 (SamsungLabs/zero-cost-nas)"
@@ -62,6 +62,23 @@ class ProxySpec:
     @property
     def batch_size(self) -> int | None:
         return self.settings.get("batch_size")
+
+
+@dataclass(frozen=True)
+class ProxyImpl:
+    """A frontend's implementation of a spec: ``fn(subject, batch, **options) -> float`` (raw, maybe non-finite)."""
+
+    spec: ProxySpec
+    fn: Callable[..., float]
+
+    @property
+    def batch_size(self) -> int:
+        """Images per batch the proxy is fed (1 where the spec sets none)."""
+        return int(self.spec.settings.get("batch_size") or 1)
+
+    @property
+    def augment(self) -> bool:
+        return bool(self.spec.settings.get("augment", False))
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy", UnknownNameError)

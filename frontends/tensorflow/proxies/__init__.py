@@ -29,7 +29,6 @@ import contextlib
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
-from nasir.proxies import PROXIES, ProxySpec
+from nasir.proxies import PROXIES, ProxyImpl
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -49,21 +48,7 @@ __all__ = ["TFProxy", "TF_PROXIES", "UNSUPPORTED", "score", "score_many", "score
 Model = Network | ArchModel | NetworkModel
 
 
-@dataclass(frozen=True)
-class TFProxy:
-    """A TensorFlow implementation of a spec: ``fn(subject, batch, **options) -> float`` (raw, maybe non-finite)."""
-
-    spec: ProxySpec
-    fn: Callable[..., float]
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.spec.settings.get("batch_size") or 1)
-
-    @property
-    def augment(self) -> bool:
-        return bool(self.spec.settings.get("augment", False))
-
+TFProxy = ProxyImpl  # a TensorFlow fn(subject, batch, **options) -> float for a spec
 
 TF_PROXIES: Registry[TFProxy] = Registry("tensorflow proxy")
 UNSUPPORTED: dict[str, str] = {}

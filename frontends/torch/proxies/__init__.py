@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from nasir.ir import Network
-from nasir.proxies import PROXIES, ProxySpec
+from nasir.proxies import PROXIES, ProxyImpl
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -49,25 +49,15 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TorchProxy:
-    """A PyTorch implementation of a spec: ``fn(subject, batch, **options) -> float`` (raw, maybe non-finite).
+class TorchProxy(ProxyImpl):
+    """A PyTorch implementation of a spec.
 
     ``plain`` is the unbatched/unfused definition the tests compare ``fn`` against (``None`` when
     ``fn`` is already the plain definition).
     """
 
-    spec: ProxySpec
-    fn: Callable[..., float]
     plain: Callable[..., float] | None = None
     options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.spec.settings.get("batch_size") or 1)
-
-    @property
-    def augment(self) -> bool:
-        return bool(self.spec.settings.get("augment", False))
 
 
 TORCH_PROXIES: Registry[TorchProxy] = Registry("torch proxy")
