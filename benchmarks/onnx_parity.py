@@ -20,8 +20,6 @@ import argparse
 import csv
 import datetime
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import onnx
 import onnxruntime
 import torch
 
+from nasir.machine import cpu_label
 from nasir.backends.onnx import export, random_weights, run, torch_export
 from nasir.frontends.torch import import_weights, lower
 from nasir.spaces import nb101, nb201
@@ -87,8 +86,7 @@ def main() -> None:
         result[space.name] = summarise(mine, time.perf_counter() - start) if mine else {"networks": 0}
         rows += mine
         print(space.name, json.dumps(result[space.name]), flush=True)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "")
-    result.update(date=datetime.date.today().isoformat(), machine=f"{cpu or platform.machine()}, {os.cpu_count()} cores",
+    result.update(date=datetime.date.today().isoformat(), machine=cpu_label(),
                   torch=torch.__version__, onnx=onnx.__version__, onnxruntime=onnxruntime.__version__, batch=args.batch,
                   definition="max|ort - torch| / max|torch| per network, torch eval mode")
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -26,7 +26,6 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -36,6 +35,7 @@ import torch  # noqa: E402
 
 import nasir.frontends.tensorflow as tfe  # noqa: E402
 import nasir.frontends.torch as pte  # noqa: E402
+from nasir.machine import cpu_label
 from nasir.backends.onnx import random_weights  # noqa: E402
 from nasir.spaces import nb101, nb201  # noqa: E402
 
@@ -105,8 +105,7 @@ def main() -> None:
         result[space.name] = summarise(mine, time.perf_counter() - start) if mine else {"networks": 0}
         rows += mine
         print(space.name, json.dumps(result[space.name]), flush=True)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "")
-    result.update(date=datetime.date.today().isoformat(), machine=f"{cpu or platform.machine()}, {os.cpu_count()} cores",
+    result.update(date=datetime.date.today().isoformat(), machine=cpu_label(),
                   torch=torch.__version__, tensorflow=tf.__version__, batch=args.batch, threads=args.threads, target=TARGET,
                   definition="max|tf - torch| / max|torch| per network (logits); BN statistics: max abs difference over "
                              "the network's running_mean (running_var) tensors / their largest |torch| value")

@@ -41,7 +41,6 @@ import csv  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -54,6 +53,7 @@ import torch  # noqa: E402
 import nasir.frontends.tensorflow as tfe  # noqa: E402
 import nasir.frontends.torch as pte  # noqa: E402
 from nasir import proxy_math  # noqa: E402
+from nasir.machine import cpu_label
 from nasir.data import load_sample  # noqa: E402
 from nasir.frontends.tensorflow.data import augment  # noqa: E402
 from nasir.frontends.tensorflow.proxies import TF_PROXIES  # noqa: E402
@@ -196,12 +196,11 @@ def main() -> None:
             print(f"{i + 1}/{args.sample} index {index}: " + " ".join(
                 f"{n}={rel_diff(rows[-1][f'tf:{n}'], rows[-1][f'torch:{n}']):.1e}" for n in names), flush=True)
         summary = summarise(rows, batches, pools, args.seed)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "")
     result = {
         "proxies": summary, "sample": args.sample, "seed": args.seed, "batch_sizes": batches,
         "network": "NB201 C=16 N=5 CIFAR-10", "threads": args.threads,
         "proxy_seconds": round(sum(v for r in rows for k, v in r.items() if k.startswith("s_")), 1),
-        "date": datetime.date.today().isoformat(), "machine": f"{cpu or platform.machine()}, {os.cpu_count()} cores",
+        "date": datetime.date.today().isoformat(), "machine": cpu_label(),
         "torch": torch.__version__, "tensorflow": tf.__version__,
         "definition": "rel diff = |tf - torch| / |torch| per architecture (both -inf counts as 0); spearman over the "
                       "sample between the two frameworks' scores; seconds = one proxy call on one architecture; "
