@@ -29,7 +29,8 @@ def test_supernet_cell_mixes_the_remaining_ops() -> None:
 
 
 def test_supernet_edge_is_the_mean_of_its_ops() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from nasir.frontends.torch import lower
 
     none = ["none"]
@@ -74,7 +75,6 @@ def test_regions_break_the_tie_and_edges_differ() -> None:
 
 
 def test_torch_measures_share_weights_and_batch() -> None:
-    pytest.importorskip("torch")
     from nasir.frontends.torch.pruning import TENASMeasures
 
     m = TENASMeasures(space, repeats=1, skeleton={"channels": 3, "cells_per_stage": 1})
