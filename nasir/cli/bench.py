@@ -15,7 +15,7 @@ from nasir.cli._app import (
     JsonOpt, ProxyOpt, QuietOpt, SeedOpt, TRUTH_ACC, ThreadsOpt, _echo_json, _names, _nb201_bench, _note, _progress,
     _space, app, bench_app, console, notes,
 )
-from nasir.cli.objective import ProxyScorer
+from nasir.cli.objective import NetworkProxyScores
 
 
 # ---------------------------------------------------------------------- bench
@@ -52,7 +52,7 @@ def bench_proxies(
     nb201 = _space("nb201")
     indices = benchmark_sample(sample)
     truth_values = bench.query_many(indices, dataset, metric)
-    scorer = ProxyScorer(_names(proxy, "--proxy"), seed, threads)
+    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads)
     start = time.perf_counter()
     per_cell = []
     with _progress(len(indices), "scoring", quiet) as advance:

@@ -26,7 +26,7 @@ def check_proxies(names: Sequence[str]) -> None:
             raise typer.BadParameter(f"proxy {name!r} has no PyTorch implementation: {UNSUPPORTED[name]}")
 
 
-class ProxyScorer:
+class NetworkProxyScores:
     """Scores networks with zero-cost proxies on the shipped CIFAR-10 sample (one seeded batch per size)."""
 
     def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1) -> None:
@@ -103,7 +103,7 @@ class SearchObjective:
 
                 self._state["truth"] = TabularObjective(NB201Benchmark.default(), self._state["space"])
             if self.proxies:
-                self._state["proxies"] = ProxyScorer(self.proxies, self.seed, self.threads)
+                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads)
             if "latency" in self.terms:
                 self._state["measure"] = _need("nasir.backends.onnx", "onnx", "measuring latency").measure
         return self._state

@@ -15,7 +15,7 @@ from nasir.cli._app import (
     _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs, _space, app,
     console, notes, storage_path,
 )
-from nasir.cli.objective import ProxyScorer, SearchObjective, check_proxies
+from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies
 
 
 # ---------------------------------------------------------------------- score
@@ -40,7 +40,7 @@ def score(
     """
     sp = _space(space)
     cells = _read_archs(sp, archs or [], file)
-    scorer = ProxyScorer(_names(proxy, "--proxy"), seed, threads)
+    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads)
     bench = _nb201_bench() if sp.name == "nb201" else None
     rows = []
     with _progress(len(cells), "scoring", quiet or len(cells) < 3) as advance:
