@@ -31,23 +31,23 @@ API = ("lower", "export_weights", "import_weights", "score", "score_many", "trai
 
 @dataclass(frozen=True)
 class _Entry:
-    modules: tuple[str, ...]  # where the API names live, searched in order
+    module: str  # the frontend package, exporting every API name
     extra: str  # the pip extra that installs the framework
     needs: tuple[str, ...]  # top-level packages the frontend imports
 
 
 # framework name -> where its frontend lives and what installs it
 FRAMEWORKS: Registry[_Entry] = Registry("framework")
-FRAMEWORKS.register("torch", _Entry(("nasir.frontends.torch", "nasir.frontends.torch.proxies"), "torch", ("torch",)))
-FRAMEWORKS.register("tensorflow", _Entry(("nasir.frontends.tensorflow",), "tf", ("tensorflow", "keras")))
+FRAMEWORKS.register("torch", _Entry("nasir.frontends.torch", "torch", ("torch",)))
+FRAMEWORKS.register("tensorflow", _Entry("nasir.frontends.tensorflow", "tf", ("tensorflow", "keras")))
 
 
 @dataclass(frozen=True)
 class Frontend:
-    """One framework's entry points (:data:`API`); other names resolve in its modules (``fe.numpy_forward``)."""
+    """One framework's entry points (:data:`API`); other names resolve in its package (``fe.numpy_forward``)."""
 
     name: str
-    modules: tuple[ModuleType, ...]
+    module: ModuleType
     lower: Callable[..., Any]
     export_weights: Callable[..., Any]
     import_weights: Callable[..., Any]
@@ -58,9 +58,8 @@ class Frontend:
     TrainEvaluator: type
 
     def __getattr__(self, name: str) -> Any:
-        for module in self.modules:
-            if hasattr(module, name):
-                return getattr(module, name)
+        if name != "module" and hasattr(self.module, name):
+            return getattr(self.module, name)
         raise AttributeError(f"the {self.name} frontend has no {name!r}")
 
 
@@ -88,12 +87,8 @@ def get_frontend(name: str) -> Frontend:
         MissingDependencyError: the framework is not installed; the message names the extra.
     """
     entry = FRAMEWORKS.get(name)
-    modules = tuple(_import(name, m, entry) for m in entry.modules)
-
-    def find(attr: str) -> Any:
-        for module in modules:
-            if hasattr(module, attr):
-                return getattr(module, attr)
-        raise AttributeError(f"the {name} frontend lacks {attr!r}, one of the entry points every frontend provides")
-
-    return Frontend(name, modules, **{attr: find(attr) for attr in API})
+    module = _import(name, entry.module, entry)
+    missing = [attr for attr in API if not hasattr(module, attr)]
+    if missing:
+        raise AttributeError(f"the {name} frontend lacks {missing}, entry points every frontend provides")
+    return Frontend(name, module, **{attr: getattr(module, attr) for attr in API})
