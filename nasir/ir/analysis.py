@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from nasir.errors import ShapeMismatchError
 from nasir.ir.arch import Arch
-from nasir.ir.ops import Shape, WeightSpec
+from nasir.ir.ops import FlopConvention, Shape, WeightSpec
 
 __all__ = ["infer_shapes", "weight_specs", "count_params", "count_flops", "input_output_paths"]
 
@@ -60,13 +60,17 @@ def count_params(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> int:
     return sum(w.size for w in weight_specs(arch, input_shapes).values() if w.trainable)
 
 
-def count_flops(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> int:
-    """Multiply-accumulates for one sample, from each op's FLOP rule."""
+def count_flops(arch: Arch, input_shapes: Shape | Sequence[Shape], convention: FlopConvention = "macs") -> int:
+    """FLOPs for one sample from each op's rule: multiply-accumulates (``"macs"``) or NASLib's count.
+
+    ``convention="naslib"`` is what NASLib's ``flops`` proxy reports (times 1e6, for a batch of
+    one): conv/linear MACs plus torchstat's element-wise counts; see :mod:`nasir.ir.ops`.
+    """
     shapes = infer_shapes(arch, input_shapes)
     total = 0
     for node in arch.nodes:
         ins = [shapes[p] for p in arch.inputs(node)]
-        total += arch.spec(node).flops(ins, shapes[node], arch.attrs(node))
+        total += arch.spec(node).count_flops(ins, shapes[node], arch.attrs(node), convention)
     return total
 
 

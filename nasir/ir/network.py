@@ -17,7 +17,7 @@ from typing import Any
 from nasir.errors import InvalidArchError, SchemaError, ShapeMismatchError
 from nasir.ir import analysis
 from nasir.ir.arch import SCHEMA_VERSION, Arch
-from nasir.ir.ops import Shape, WeightSpec
+from nasir.ir.ops import FlopConvention, Shape, WeightSpec
 
 __all__ = ["Block", "Network", "NETWORK_INPUT"]
 
@@ -124,10 +124,14 @@ class Network:
         """Trainable parameters of the whole network."""
         return sum(w.size for w in self.weight_specs().values() if w.trainable)
 
-    def count_flops(self) -> int:
-        """Multiply-accumulates of the whole network for one sample."""
+    def count_flops(self, convention: FlopConvention = "macs") -> int:
+        """FLOPs of the whole network for one sample: multiply-accumulates, or NASLib's count.
+
+        ``convention="naslib"`` equals NASLib's ``flops`` proxy times 1e6 (see :mod:`nasir.ir.ops`);
+        on NAS-Bench-201 it reproduces ``flops_naslib_m_*`` of the package table for every cell.
+        """
         ins = self.block_input_shapes()
-        return sum(analysis.count_flops(b.arch, ins[b.name]) for b in self.blocks)
+        return sum(analysis.count_flops(b.arch, ins[b.name], convention) for b in self.blocks)
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:

@@ -9,8 +9,22 @@ Layout conventions (the framework-neutral weight layout):
     * shapes are per sample, channels first: ``(C, H, W)`` for images, ``(F,)`` for vectors;
     * conv kernels are ``OIHW`` (out, in / groups, kh, kw); linear weights are ``(out, in)``;
     * batch-norm ``momentum`` follows PyTorch (weight of the new batch statistic).
-FLOPs are multiply-accumulates (MACs) of convs and linear layers, the convention of the DARTS,
-MobileNet and NAS-Bench-201 papers ("multiply-adds").
+FLOPs are counted in one of :data:`FLOP_CONVENTIONS`, each op declaring its count per convention:
+
+* ``"macs"`` (the default): multiply-accumulates of convs and linear layers, the convention of the
+  DARTS, MobileNet and NAS-Bench-201 papers ("multiply-adds").
+* ``"naslib"``: NASLib's ``flops`` zero-cost proxy times 1e6 (NASLib reports MFLOPs of a batch of
+  one). NASLib's ``get_model_stats`` sums tensorwatch's ``ModelStats.Flops`` (a torchstat fork)
+  over the leaf ``nn.Module`` s of the forward pass: conv MACs plus one per output element for a
+  conv bias; BatchNorm2d 2 per element when affine (normalise, scale-shift), else 1; ReLU and
+  ReLU6 1 per element; Avg/MaxPool2d ``kernel**2`` per output element; AdaptiveAvgPool2d(1)
+  ``C * (H + 1) * (W + 1)`` (torchstat counts its window bounds inclusively); Linear ``in * out``
+  (bias not counted); 0 for anything else, including work done outside modules (residual adds,
+  concat, identity, zero, flatten, hard-swish / hard-sigmoid, the SE rescale). Each op counts the
+  modules of its reference implementation, ``global_avg_pool`` an ``nn.AdaptiveAvgPool2d(1)`` as
+  in NASLib's NAS-Bench-201 head (exact on all 15,625 cells); NASLib's NAS-Bench-101 network
+  pools with ``torch.mean``, which torchstat does not see, so its values are ``C * (H + 1) *
+  (W + 1)`` (41,472) lower.
 """
 
 from __future__ import annotations
@@ -18,9 +32,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-from nasir.errors import AttributeValueError, UnknownOpError
+from nasir.errors import AttributeValueError, UnknownNameError, UnknownOpError
 from nasir.registry import Registry
 
 __all__ = [
@@ -32,12 +46,16 @@ __all__ = [
     "register_op",
     "get_op",
     "REQUIRED",
+    "FLOP_CONVENTIONS",
+    "FlopConvention",
 ]
 
 Shape = tuple[int, ...]
 ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
 WeightRule = Callable[[Sequence[Shape], Shape, Mapping[str, Any]], dict[str, "WeightSpec"]]
 FlopRule = Callable[[Sequence[Shape], Shape, Mapping[str, Any]], int]
+FlopConvention = Literal["macs", "naslib"]
+FLOP_CONVENTIONS: tuple[FlopConvention, ...] = ("macs", "naslib")
 
 
 class _Required:
@@ -125,7 +143,10 @@ class OpSpec:
         min_inputs, max_inputs: arity; ``max_inputs=None`` means unbounded.
         attrs: attribute schema.
         weights: declares the op's weights (role -> :class:`WeightSpec`) for given shapes.
-        flops: multiply-accumulate count for given shapes.
+        flops: multiply-accumulate count for given shapes (convention ``"macs"``).
+        naslib_flops: the count in NASLib's convention (see the module docstring) for given
+            shapes; ``None`` means it equals ``flops`` (ops whose only counted work is conv or
+            linear MACs, or none at all).
         commutative: whether input order is irrelevant (``add``): hashing ignores ports then.
     """
 
@@ -137,7 +158,16 @@ class OpSpec:
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     weights: WeightRule = _no_weights
     flops: FlopRule = _no_flops
+    naslib_flops: FlopRule | None = None
     commutative: bool = False
+
+    def count_flops(self, ins: Sequence[Shape], out: Shape, attrs: Mapping[str, Any], convention: FlopConvention = "macs") -> int:
+        """FLOPs of one node in ``convention``, one of :data:`FLOP_CONVENTIONS`."""
+        if convention == "macs":
+            return self.flops(ins, out, attrs)
+        if convention == "naslib":
+            return (self.naslib_flops or self.flops)(ins, out, attrs)
+        raise UnknownNameError(f"unknown FLOP convention {convention!r} (known: {list(FLOP_CONVENTIONS)})")
 
     def resolve_attrs(self, given: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """Validates attributes and fills defaults; returns a read-only mapping."""
