@@ -2,7 +2,7 @@
 
 Usage:
     python -P benchmarks/tf_proxies.py [--sample 100] [--seed 0] [--threads 1] [--resume] \\
-        [--batch naswot=64 jacob_cov=32 ...]
+        [--batch naswot=64 jacob_cov=32 ...] [--proxies meco gennas ...] [--out results/x.json]
 
 Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (the
 sample of benchmarks/proxies_nb201.py). Each cell is the full NB201 network (C=16, N=5, CIFAR-10),
@@ -19,12 +19,23 @@ cores; parity does not depend on them. Each proxy runs through its registered im
 snip, grad_norm and fisher run as the fused loss-gradient pass of ``score_network`` (the test
 suites check it equals the separate proxies), its time split in three. Seconds cover the call.
 A degenerate network (constant output) scores -inf in both; such pairs count as equal.
+``--proxies`` scores only the named proxies (a fused group when any of its names is listed).
+
+What linear_regions, meco and gennas draw besides the weights and batch with torch's generator
+(TE-NAS's thin network, MeCo's input image, GenNAS' heads) is handed to the TF frontend through
+its ``thin_weights``, ``image`` and ``head_weights`` options, so both score the same thing.
+linear_regions and meco run at their reference settings, gennas too (100 SGD iterations, batch 16):
+it costs minutes per architecture, far more than all the others together, so runs that include it
+usually score fewer architectures (``--proxies gennas --sample 10``).
 
 Per proxy: max and median relative difference |tf - torch| / |torch| over the sample, the number
 within 1e-3, Spearman rho between the two frameworks' scores, and seconds per architecture in
 each framework. On the architecture where the frameworks differ most, the proxy is also computed
 in float64 (the TF frontend with ``dtype="float64"``, same weights and batch; TF and torch agree
-to ~1e-12 in float64), giving each float32 framework's own distance from the exact score.
+to ~1e-12 in float64), giving each float32 framework's own distance from the exact score; not for
+linear_regions (a count, through a thin network of its own) nor gennas, whose 100 SGD steps
+amplify any float32 round-off: there the worst architecture is rescored by torch with weights
+perturbed by 6e-8 relative (float32 round-off), i.e. torch's distance from itself.
 Rows are appended to benchmarks/results/tf_proxies.csv as they are scored (``--resume`` skips
 those already there); the summary goes to tf_proxies.json.
 """
@@ -61,15 +72,20 @@ from nasir.frontends.tensorflow.proxies import _common as tfc  # noqa: E402
 from nasir.frontends.tensorflow.proxies.loss_gradient import loss_gradient  # noqa: E402
 from nasir.frontends.torch.proxies import TORCH_PROXIES  # noqa: E402
 from nasir.frontends.torch.proxies import _common as ptc  # noqa: E402
+from nasir.frontends.torch.proxies import gennas as pt_gennas  # noqa: E402
 from nasir.frontends.torch.proxies._fused import fused_loss_gradient  # noqa: E402
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork  # noqa: E402
+from nasir.gennas_signals import get_task, stage_blocks  # noqa: E402
 from nasir.proxies import PROXIES  # noqa: E402
+from nasir.proxy_math import thin_network  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = {"naswot": 64, "jacob_cov": 16, "synflow": 1, "snip+grad_norm+fisher": 32, "grasp": 16, "zico": 32,
-         "ntk_cond": 8, "params": 1, "flops": 1}
+         "ntk_cond": 8, "params": 1, "flops": 1, "linear_regions": 128, "meco": 1, "ntk_trace": 8, "gennas": 16}
 TOL = 1e-3
+NO_FLOAT64 = ("linear_regions", "gennas")
+ROUND_OFF = 6e-8  # relative weight perturbation of the gennas torch-vs-torch check (float32 eps / 2)
 
 
 def sample_indices(n: int) -> np.ndarray:
@@ -84,6 +100,21 @@ def timed(run: Callable[[], dict[str, float]], names: list[str]) -> tuple[dict[s
     except (DegenerateNetwork, tfc.DegenerateNetwork):
         values = dict.fromkeys(names, -math.inf)
     return values, time.perf_counter() - start
+
+
+def torch_draws(name: str, network, seed: int, batch: ptc.Batch) -> dict:
+    """TF options carrying what the torch proxy draws with torch's generator, so both score the same thing."""
+    if name == "meco":
+        return {"image": torch.randn((1, *batch.x.shape[1:]), generator=torch.Generator().manual_seed(seed)).numpy()}
+    if name == "linear_regions":
+        return {"thin_weights": pte.export_weights(pte.lower(thin_network(network), seed=seed))}
+    if name == "gennas":
+        shapes = network.block_shapes()
+        heads = pt_gennas._heads([shapes[n][0] for n in stage_blocks(network)], get_task("single"), seed, torch.device("cpu"))
+        return {"head_weights": [{"bn/weight": bn.weight, "bn/bias": bn.bias, "bn/running_mean": bn.running_mean,
+                                  "bn/running_var": bn.running_var, "conv/weight": conv.weight, "conv/bias": conv.bias}
+                                 for bn, conv in heads]}
+    return {}
 
 
 def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int) -> dict:
@@ -103,8 +134,9 @@ def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], se
         if len(names) > 1:
             runs = (lambda: fused_loss_gradient(fresh, tb, set(names)), lambda: loss_gradient(f_subject, fb, set(names)))
         else:
+            extra = torch_draws(names[0], network, seed, tb)
             runs = (lambda: {names[0]: TORCH_PROXIES.get(names[0]).fn(fresh, tb)},
-                    lambda: {names[0]: TF_PROXIES.get(names[0]).fn(f_subject, fb)})
+                    lambda: {names[0]: TF_PROXIES.get(names[0]).fn(f_subject, fb, **extra)})
         for framework, run in zip(("torch", "tf"), runs):
             values, seconds = timed(run, names)
             for name in names:
@@ -119,6 +151,17 @@ def float64_reference(index: int, name: str, pools: dict[bool, tuple], size: int
     tfe.import_weights(model, pte.export_weights(pte.lower(network, seed=seed)))
     batch = tfc.make_batch(pools[bool(PROXIES.get(name).settings.get("augment", False))], size, seed, augment_images=False)
     return TF_PROXIES.get(name).fn(tfc.Subject(model, network), tfc.Batch(tf.cast(batch.x, tf.float64), batch.y))
+
+
+def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int) -> float:
+    """gennas by torch with the same weights times (1 + 6e-8 N(0, 1)): how far float32 round-off alone moves it."""
+    network = space.network(space.from_index(int(index)))
+    module = pte.lower(network, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = pte.export_weights(module)
+    pte.import_weights(module, {k: v * (1 + ROUND_OFF * rng.standard_normal(v.shape)) for k, v in weights.items()})
+    batch = ptc.make_batch(pools[False], size, seed, augment_images=False, device=torch.device("cpu"))
+    return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu"), batch)
 
 
 def rel_diff(a: float, b: float) -> float:
@@ -141,9 +184,12 @@ def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple
             "s_per_arch_torch": float(np.mean([r[f"s_torch:{name}"] for r in rows])),
             "s_per_arch_tf": float(np.mean([r[f"s_tf:{name}"] for r in rows])),
         }
-        if 1e-6 < diffs[worst] < math.inf:
+        if 1e-6 < diffs[worst] < math.inf and name not in NO_FLOAT64:
             exact = float64_reference(rows[worst]["index"], name, pools, size, seed)
             out[name]["worst_vs_float64"] = {"torch": rel_diff(t[worst], exact), "tf": rel_diff(f[worst], exact)}
+        if name == "gennas" and math.isfinite(diffs[worst]):
+            again = perturbed_torch(rows[worst]["index"], pools, size, seed)
+            out[name]["worst_torch_vs_perturbed_torch"] = rel_diff(again, t[worst])
     return out
 
 
@@ -169,6 +215,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads and TF intra-op threads")
     parser.add_argument("--batch", nargs="*", default=[], help="group=size overrides, e.g. ntk_cond=64")
+    parser.add_argument("--proxies", nargs="*", default=None, help="score only these (default: every proxy in BATCH)")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in the .csv")
     parser.add_argument("--out", type=Path, default=RESULTS / "tf_proxies.json")
     args = parser.parse_args()
@@ -176,6 +223,8 @@ def main() -> None:
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     batches = {**BATCH, **{k: int(v) for k, v in (kv.split("=", 1) for kv in args.batch)}}
+    if args.proxies is not None:
+        batches = {group: size for group, size in batches.items() if set(group.split("+")) & set(args.proxies)}
     names = [n for group in batches for n in group.split("+")]
     data = load_sample()
     images = {False: data.x_train, True: augment(data.x_train, np.random.default_rng(args.seed))}
@@ -204,7 +253,9 @@ def main() -> None:
         "torch": torch.__version__, "tensorflow": tf.__version__,
         "definition": "rel diff = |tf - torch| / |torch| per architecture (both -inf counts as 0); spearman over the "
                       "sample between the two frameworks' scores; seconds = one proxy call on one architecture; "
-                      "worst_vs_float64 = each framework's rel diff from the float64 score on the worst architecture",
+                      "worst_vs_float64 = each framework's rel diff from the float64 score on the worst architecture; "
+                      "worst_torch_vs_perturbed_torch (gennas) = torch's rel diff from itself with weights perturbed "
+                      f"by {ROUND_OFF:g} relative, on the worst architecture",
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for name, s in result["proxies"].items():

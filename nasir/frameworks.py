@@ -1,8 +1,9 @@
 """One switch for the deep-learning framework: ``framework="torch" | "tensorflow"``.
 
 Every frontend offers the same entry points (:data:`API`): build (``lower``), move weights
-(``export_weights``, ``import_weights``), score (``score``, ``score_many``: zero-cost proxies) and
-train (``train``, ``Recipe``, ``TrainEvaluator``). Callers that build, score or train a model
+(``export_weights``, ``import_weights``), score (``score``, ``score_many``: zero-cost proxies;
+``unsupported_proxies``: the specs it has no implementation of, with the reason), train (``train``,
+``Recipe``, ``TrainEvaluator``) and size its thread pool (``set_threads``). Callers that build, score or train a model
 take a ``framework`` name and ask :func:`get_frontend` for a :class:`Frontend` holding them:
 
     >>> fe = get_frontend("tensorflow")                       # doctest: +SKIP
@@ -24,9 +25,10 @@ from typing import Any
 from nasir.errors import MissingDependencyError
 from nasir.registry import Registry
 
-__all__ = ["API", "FRAMEWORKS", "Frontend", "frameworks", "get_frontend"]
+__all__ = ["API", "FRAMEWORKS", "Frontend", "frameworks", "get_frontend", "lazy_import"]
 
-API = ("lower", "export_weights", "import_weights", "score", "score_many", "train", "Recipe", "TrainEvaluator")
+API = ("lower", "export_weights", "import_weights", "score", "score_many", "unsupported_proxies", "train", "Recipe",
+       "TrainEvaluator", "set_threads")
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,11 @@ class Frontend:
     import_weights: Callable[..., Any]
     score: Callable[..., float]
     score_many: Callable[..., Any]
+    unsupported_proxies: Callable[[], dict[str, str]]
     train: Callable[..., Any]
     Recipe: type
     TrainEvaluator: type
+    set_threads: Callable[[int], None]
 
     def __getattr__(self, name: str) -> Any:
         if name != "module" and hasattr(self.module, name):
@@ -68,7 +72,9 @@ def frameworks() -> list[str]:
     return FRAMEWORKS.names()
 
 
-def _import(name: str, module: str, entry: _Entry) -> ModuleType:
+def lazy_import(name: str, module: str, entry: Any) -> ModuleType:
+    """Imports ``module`` for ``name``; a missing top-level package listed in ``entry.needs`` becomes a
+    :class:`~nasir.errors.MissingDependencyError` naming ``entry.extra`` (other import errors are real bugs)."""
     try:
         return importlib.import_module(module)
     except MissingDependencyError:
@@ -87,7 +93,7 @@ def get_frontend(name: str) -> Frontend:
         MissingDependencyError: the framework is not installed; the message names the extra.
     """
     entry = FRAMEWORKS.get(name)
-    module = _import(name, entry.module, entry)
+    module = lazy_import(name, entry.module, entry)
     missing = [attr for attr in API if not hasattr(module, attr)]
     if missing:
         raise AttributeError(f"the {name} frontend lacks {missing}, entry points every frontend provides")

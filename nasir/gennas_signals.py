@@ -28,14 +28,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from nasir.errors import SchemaError
+from nasir.errors import InvalidArchError, SchemaError, UnknownNameError
 from nasir.rng import Seed, as_rng
 
+if TYPE_CHECKING:
+    from nasir.ir import Network
+
 __all__ = ["KINDS", "NOISES", "Signal", "Task", "TASKS", "single_task", "signal_maps", "targets", "input_noise",
+           "get_task", "stage_blocks", "check_schedule", "nearest_indices",
            "random_task", "mutate_task"]
 
 KINDS = ("sin1d", "sin2d", "dot", "gdot", "resize")
@@ -153,13 +158,16 @@ def _dots(n: int, size: int, gaussian: bool, rng: np.random.Generator) -> np.nda
     return out
 
 
+def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
+    """Source rows (or columns) of a nearest resize, ``F.interpolate``'s default: ``floor(i * in / out)``;
+    also how GenNAS resizes stage outputs to the target size, in any framework."""
+    return np.floor(np.arange(size_out) * size_in / size_out).astype(int)
+
+
 def _resize(images: np.ndarray, size: int) -> np.ndarray:
-    """Nearest resize (``F.interpolate``'s default: source index ``floor(i * in / out)``), then
-    min-max scaling over the whole batch to [-1, 1]."""
+    """Nearest resize (:func:`nearest_indices`), then min-max scaling over the whole batch to [-1, 1]."""
     h, w = images.shape[-2:]
-    rows = np.floor(np.arange(size) * h / size).astype(int)
-    cols = np.floor(np.arange(size) * w / size).astype(int)
-    small = images[:, :, rows][:, :, :, cols].astype(np.float64)
+    small = images[:, :, nearest_indices(h, size)][:, :, :, nearest_indices(w, size)].astype(np.float64)
     small = small - small.min()
     return (small / small.max() - 0.5) * 2
 
@@ -289,3 +297,33 @@ def mutate_task(task: Task, seed: Seed, *, p: float = 0.8) -> Task:
                     by_kind[kind] = _random_signal(kind, rng)
         stages.append(tuple(by_kind[k] for k in KINDS if k in by_kind))
     return replace(task, stages=tuple(stages), channels=channels, noise=noise, noise_level=level, name="mutant")
+
+
+# ------------------------------------------------------------------ the proxy's framework-free parts
+
+
+def get_task(task: str | Task) -> Task:
+    """A :class:`Task`, given as itself or by its name in :data:`TASKS`."""
+    if isinstance(task, Task):
+        return task
+    if task not in TASKS:
+        raise UnknownNameError(f"unknown GenNAS task {task!r} (known: {sorted(TASKS)}; or pass a gennas_signals.Task)")
+    return TASKS[task]
+
+
+def stage_blocks(network: Network) -> list[str]:
+    """Names of the blocks ending each stage: a ``cell`` block followed by a ``reduction`` or ``head``
+    (GenNAS regresses the outputs of the last cell of each of the three stages)."""
+    blocks = network.blocks
+    ends = [a.name for a, b in zip(blocks, blocks[1:]) if a.kind == "cell" and b.kind in ("reduction", "head")]
+    if len(ends) != STAGES:
+        raise InvalidArchError(f"GenNAS regresses three stages; network {network.name!r} has {len(ends)} stage ends "
+                               f"(cell blocks before a reduction or the head): {ends}")
+    return ends
+
+
+def check_schedule(iterations: int, eval_interval: int) -> None:
+    """GenNAS records an eval-mode loss every ``eval_interval`` iterations and scores the last one,
+    so at least one must fall within ``iterations``."""
+    if not 0 < eval_interval <= iterations:
+        raise SchemaError(f"gennas needs 0 < eval_interval <= iterations, got {eval_interval} and {iterations}")

@@ -96,6 +96,13 @@ def get_proxy(name: str) -> ProxySpec:
 
 _CE = {"batch_size": 64, "input": "one random augmented training batch", "bn": "train mode (batch statistics)",
        "init": "PyTorch default", "loss": "cross_entropy", "dtype": "float32", "augment": True}
+AZ_NAS = ("Lee & Ham, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR 2024 "
+          "(cvlab-yonsei/AZ-NAS NB201/ZeroShotProxy/compute_az_nas_score.py); combined with flops by sum of log(rank/n)")
+_AZ = {"batch_size": 64, "input": "one N(0, 1) noise batch at the network's input shape (seeded); no images",
+       "init": "Kaiming normal (fan_in, ReLU gain) on conv/linear weights, zero biases, norm weight 1 / bias 0 "
+               "(option init='default' keeps PyTorch's)", "bn": "train mode (batch statistics)",
+       "dtype": "float32 network, float64 spectra", "augment": False,
+       "blocks": "every IR block except kind 'head', in order (NB201: stem + 17 cells/reduction blocks)"}
 
 for _spec in (
     ProxySpec("naswot", frozenset({"data"}),
@@ -170,5 +177,14 @@ for _spec in (
                "optimizer": "SGD lr 0.1, momentum 0.9, weight decay 4e-5 (weights only)", "target_size": 8,
                "stage_weights": (0.25, 0.5, 1.0), "task": "single (options: single, combo, nb101)"},
               orientation="negated (GenNAS: lower regression loss is better)"),
+    ProxySpec("az_expressivity", frozenset(), AZ_NAS,
+              "sum over blocks of the entropy of the normalised eigenvalues of the block output's channel covariance "
+              "(over batch x positions)", _AZ),
+    ProxySpec("az_progressivity", frozenset(), AZ_NAS,
+              "min over consecutive blocks of the increase of that per-block entropy", _AZ),
+    ProxySpec("az_trainability", frozenset({"gradients"}), AZ_NAS,
+              "mean over blocks of 2 - s - 1/(s + 1e-6), s = sigma_max(g_in^T g_out / positions), g_out Rademacher at "
+              "the block output, g_in its backprop to the block input (pixel-unshuffled); identity block: -inf",
+              _AZ, orientation="as in the reference code (0 when every block Jacobian has spectral norm 1)"),
 ):
     register_proxy(_spec)

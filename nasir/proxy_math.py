@@ -11,18 +11,22 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nasir.errors import InvalidArchError
+from nasir.ir import Block, Network
+
 if TYPE_CHECKING:
-    from nasir.ir import Arch, Network
+    from nasir.ir import Arch
 
 __all__ = [
     "JACOB_COV_K", "ProxyWarning", "hamming_kernel", "logdet_psd", "jacob_cov_score", "corr_min_eig",
+    "meco_score", "thin_network", "one_channel_crops", "count_patterns", "ntk_trace_norm",
     "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
-    "zico_score",
+    "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "spectral_entropy", "az_progressivity", "jacobian_norm_score",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,6 +108,95 @@ def corr_min_eig(features: np.ndarray) -> float:
         corr = np.corrcoef(f) if f.shape[0] > 1 else np.ones((1, 1))
     corr = np.where(np.isfinite(corr), corr, 0.0)
     return float(np.linalg.eigvalsh(np.atleast_2d(corr))[0])
+
+
+AZ_ENTROPY_EPS = 1e-8  # AZ-NAS reference: log(p + 1e-8) in the spectrum entropy
+AZ_SIGMA_EPS = 1e-6  # AZ-NAS reference: 1 / (sigma + 1e-6) in the trainability term
+
+
+def spectral_entropy(cov: np.ndarray) -> float:
+    """AZ-NAS expressivity of one feature map (Lee & Ham, CVPR 2024): the Shannon entropy of the
+    eigenvalue spectrum of its channel covariance, normalised to sum to 1.
+
+    High when the features spread evenly over all channel directions (isotropic: ``log C``), 0 when
+    they lie on one direction (rank 1). Eigenvalues below 0 are round-off of a PSD matrix and are
+    clamped to 0; an all-zero covariance (constant features) gives NaN, which callers rank last.
+    """
+    v = np.clip(np.linalg.eigvalsh(np.asarray(cov, dtype=np.float64)), 0.0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = v / v.sum()
+        return float(-(p * np.log(p + AZ_ENTROPY_EPS)).sum())
+
+
+def az_progressivity(entropies: Sequence[float]) -> float:
+    """AZ-NAS progressivity: the smallest increase of the per-block expressivity from one block to
+    the next (a network should gain expressivity at every block, so its worst step is scored)."""
+    e = np.asarray(entropies, dtype=np.float64)
+    if e.size < 2:
+        raise ValueError(f"progressivity compares consecutive blocks; got {e.size} block(s)")
+    return float(np.min(np.diff(e)))
+
+
+def jacobian_norm_score(cross: np.ndarray) -> float:
+    """AZ-NAS trainability term of one block: ``2 - s - 1 / (s + 1e-6)`` (0 at ``s = 1``, negative
+    otherwise), ``s`` the largest singular value of ``cross``.
+
+    ``cross = E[g_in g_out^T]`` over positions, with ``g_out`` a Rademacher vector backpropagated to
+    ``g_in = J^T g_out``; as ``E[g_out g_out^T] = I`` it estimates the block Jacobian ``J^T``, so
+    ``s`` estimates its spectral norm, which should stay near 1 for gradients neither to vanish nor
+    to explode.
+    """
+    s = float(np.linalg.norm(np.asarray(cross, dtype=np.float64), 2))
+    return 2.0 - s - 1.0 / (s + AZ_SIGMA_EPS)
+
+
+def meco_score(features: Iterable[np.ndarray]) -> float:
+    """MeCo (Jiang et al., NeurIPS 2023, Eq. 6): the sum of :func:`corr_min_eig` over the hooked
+    feature maps (one per module call, each ``(channels, ...)`` of the first sample), NaN terms
+    dropped as in the authors' code."""
+    terms = (corr_min_eig(f) for f in features)
+    return float(sum(t for t in terms if not math.isnan(t)))
+
+
+def thin_network(network: Network, *, crop: int = 3) -> Network:
+    """TE-NAS's thin copy for counting linear regions (``model_config_thin``: C=1, N=1, no stem):
+    the network's first ``cell`` block at one input channel of ``crop x crop``, then its head block."""
+    cells = [b for b in network.blocks if b.kind == "cell"]
+    if not cells:
+        raise InvalidArchError(f"network {network.name!r} has no block of kind 'cell' to build TE-NAS's thin network from")
+    blocks = [Block("cells.0", cells[0].arch, kind="cell")]
+    heads = [b for b in network.blocks if b.kind == "head"]
+    if heads:
+        blocks.append(Block("head", heads[-1].arch, kind="head"))
+    return Network(tuple(blocks), (1, crop, crop), name=f"{network.name}-thin")
+
+
+def one_channel_crops(images: np.ndarray, n: int, crop: int, rng: np.random.Generator) -> np.ndarray:
+    """TE-NAS's region-count inputs (``RandomCrop(crop)`` + ``RandChannel(1)``): ``n`` random
+    ``crop x crop`` patches of one random channel of NCHW ``images``, ``(n, 1, crop, crop)``; each
+    image is used once before any is reused (a shuffled loader's order)."""
+    b, c, h, w = images.shape
+    idx = np.concatenate([rng.permutation(b) for _ in range(math.ceil(n / b))])[:n]
+    chan = rng.integers(0, c, size=n)
+    off = np.arange(crop)
+    rows = rng.integers(0, h - crop + 1, size=n)[:, None] + off
+    cols = rng.integers(0, w - crop + 1, size=n)[:, None] + off
+    return images[idx[:, None, None], chan[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]
+
+
+def count_patterns(codes: np.ndarray) -> int:
+    """Distinct rows of a binary ``(samples, units)`` ReLU code matrix: the linear regions hit
+    (TE-NAS's ``calc_LR`` sums reciprocal multiplicities, the same number). No unit: one region."""
+    codes = np.asarray(codes, dtype=bool)
+    if codes.shape[1] == 0:
+        return 1
+    return int(np.unique(np.packbits(codes, axis=1), axis=0).shape[0])
+
+
+def ntk_trace_norm(sq_norms: Sequence[float]) -> float:
+    """HNAS's ``M_trace = sqrt(||Theta||_tr / m)`` (Shu et al., NeurIPS 2022) from the per-sample
+    squared gradient norms ``||d f(x_i) / d theta||^2``, the diagonal of the NTK ``J J^T``."""
+    return math.sqrt(sum(sq_norms) / len(sq_norms))
 
 
 def zico_score(layer_grads: Sequence[np.ndarray]) -> float:

@@ -14,7 +14,7 @@ this package raises :class:`~nasir.errors.MissingDependencyError` naming the ext
 
 The same entry points as ``nasir.frontends.torch`` (``nasir.frameworks.get_frontend`` picks one
 by name): ``lower``, ``export_weights``, ``import_weights``, ``score``, ``score_many``,
-``train``, ``Recipe``, ``TrainEvaluator``.
+``train``, ``Recipe``, ``TrainEvaluator``, ``unsupported_proxies``, ``set_threads``.
 
 Set ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0`` before TensorFlow is first imported
 for quiet logs and deterministic CPU numerics.
@@ -45,12 +45,12 @@ from nasir.frontends.tensorflow.lowerings import LOWERINGS, register_lowering  #
 from nasir.frontends.tensorflow import lowerings_cnn  # noqa: E402,F401  (registers the DARTS and MobileNet lowerings)
 from nasir.frontends.tensorflow.models import LAYOUTS, ArchModel, NetworkModel, lower, numpy_forward  # noqa: E402
 from nasir.frontends.tensorflow.weights import copy_model, export_weights, import_weights  # noqa: E402
-from nasir.frontends.tensorflow.proxies import score, score_many, score_network  # noqa: E402
-from nasir.frontends.tensorflow.train import Recipe, TrainResult, evaluate, train  # noqa: E402
+from nasir.frontends.tensorflow.proxies import score, score_many, score_network, unsupported_proxies  # noqa: E402
+from nasir.frontends.tensorflow.train import Recipe, TrainResult, evaluate, set_threads, train  # noqa: E402
 from nasir.frontends.tensorflow.evaluator import TrainEvaluator  # noqa: E402
 
 __all__ = [
     "LAYOUTS", "LOWERINGS", "ArchModel", "NasirLayer", "NetworkModel", "Recipe", "TrainEvaluator", "TrainResult",
     "copy_model", "evaluate", "export_weights", "import_weights", "lower", "numpy_forward", "register_lowering", "score",
-    "score_many", "score_network", "train",
+    "score_many", "score_network", "set_threads", "train", "unsupported_proxies",
 ]

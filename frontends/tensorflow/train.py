@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.ir import Arch, Network
 from nasir.recipe import Recipe
 
-__all__ = ["Recipe", "SGD", "TrainResult", "evaluate", "train"]
+__all__ = ["Recipe", "SGD", "TrainResult", "evaluate", "set_threads", "train"]
 
 
 @dataclass
@@ -73,6 +74,20 @@ class SGD:
                 buf.assign(self.momentum * buf + g)
                 g = g + self.momentum * buf if self.nesterov else buf
             v.assign_sub(lr * g)
+
+
+def set_threads(n: int) -> None:
+    """Sizes TensorFlow's intra- and inter-op pools (more threads than free cores slows it down).
+
+    TensorFlow fixes its pools when its runtime starts; asked later, this warns and keeps them.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:
+        if tf.config.threading.get_intra_op_parallelism_threads() != n:
+            warnings.warn(f"TensorFlow's runtime is already initialised; its thread pools stay as they are (asked for {n})",
+                          RuntimeWarning, stacklevel=2)
 
 
 def cross_entropy(logits: tf.Tensor, labels: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:

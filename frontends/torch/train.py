@@ -31,7 +31,7 @@ from nasir.frontends.torch.progress import Progress
 from nasir.ir import Arch, Network
 from nasir.recipe import Recipe
 
-__all__ = ["Recipe", "TrainResult", "train", "evaluate", "resolve_device"]
+__all__ = ["Recipe", "TrainResult", "train", "evaluate", "resolve_device", "set_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,11 @@ class TrainResult:
     @property
     def train_loss(self) -> float:
         return self.history[-1]["train_loss"] if self.history else math.nan
+
+
+def set_threads(n: int) -> None:
+    """Sizes torch's intra-op pool: more threads than free cores makes torch spin and run many times slower."""
+    torch.set_num_threads(n)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -19,10 +19,10 @@ from nasir.strategies.hybrid_bo import HybridBO
 from nasir.strategies.local_search import LocalSearch
 from nasir.strategies.nsga2 import NSGA2
 from nasir.strategies.random_search import RandomSearch
-from nasir.strategies.scorers import CachedScorer, Scorer, TableScorer
+from nasir.strategies.scorers import CachedScorer, ProxyScorer, Scorer, TableScorer
 
 __all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
-           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Scorer", "TableScorer",
+           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Scorer", "ProxyScorer", "TableScorer",
            "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")

@@ -1,7 +1,7 @@
 """Scorers: cheap architecture-level scores (zero-cost proxies, table look-ups) used *inside* a strategy.
 
-A scorer is any callable ``archs -> scores`` (higher is better), e.g. a torch proxy
-(``nasir.frontends.torch.proxies.ProxyScorer``) or :class:`TableScorer` over a benchmark's
+A scorer is any callable ``archs -> scores`` (higher is better), e.g. a zero-cost proxy computed
+live in either framework (:class:`ProxyScorer`) or :class:`TableScorer` over a benchmark's
 precomputed proxy column. Strategies that rank many candidates with a proxy (AREA, NASWOT's
 sample-and-rank, the hybrid GP-BO) take one; the study's objective stays the expensive measurement.
 Scores must be deterministic for a given architecture: a resumed search re-ranks the same way.
@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from nasir.ir import Arch
+from nasir.rng import Seed
 
-__all__ = ["Scorer", "TableScorer", "CachedScorer", "scorer_name"]
+__all__ = ["Scorer", "ProxyScorer", "TableScorer", "CachedScorer", "scorer_name"]
 
 Scorer = Callable[[Sequence[Arch]], "np.ndarray | Sequence[float]"]
 
@@ -40,6 +41,47 @@ class TableScorer:
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         values = self.benchmark.query_many([self.space.format(a) for a in archs], self.dataset, self.metric)
         return np.where(np.isnan(values), self.missing, values)
+
+
+class ProxyScorer:
+    """Scores architectures of ``space`` live with one zero-cost proxy in ``framework``.
+
+    What AREA, NASWOT sample-and-rank and the hybrid GP-BO call to rank candidates when no table
+    holds the proxy: ``ProxyScorer(space, "naswot", framework="tensorflow")``. The same seed gives
+    every architecture the same weights-initialisation seed and the same batch. The framework is
+    imported on first use (the core imports none); a missing one fails here, naming its extra.
+
+    Args:
+        space: builds each architecture's network (``space.network(arch, **skeleton)``).
+        proxy: a name in ``nasir.proxies.PROXIES`` that ``framework`` implements.
+        data: images for the proxy (``nasir.data.ImageData`` or ``(x, y)``); None: the shipped sample.
+        framework: ``"torch"`` or ``"tensorflow"`` (see :func:`nasir.frameworks.get_frontend`).
+        skeleton: options of ``space.network`` (e.g. a smaller NB201 skeleton for quick tests).
+        options: the proxy's own options.
+    """
+
+    def __init__(self, space: Any, proxy: str, data: Any = None, *, framework: str = "torch", seed: Seed = 0,
+                 device: str | None = None, skeleton: dict[str, Any] | None = None, **options: Any) -> None:
+        from nasir.frameworks import get_frontend
+        from nasir.proxies import PROXIES
+
+        PROXIES.get(proxy)  # an unknown proxy fails here, not mid-search
+        self.frontend = get_frontend(framework)
+        missing = self.frontend.unsupported_proxies().get(proxy)
+        if missing is not None:
+            raise NotImplementedError(f"proxy {proxy!r} has no {framework} implementation: {missing}")
+        if data is None:
+            from nasir.data import load_sample
+
+            data = load_sample()
+        self.space, self.proxy, self.data, self.seed, self.device = space, proxy, data, seed, device
+        self.skeleton, self.options = dict(skeleton or {}), options
+        self.name = f"{framework}:{proxy}"
+
+    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
+        networks = [self.space.network(a, **self.skeleton) for a in archs]
+        return self.frontend.score_many(networks, [self.proxy], self.data, seed=self.seed, device=self.device,
+                                        options={self.proxy: self.options})[self.proxy]
 
 
 class CachedScorer:

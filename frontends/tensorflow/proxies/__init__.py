@@ -5,7 +5,7 @@ The same definitions and reference settings as ``nasir.frontends.torch.proxies``
 all-ones input with ``|theta|``); TensorFlow supplies the forward passes and autodiff, the
 closing formulas come from :mod:`nasir.proxy_math`. Given the same neutral weights and the same
 batch (a float NCHW array, or un-augmented uint8 images), both frontends compute the same score
-up to float32 round-off.
+up to float32 round-off (which gennas' 100 SGD steps amplify, as they do between two torch runs).
 
     >>> from nasir.spaces.nb201 import space
     >>> from nasir.data import load_sample
@@ -17,10 +17,13 @@ up to float32 round-off.
 Guarantees (as in the torch frontend): the caller's Network/model is never modified (scoring runs
 on a private copy; every proxy runs BatchNorm in train mode, whose output never reads the moving
 statistics the pass updates, so the copy is shared, except by synflow which builds its own
-float64 ``|theta|`` copy); the same ``seed`` gives the same weights, batch and score; an
-architecture whose output is constant, or whose score is NaN/inf, scores ``-inf`` with a
-:class:`~nasir.proxy_math.ProxyWarning`. Augmented batches (uint8 images) are drawn from numpy,
-not torch's generator: same distribution, other crops.
+float64 ``|theta|`` copy and gennas which trains its own); the same ``seed`` gives the same weights,
+batch and score; an architecture whose output is constant, or whose score is NaN/inf, scores
+``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`. Augmented batches (uint8 images) are drawn
+from numpy, not torch's generator: same distribution, other crops. What a proxy draws besides the
+weights and batch, from the same seed, also has TensorFlow's values where torch draws it with its
+own generator (linear_regions' thin network, gennas' heads, meco's input image); the options
+``thin_weights``, ``head_weights`` and ``image`` take the torch frontend's, to compare frameworks.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import tensorflow as tf
 
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
+from nasir.frontends.tensorflow.proxies import gennas, hnas, linear_regions, meco
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl
@@ -43,7 +47,7 @@ from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
 
-__all__ = ["TFProxy", "TF_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning"]
+__all__ = ["TFProxy", "TF_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "unsupported_proxies", "ProxyWarning"]
 
 Model = Network | ArchModel | NetworkModel
 
@@ -65,14 +69,20 @@ for _name, _fn in (
     ("flops", cost.flops),
     ("ntk_cond", tenas.ntk_cond),
     ("zico", zico.zico),
+    ("linear_regions", linear_regions.linear_regions),
+    ("meco", meco.meco),
+    ("ntk_trace", hnas.ntk_trace),
+    ("gennas", gennas.gennas),
 ):
     TF_PROXIES.register(_name, TFProxy(PROXIES.get(_name), _fn))
-UNSUPPORTED["meco"] = ("sums a term over every PyTorch module's output (the torch frontend's module tree) of one "
-                       "torch.randn image; neither has a TensorFlow counterpart that gives the same number: use "
-                       "framework='torch'")
 for _name in PROXIES:
     if _name not in TF_PROXIES and _name not in UNSUPPORTED:
         UNSUPPORTED[_name] = "not implemented in the TensorFlow frontend yet"
+
+
+def unsupported_proxies() -> dict[str, str]:
+    """Proxy specs this frontend does not implement, each with the reason (specs registered later included)."""
+    return {name: UNSUPPORTED.get(name, "not implemented in the TensorFlow frontend") for name in PROXIES if name not in TF_PROXIES}
 
 
 def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:

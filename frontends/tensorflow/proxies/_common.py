@@ -9,6 +9,7 @@ un-augmented uint8 batch is the same images in both frameworks.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from nasir.ir import Network
 from nasir.rng import Seed, as_rng
 
 __all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
-           "make_subject", "int_seed"]
+           "make_subject", "int_seed", "run_blocks", "to_nchw", "to_nhwc"]
 
 
 class DegenerateNetwork(Exception):
@@ -33,10 +34,13 @@ class DegenerateNetwork(Exception):
 
 @dataclass
 class Subject:
-    """A private NHWC float32 model to score (None for IR-only proxies) and, when known, its IR ``network``."""
+    """A private NHWC float32 model to score (None for IR-only proxies), when known its IR ``network``,
+    and the int ``seed`` it was made with (proxies that draw more, e.g. linear_regions' thin network
+    and crops, draw from it as the torch frontend does)."""
 
     model: ArchModel | NetworkModel | None
     network: Network | None
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,11 @@ def int_seed(seed: Seed) -> int:
 
 def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed) -> Subject:
     """Lowers a Network (init from ``seed``) or copies a lowered model (NHWC, float32)."""
+    s = int_seed(seed)  # a Generator seed advances once, as in the torch frontend, keeping batch draws in step
     if isinstance(obj, Network):
-        return Subject(lower(obj, seed=int_seed(seed)), obj)
+        return Subject(lower(obj, seed=s), obj, s)
     if isinstance(obj, (ArchModel, NetworkModel)):
-        int_seed(seed)  # a Generator seed advances as in the torch frontend, keeping batch draws in step
-        return Subject(copy_model(obj), obj.network if isinstance(obj, NetworkModel) else None)
+        return Subject(copy_model(obj), obj.network if isinstance(obj, NetworkModel) else None, s)
     raise TypeError(f"proxies score a nasir Network or a model from nasir.frontends.tensorflow.lower(), got {type(obj).__name__}")
 
 
@@ -103,6 +107,28 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
         raise ShapeMismatchError(f"proxy data images have shape {nchw} (C, H, W) but the network "
                                  f"takes {tuple(input_shape)}; pass images of the network's data set")
     return Batch(tf.constant(xb), tf.constant(yb))
+
+
+def to_nchw(x: tf.Tensor) -> np.ndarray:
+    """An NHWC batch as a numpy NCHW array: the layout the framework-free core draws from (crops, GenNAS targets)."""
+    return np.transpose(np.asarray(x), (0, 3, 1, 2))
+
+
+def to_nhwc(x: np.ndarray) -> tf.Tensor:
+    """A numpy NCHW array from the core as an NHWC tensor."""
+    return tf.constant(np.transpose(x, (0, 2, 3, 1)))
+
+
+def run_blocks(model: NetworkModel, x: tf.Tensor, run: Callable[[ArchModel, Sequence[tf.Tensor]], tf.Tensor], *,
+               last: str | None = None) -> dict[str, tf.Tensor]:
+    """``NetworkModel``'s block loop on an NHWC batch with every block output kept (GenNAS reads the
+    stage ends, MeCo every block), each block run as ``run(block_model, inputs)``; stops after ``last``."""
+    values: dict[str, tf.Tensor] = {"input": x}
+    for block in model.network.blocks:
+        values[block.name] = run(model.block_models[block.name], [values[s] for s in block.inputs])
+        if block.name == last:
+            break
+    return values
 
 
 def kernels(model: ArchModel | NetworkModel) -> list[tf.Variable]:

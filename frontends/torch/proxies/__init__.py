@@ -37,13 +37,12 @@ from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
 from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas, zico
-from nasir.frontends.torch.proxies import gennas, hnas, linear_regions
+from nasir.frontends.torch.proxies import aznas, gennas, hnas, linear_regions
 from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
-from nasir.frontends.torch.proxies._fused import FUSED, fused_loss_gradient
+from nasir.frontends.torch.proxies._fused import GROUPS
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork
-from nasir.frontends.torch.proxies.scorer import ProxyScorer
 
-__all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "ProxyWarning", "ProxyScorer"]
+__all__ = ["TorchProxy", "TORCH_PROXIES", "UNSUPPORTED", "score", "score_many", "score_network", "unsupported_proxies", "ProxyWarning"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +78,19 @@ for _name, _fn, _plain in (
     ("linear_regions", linear_regions.linear_regions, None),
     ("ntk_trace", hnas.ntk_trace, None),
     ("gennas", gennas.gennas, None),
+    ("az_expressivity", aznas.az_expressivity, None),
+    ("az_progressivity", aznas.az_progressivity, None),
+    ("az_trainability", aznas.az_trainability, None),
 ):
     TORCH_PROXIES.register(_name, TorchProxy(PROXIES.get(_name), _fn, _plain))
 for _name in PROXIES:
     if _name not in TORCH_PROXIES and _name not in UNSUPPORTED:
         UNSUPPORTED[_name] = "not implemented in the PyTorch frontend yet"
+
+
+def unsupported_proxies() -> dict[str, str]:
+    """Proxy specs this frontend does not implement, each with the reason (specs registered later included)."""
+    return {name: UNSUPPORTED.get(name, "not implemented in the PyTorch frontend") for name in PROXIES if name not in TORCH_PROXIES}
 
 
 def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
@@ -100,8 +107,9 @@ def _degenerate(name: str, why: str) -> float:
 def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *, seed: Seed = 0,
                   device: str | torch.device | None = None, fused: bool = True, catch: bool = False,
                   options: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
-    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
-    loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``."""
+    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one pass
+    per :data:`~nasir.frontends.torch.proxies._fused.GROUPS` group: snip/grad_norm/fisher, and the
+    AZ-NAS terms when their options agree). ``catch`` turns numerical failures into ``-inf``."""
     impls = [TORCH_PROXIES.get(name) for name in proxies]
     if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
         if ir_constant_output(obj):
@@ -113,9 +121,13 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
     batches = _batches(impls, data, seed, subject)
     out: dict[str, float] = {}
-    shared = {p.spec.name for p in impls if p.spec.name in FUSED} if fused else set()
-    if len(shared) > 1:
-        out.update(_guarded("+".join(sorted(shared)), lambda: fused_loss_gradient(_copy(subject), batches[(TORCH_PROXIES.get('snip').batch_size, True)], shared), catch, shared))
+    for group in GROUPS if fused else ():
+        shared = {p.spec.name for p in impls if p.spec.name in group.members}
+        opts = [{**TORCH_PROXIES.get(n).options, **(options or {}).get(n, {})} for n in sorted(shared)]
+        if len(shared) > 1 and all(o == opts[0] for o in opts):
+            lead = TORCH_PROXIES.get(min(shared))  # members share batch settings
+            batch = batches.get((lead.batch_size, lead.augment))
+            out.update(_guarded("+".join(sorted(shared)), lambda: group.run(_copy(subject), batch, shared, **opts[0]), catch, shared))
     for p in impls:
         if p.spec.name in out:
             continue

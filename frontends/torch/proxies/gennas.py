@@ -11,7 +11,8 @@ lr 0.1, momentum 0.9, weight decay 4e-5 on conv/linear weights only (``get_param
 ``sum_s w_s MSE_s`` with ``w = (0.25, 0.5, 1)``, PyTorch default init; every 10 iterations the
 loss is evaluated in eval mode. Score: the negated last evaluated loss (GenNAS ranks by
 ``losses[-1]``, lower is better). Deviation: the reference input pipeline also flips images at
-random; the proxy batch is not augmented.
+random; the proxy batch is not augmented. Targets, task lookup, stage ends and the schedule check
+are framework-free (:mod:`nasir.gennas_signals`), shared with the TensorFlow frontend.
 """
 
 from __future__ import annotations
@@ -21,23 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasir.errors import InvalidArchError, SchemaError, UnknownNameError
-from nasir.gennas_signals import TASKS, Task, input_noise, targets
+from nasir.errors import InvalidArchError
+from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, stage_blocks, targets
 from nasir.ir import Network
 from nasir.frontends.torch.modules import NetworkModule
 from nasir.frontends.torch.proxies._common import Batch, Subject
 
 __all__ = ["gennas", "gennas_losses", "stage_blocks"]
-
-
-def stage_blocks(network: Network) -> list[str]:
-    """Names of the blocks ending each stage: a ``cell`` block followed by a ``reduction`` or ``head``."""
-    blocks = network.blocks
-    ends = [a.name for a, b in zip(blocks, blocks[1:]) if a.kind == "cell" and b.kind in ("reduction", "head")]
-    if len(ends) != 3:
-        raise InvalidArchError(f"GenNAS regresses three stages; network {network.name!r} has {len(ends)} stage ends "
-                               f"(cell blocks before a reduction or the head): {ends}")
-    return ends
 
 
 def _hook_stages(network: Network, model: NetworkModule) -> tuple[list[str], dict[str, torch.Tensor], list]:
@@ -47,14 +38,6 @@ def _hook_stages(network: Network, model: NetworkModule) -> tuple[list[str], dic
     modules = dict(zip((b.name for b in network.blocks), model.blocks.values()))  # same order by construction
     handles = [modules[n].register_forward_hook(lambda m, i, o, n=n: feats.__setitem__(n, o)) for n in names]
     return names, feats, handles
-
-
-def _task(task: str | Task) -> Task:
-    if isinstance(task, Task):
-        return task
-    if task not in TASKS:
-        raise UnknownNameError(f"unknown GenNAS task {task!r} (known: {sorted(TASKS)}; or pass a gennas_signals.Task)")
-    return TASKS[task]
 
 
 def _heads(channels: list[int], task: Task, seed: int, device: torch.device) -> nn.ModuleList:
@@ -78,9 +61,8 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     """The eval-mode regression losses recorded every ``eval_interval`` iterations."""
     if subject.network is None or not isinstance(subject.model, NetworkModule):
         raise InvalidArchError("gennas reads the stage outputs of a nasir Network; score a Network (or its lowered module)")
-    if not 0 < eval_interval <= iterations:
-        raise SchemaError(f"gennas needs 0 < eval_interval <= iterations, got {eval_interval} and {iterations}")
-    task = _task(task)
+    check_schedule(iterations, eval_interval)
+    task = get_task(task)
     model = subject.model
     names, feats, handles = _hook_stages(subject.network, model)
     shapes = subject.network.block_shapes()

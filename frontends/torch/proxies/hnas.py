@@ -17,11 +17,10 @@ BatchNorm couples the samples.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from nasir import proxy_math
 from nasir.frontends.torch.proxies._common import Batch, Subject, weight_layers
 from nasir.frontends.torch.proxies._guard import check_output
 
@@ -40,8 +39,8 @@ def ntk_trace(subject: Subject, batch: Batch) -> float:
     logits = model(batch.x)
     check_output(logits.detach())
     picked = logits.gather(1, batch.y[:, None]).squeeze(1)
-    total = 0.0
+    sq_norms = []
     for i in range(len(picked)):
         grads = torch.autograd.grad(picked[i], params, retain_graph=i + 1 < len(picked), allow_unused=True)
-        total += sum(float(g.double().pow(2).sum()) for g in grads if g is not None)
-    return math.sqrt(total / len(picked))
+        sq_norms.append(sum(float(g.double().pow(2).sum()) for g in grads if g is not None))
+    return proxy_math.ntk_trace_norm(sq_norms)

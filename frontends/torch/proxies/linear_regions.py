@@ -20,42 +20,22 @@ the reference also keeps PyTorch's default init and changes only the crops betwe
 Deviations: the crops come from the proxy batch's images (several crops per image when the batch
 holds fewer than 1,000 images; TE-NAS's loader takes one crop from each of 3,000 images); the
 thin network is the discrete cell, whereas TE-NAS's supernet also hooks the ReLUs of ops whose
-weight is zero.
+weight is zero. The thin network, the crops and the count are framework-free
+(:mod:`nasir.proxy_math`), shared with the TensorFlow frontend.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
 from torch import nn
 
 from nasir.errors import InvalidArchError
-from nasir.ir import Block, Network
 from nasir.frontends.torch.modules import lower
 from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
 
 __all__ = ["linear_regions", "thin_network", "count_patterns", "relu_codes"]
-
-
-def thin_network(network: Network, *, crop: int = 3) -> Network:
-    """TE-NAS's thin copy: the network's first cell at one input channel, then its head block."""
-    cells = [b for b in network.blocks if b.kind == "cell"]
-    if not cells:
-        raise InvalidArchError(f"network {network.name!r} has no block of kind 'cell' to build TE-NAS's thin network from")
-    blocks = [Block("cells.0", cells[0].arch, kind="cell")]
-    heads = [b for b in network.blocks if b.kind == "head"]
-    if heads:
-        blocks.append(Block("head", heads[-1].arch, kind="head"))
-    return Network(tuple(blocks), (1, crop, crop), name=f"{network.name}-thin")
-
-
-def count_patterns(codes: torch.Tensor) -> int:
-    """Distinct rows of a binary ``(samples, units)`` code matrix (one per linear region hit)."""
-    if codes.shape[1] == 0:
-        return 1  # no ReLU: the network is linear, one region
-    return int(torch.unique(codes.to(torch.uint8), dim=0).shape[0])
 
 
 def relu_codes(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -76,20 +56,6 @@ def relu_codes(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=1) if parts else torch.zeros((len(x), 0), dtype=torch.bool, device=x.device)
 
 
-def _crops(images: torch.Tensor, n: int, crop: int, rng: np.random.Generator) -> torch.Tensor:
-    """``n`` random ``crop x crop`` patches of one random channel, ``(n, 1, crop, crop)``; each image
-    is used once before any is reused (a shuffled loader's order)."""
-    b, c, h, w = images.shape
-    idx = np.concatenate([rng.permutation(b) for _ in range(math.ceil(n / b))])[:n]
-    chan = rng.integers(0, c, size=n)
-    off = np.arange(crop)
-    rows = rng.integers(0, h - crop + 1, size=n)[:, None] + off
-    cols = rng.integers(0, w - crop + 1, size=n)[:, None] + off
-    t = lambda a: torch.as_tensor(a, device=images.device)  # noqa: E731
-    patches = images[t(idx)[:, None, None], t(chan)[:, None, None], t(rows)[:, :, None], t(cols)[:, None, :]]
-    return patches[:, None]
-
-
 def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passes: int = 3, repeats: int = 3,
                    crop: int = 3) -> float:
     """Mean number of distinct ReLU patterns of TE-NAS's thin network over ``passes x samples`` crops."""
@@ -98,8 +64,10 @@ def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passe
                                "(or a module lowered from one), not a bare torch module")
     model = lower(thin_network(subject.network, crop=crop), seed=subject.seed, device=subject.device).train()
     rng = np.random.default_rng((subject.seed, 2021))
+    images = batch.x.cpu().numpy()
     counts = []
     for _ in range(repeats):
-        codes = torch.cat([relu_codes(model, _crops(batch.x, samples, crop, rng)) for _ in range(passes)])
-        counts.append(count_patterns(codes))
+        crops = [torch.as_tensor(one_channel_crops(images, samples, crop, rng), device=batch.x.device) for _ in range(passes)]
+        codes = torch.cat([relu_codes(model, x) for x in crops])
+        counts.append(count_patterns(codes.cpu().numpy()))
     return float(np.mean(counts))

@@ -6,13 +6,13 @@ smallest eigenvalue; the score is the sum over modules (NaN terms dropped), as i
 ``meco.py``. Input: one Gaussian image at the network's input shape (the authors' code draws one
 ``randn`` image; our modules check the input shape, so it is not resized to 64x64). Deviation:
 the hooked module tree is nasir's (one module per IR node) rather than the official TinyNetwork's,
-so some feature maps are counted a different number of times.
+so some feature maps are counted a different number of times. The closing formula is
+:func:`nasir.proxy_math.meco_score`.
 """
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,12 +26,11 @@ def meco(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
     gen = torch.Generator().manual_seed(subject.seed)
     x = torch.randn((1, *batch.x.shape[1:]), generator=gen).to(batch.x.device)
-    terms: list[float] = []
+    features: list[np.ndarray] = []
 
     def hook(module: nn.Module, inputs, output) -> None:
         if isinstance(output, torch.Tensor) and output.dim() >= 2:
-            feat = output[0].detach()
-            terms.append(proxy_math.corr_min_eig(feat.reshape(feat.shape[0], -1).double().cpu().numpy()))
+            features.append(output[0].detach().double().cpu().numpy())
 
     handles = [m.register_forward_hook(hook) for m in model.modules()]
     try:
@@ -40,4 +39,4 @@ def meco(subject: Subject, batch: Batch) -> float:
     finally:
         for h in handles:
             h.remove()
-    return float(sum(t for t in terms if not math.isnan(t)))
+    return proxy_math.meco_score(features)

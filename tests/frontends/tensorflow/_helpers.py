@@ -18,6 +18,11 @@ BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 ALL_OPS = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 
 
+def rel(a: float, b: float) -> float:
+    """Relative difference of two scores."""
+    return abs(a - b) / max(abs(b), 1e-30)
+
+
 def rel_err(got: np.ndarray, expected: np.ndarray) -> float:
     """max|got - expected| / max|expected| (the parity measure of BENCHMARKS.md)."""
     scale, diff = float(np.abs(expected).max()), float(np.abs(got - expected).max())

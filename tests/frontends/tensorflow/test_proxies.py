@@ -17,7 +17,6 @@ import torch
 
 import nasir.frontends.tensorflow as tfe
 import nasir.frontends.torch as pte
-from nasir.data import load_sample
 from nasir.frontends.tensorflow import proxies as tfp
 from nasir.frontends.tensorflow.proxies import _common as tfc
 from nasir.frontends.tensorflow.proxies import tenas as tf_tenas
@@ -27,27 +26,11 @@ from nasir.frontends.torch.proxies import tenas as pt_tenas
 from nasir.proxies import PROXIES
 from nasir.proxy_math import ProxyWarning
 
-from ._helpers import ALL_OPS, BEST, random_weights, small_nb201
+from ._helpers import rel, ALL_OPS, BEST, random_weights, small_nb201
 
 TOL = 1e-3  # the issue's bar for deterministic proxies (float32 round-off through a backward pass)
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 PROXY_NAMES = ("naswot", "jacob_cov", "synflow", "snip", "grasp", "fisher", "grad_norm", "zico", "params", "flops")
-
-
-def rel(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), 1e-30)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_sample()
-
-
-@pytest.fixture(scope="module")
-def float_batch(data):
-    """128 normalised NCHW training images: the one input both frontends take unchanged."""
-    x = pte.normalize(torch.from_numpy(data.x_train[:128]), data.mean, data.std).numpy()
-    return x, data.y_train[:128]
 
 
 def twins(net, seed: int = 0):
@@ -66,9 +49,8 @@ def test_every_spec_has_a_tensorflow_implementation_or_a_reason() -> None:
         assert name in tfp.TF_PROXIES or len(tfp.UNSUPPORTED[name]) > 20
     for name in tfp.TF_PROXIES:
         assert tfp.TF_PROXIES.get(name).spec is PROXIES.get(name) and name in ptp.TORCH_PROXIES
-    assert set(PROXY_NAMES) | {"ntk_cond"} == set(tfp.TF_PROXIES.names())
-    with pytest.raises(NotImplementedError, match="module tree"):
-        tfp.score(small_nb201(BEST, channels=4), "meco", None)
+    # linear_regions, meco, ntk_trace, gennas: tested against torch in test_proxies_tenas_gennas.py
+    assert set(PROXY_NAMES) | {"ntk_cond", "linear_regions", "meco", "ntk_trace", "gennas"} == set(tfp.TF_PROXIES.names())
 
 
 @pytest.mark.parametrize("arch", [BEST, ALL_OPS])

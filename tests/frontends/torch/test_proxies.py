@@ -253,26 +253,6 @@ def test_finite_score_and_rank_statistics() -> None:
     assert proxy_math.condition_number(np.array([0.0, 0.0])) == 1e5
 
 
-def test_proxy_scorer_drives_a_live_naswot_search(tmp_path) -> None:
-    """NASWOT sample-and-rank with the torch proxy on a small skeleton: the pick is the sample's argmax."""
-    from nasir.frontends.torch.proxies import ProxyScorer
-    from nasir.objectives import TabularObjective
-    from nasir.spaces.nb201 import space
-    from nasir.spaces.nb201_bench import NB201Benchmark
-    from nasir.strategies import SampleAndRank
-    from nasir.strategies.area import ranked_candidates
-    from nasir.study import Study
-
-    scorer = ProxyScorer(space, "naswot", seed=0, skeleton={"cells_per_stage": 1, "channels": 8})
-    study = Study.open(tmp_path / "live.db", space, SampleAndRank(space, scorer=scorer, n_samples=4),
-                       TabularObjective(NB201Benchmark.default(), space), seed=0)
-    best = study.optimize(budget_evals=1)
-    pool = ranked_candidates(space, scorer, 4, 0)
-    scores = scorer(pool)
-    assert best.arch == pool[0] and scores[0] == scores.max() and len(set(scores.tolist())) > 1
-    assert study.storage.study_record("default")["strategy_config"]["scorer"] == "torch:naswot"
-
-
 def test_meco_alone_on_an_ir_network_is_lowered_not_treated_as_ir_only(data) -> None:
     """MeCo declares no needs; only proxies that need nothing but the IR (params, flops) skip lowering."""
     value = score(small(), "meco", data)

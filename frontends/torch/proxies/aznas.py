@@ -1,0 +1,195 @@
+"""AZ-NAS (Lee & Ham, "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+CVPR 2024; cvlab-yonsei/AZ-NAS): expressivity, progressivity and trainability from one pass.
+
+Reference (``NB201/ZeroShotProxy/compute_az_nas_score.py`` with ``NB201/custom/tss_model.py``
+``extract_cell_features``, driven by ``NB201/tss_general.ipynb``):
+
+- weights re-initialised with Kaiming normal (fan_in, ReLU gain) on conv/linear weights, zero
+  biases, BatchNorm/GroupNorm weight 1 and bias 0 (``init_method='kaiming_norm_fanin'``);
+- input: one batch of 64 N(0, 1) images at the network's resolution (AZ-NAS is not one of the
+  notebook's ``real_input_metrics``), BatchNorm in train mode, float32;
+- features: the stem's output and every cell's output, reduction blocks included (NB201: 1 + 17);
+- expressivity: per feature map, the entropy of the normalised eigenvalues of its channel
+  covariance over batch x positions (:func:`nasir.proxy_math.spectral_entropy`), summed;
+  progressivity: the smallest increase of that entropy between consecutive features;
+- trainability: from the last block to the first, a Rademacher ``g_out`` at the block's output is
+  backpropagated to its input, the input gradient is pixel-unshuffled to the output resolution,
+  ``M = g_in^T g_out / positions`` and the term ``2 - s - 1/(s + 1e-6)`` with ``s = sigma_max(M)``
+  (:func:`nasir.proxy_math.jacobian_norm_score`); a block whose input gradient equals ``g_out``
+  exactly (an identity block) scores ``-inf``; the score is the mean over blocks;
+- complexity is the FLOPs of the ``flops`` proxy; the four are combined by
+  :func:`nasir.proxy_ensembles.rank_ensemble` with ``method="log"`` (sum of ``log(rank / n)``).
+
+Blocks of a general :class:`~nasir.ir.Network`: every IR block except those of kind ``head``, in
+network order (for NB201 exactly the reference's stem + cells, for NB101 stem + cells + max-pool
+downsamples, for DARTS stem + cells). Progressivity compares consecutive blocks in that order; a
+block's trainability Jacobian is taken with respect to its latest input that is itself a scored
+block (NB201/NB101: the previous block, as in the reference; DARTS: the previous cell).
+
+Deviations: the covariance and spectra are computed in float64 (the reference: float32 on GPU), and
+round-off negative eigenvalues are clamped to 0 where the reference's ``log(p + 1e-8)`` would give
+NaN (and rank the architecture last); random draws come from a private generator seeded by
+``seed`` (the reference consumes one global RNG stream across architectures); conv layers of any
+dimension are re-initialised (the reference: ``Conv2d`` and ``Linear``); a spatial size ratio that
+is not one integer factor raises :class:`~nasir.errors.InvalidArchError` (the reference would fail
+in ``torch.mm``), and an output larger than its input is unshuffled on the output side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nasir import proxy_math
+from nasir.errors import InvalidArchError, SchemaError
+from nasir.ir import Network
+from nasir.frontends.torch.modules import NetworkModule
+from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.frontends.torch.proxies._guard import check_output
+
+__all__ = ["FUSED", "BATCH_SIZE", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
+           "az_progressivity", "az_trainability"]
+
+FUSED = frozenset({"az_expressivity", "az_progressivity", "az_trainability"})
+BATCH_SIZE = 64  # the NB201 search loader's batch size in the reference notebook
+INITS = ("kaiming", "default")
+_CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
+
+
+def feature_blocks(network: Network) -> list[str]:
+    """Names of the blocks whose outputs AZ-NAS scores: every block but the head(s), in order."""
+    names = [b.name for b in network.blocks if b.kind != "head"]
+    if len(names) < 2:
+        raise InvalidArchError(f"AZ-NAS compares consecutive blocks; network {network.name!r} has {len(names)} "
+                               f"non-head block(s): {names}")
+    return names
+
+
+def jacobian_pairs(network: Network) -> list[tuple[str, str]]:
+    """``(input block, block)`` per scored block that reads another scored block: its latest such input."""
+    names = feature_blocks(network)
+    order = {n: i for i, n in enumerate(names)}
+    pairs = []
+    for name in names:
+        inputs = [s for s in network.block(name).inputs if s in order]
+        if inputs:
+            pairs.append((max(inputs, key=order.__getitem__), name))
+    return pairs
+
+
+def _kaiming_init(model: nn.Module, gen: torch.Generator) -> None:
+    """The reference's ``kaiming_norm_fanin`` init, drawn on the CPU from ``gen`` (device-independent)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, _CONV_LINEAR):
+                w = m.weight
+                std = math.sqrt(2.0 / w[0].numel())  # ReLU gain over fan_in
+                w.copy_(torch.randn(w.shape, generator=gen) * std)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, _NORMS) and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+
+
+def _channel_cov(feat: torch.Tensor) -> np.ndarray:
+    """Covariance of the channels over batch and positions (float64), as ``(C, C)``."""
+    f = feat.detach().movedim(1, -1).reshape(-1, feat.shape[1]).double()
+    f = f - f.mean(dim=0, keepdim=True)
+    return (f.T @ f / f.shape[0]).cpu().numpy()
+
+
+def _same_positions(g_in: torch.Tensor, g_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel-unshuffles the higher-resolution gradient so both cover the same positions (reference: stride-2 blocks)."""
+    if g_in.shape[2:] == g_out.shape[2:]:
+        return g_in, g_out
+    down = g_in.shape[2:].numel() > g_out.shape[2:].numel()
+    big, small = (g_in, g_out) if down else (g_out, g_in)
+    factor = big.shape[2] // small.shape[2] if big.dim() == 4 and small.shape[2] else 0
+    if not factor or tuple(s * factor for s in small.shape[2:]) != tuple(big.shape[2:]):
+        raise InvalidArchError(f"AZ-NAS trainability pairs positions by one integer down-sampling factor; got block "
+                               f"input {tuple(g_in.shape[1:])} and output {tuple(g_out.shape[1:])}")
+    big = F.pixel_unshuffle(big, factor)
+    return (big, small) if down else (small, big)
+
+
+def _trainability(pairs: list[tuple[str, str]], feats: dict[str, torch.Tensor], gen: torch.Generator) -> float:
+    """Mean block term; a block whose output does not depend on its input block has a zero Jacobian (about -1e6)."""
+    scores = []
+    for src, dst in reversed(pairs):  # last block first, as the reference draws its Rademacher vectors
+        f_in, f_out = feats[src], feats[dst]
+        g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2 - 1
+        (g_in,) = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True)
+        g_in = torch.zeros_like(f_in) if g_in is None else g_in
+        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+            scores.append(-math.inf)
+            continue
+        a, b = _same_positions(g_in, g_out)
+        a = a.movedim(1, -1).reshape(-1, a.shape[1]).double()
+        b = b.movedim(1, -1).reshape(-1, b.shape[1]).double()
+        scores.append(proxy_math.jacobian_norm_score((a.T @ b / b.shape[0]).cpu().numpy()))
+    return float(np.mean(scores))
+
+
+def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str] = FUSED, *,
+              batch_size: int = BATCH_SIZE, init: str = "kaiming") -> dict[str, float]:
+    """The AZ-NAS terms in ``names`` (a subset of :data:`FUSED`) from one forward pass.
+
+    ``batch`` is unused: AZ-NAS feeds Gaussian noise. ``init="default"`` keeps the lowered
+    module's weights (PyTorch default init) instead of the reference's Kaiming re-initialisation.
+    Raw values may be NaN/-inf; the caller's guard turns them into ``-inf`` with a warning.
+    """
+    names = set(names)
+    if not names <= FUSED:
+        raise SchemaError(f"az_scores computes {sorted(FUSED)}, not {sorted(names - FUSED)}")
+    if init not in INITS:
+        raise SchemaError(f"AZ-NAS init must be one of {INITS}, got {init!r}")
+    network, model = subject.network, subject.model
+    if network is None or not isinstance(model, NetworkModule):
+        raise InvalidArchError("AZ-NAS scores the block outputs of a nasir Network; score a Network (or its lowered module)")
+    blocks = feature_blocks(network)
+    gen = torch.Generator().manual_seed(subject.seed)
+    if init == "kaiming":
+        _kaiming_init(model, gen)
+    x = torch.randn((batch_size, *network.input_shape), generator=gen).to(subject.device)
+    grads = "az_trainability" in names
+    feats: dict[str, torch.Tensor] = {}
+    modules = dict(zip((b.name for b in network.blocks), model.blocks.values()))  # same order by construction
+    handles = [modules[n].register_forward_hook(lambda m, i, o, n=n: feats.__setitem__(n, o)) for n in blocks]
+    try:
+        with torch.set_grad_enabled(grads):
+            out = model.train()(x.requires_grad_(grads))
+    finally:
+        for h in handles:
+            h.remove()
+    check_output(out.detach())
+    scores: dict[str, float] = {}
+    if names & {"az_expressivity", "az_progressivity"}:
+        entropies = [proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks]
+        scores["az_expressivity"] = float(sum(entropies))
+        scores["az_progressivity"] = proxy_math.az_progressivity(entropies)
+    if grads:
+        scores["az_trainability"] = _trainability(jacobian_pairs(network), feats, gen)
+    return {n: scores[n] for n in names}
+
+
+def az_expressivity(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
+    """Sum over blocks of the channel-covariance spectrum entropy (higher: richer features)."""
+    return az_scores(subject, batch, {"az_expressivity"}, **options)["az_expressivity"]
+
+
+def az_progressivity(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
+    """Smallest block-to-block expressivity increase (higher: every block adds expressivity)."""
+    return az_scores(subject, batch, {"az_progressivity"}, **options)["az_progressivity"]
+
+
+def az_trainability(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
+    """Mean over blocks of ``2 - s - 1/s``, ``s`` the block Jacobian's estimated spectral norm (0 best)."""
+    return az_scores(subject, batch, {"az_trainability"}, **options)["az_trainability"]
