@@ -8,7 +8,6 @@ bare Arch) and node names start with the IR block and node they come from
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
@@ -18,6 +17,7 @@ from onnx import TensorProto, helper
 
 import nasir
 from nasir.errors import SchemaError, UnknownOpError
+from nasir.latency import model_key as latency_model_key
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes, weight_specs
 from nasir.rng import Seed, as_rng
 from nasir.backends.onnx.graph import GraphBuilder
@@ -73,11 +73,9 @@ def _as_list(shapes: Shape | Sequence[Shape]) -> list[Shape]:
 
 
 def model_key(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None = None) -> str:
-    """A stable identity for what is exported: the canonical hash (plus input shapes for an Arch)."""
-    if isinstance(obj, Network):
-        return obj.canonical_hash()
-    shapes = json.dumps([list(s) for s in _input_shapes(obj, input_shapes)])
-    return "arch:" + hashlib.sha256(f"{obj.canonical_hash()}|{shapes}".encode()).hexdigest()[:40]
+    """A stable identity for what is exported: the canonical hash (plus input shapes for an Arch), the
+    key latency caches use (:func:`nasir.latency.model_key`), after the export's own shape checks."""
+    return latency_model_key(obj, _input_shapes(obj, input_shapes))
 
 
 def export(obj: Network | Arch, weights: Mapping[str, np.ndarray] | None = None, *, opset: int = DEFAULT_OPSET,

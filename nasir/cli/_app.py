@@ -38,7 +38,8 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed; the same seed gives the
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")]
 ProxyOpt = Annotated[str, typer.Option("--proxy", "-p", help="Comma-separated zero-cost proxies (see nasir.proxies.PROXIES).")]
-ThreadsOpt = Annotated[int, typer.Option(min=1, help="torch threads per evaluating process (no more than free cores).")]
+ThreadsOpt = Annotated[int, typer.Option(min=1, help="Framework threads per evaluating process (no more than free cores).")]
+FrameworkOpt = Annotated[str, typer.Option("--framework", help="Framework that scores proxies: torch or tensorflow.")]
 NameOpt = Annotated[str, typer.Option(help="Study name inside the storage file.")]
 StudyOpt = Annotated[Optional[Path], typer.Option("--study", help="Take the best trial of this study file instead of ARCH.")]
 ArchArg = Annotated[Optional[str], typer.Argument(help="Architecture: the space's string, IR JSON, or an NB201 index.",
@@ -192,13 +193,19 @@ def _export_network(network: Any, out: Path, seed: int) -> dict[str, Any]:
             "weights": f"random (seed {seed}): train, then export with nasir.frontends.torch.export_weights"}
 
 
-def _measure(obj: Any, *, threads: int, batch: int, warmup: int, repeats: int, runs: int) -> dict[str, Any]:
-    backend = _need("nasir.backends.onnx", "onnx", "measuring latency")
-    _need("onnxruntime", "onnx", "measuring latency")
-    result = backend.measure(obj, threads=threads, batch=batch, warmup=warmup, repeats=repeats, runs=runs)
+def _measure(obj: Any, *, threads: int, batch: int, warmup: int, repeats: int, runs: int, runtime: str = "onnxruntime",
+             **options: str) -> dict[str, Any]:
+    """Times ``obj`` on a runtime of ``nasir.latency.RUNTIMES`` (options such as ``provider``, ``device``); a summary dict."""
+    from nasir.latency import measure
+
+    if runtime == "onnxruntime":
+        _need("nasir.backends.onnx", "onnx", "measuring latency")
+        _need("onnxruntime", "onnx", "measuring latency")
+    result = measure(obj, runtime=runtime, threads=threads, batch=batch, warmup=warmup, repeats=repeats, runs=runs, **options)
+    fp = result.fingerprint
     return {"median_ms": result.median_ms, "p90_ms": result.p90_ms, "cv": result.cv, "min_ms": result.min_ms, "batch": batch,
-            "threads": threads, "runs": runs, "repeats": repeats, "cpu": result.fingerprint["cpu"],
-            "onnxruntime": result.fingerprint["onnxruntime"]}
+            "threads": threads, "runs": runs, "repeats": repeats, "cpu": fp["cpu"], "runtime": runtime,
+            "device": fp.get("gpu") or fp.get("device") or fp.get("provider"), runtime: fp.get(runtime), "fingerprint": fp}
 
 
 def _latency_line(lat: dict[str, Any]) -> str:

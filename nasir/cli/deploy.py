@@ -1,4 +1,4 @@
-"""``nasir export`` and ``nasir latency``: ONNX files and onnxruntime timings of a searched architecture."""
+"""``nasir export`` and ``nasir latency``: ONNX files and runtime timings (onnxruntime, torch, TFLite) of a searched architecture."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from nasir.cli._app import (
     _nb201_bench, _need, _target, app, console, notes,
 )
 from nasir.ir import Arch
+from nasir.latency import DEFAULT_RUNTIME
 from nasir.space import SearchSpace
 
 
@@ -62,7 +63,10 @@ def latency(
     study: StudyOpt = None,
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
     space: StudySpaceOpt = None,
-    threads: Annotated[int, typer.Option(min=1, help="onnxruntime intra-op threads.")] = 1,
+    runtime: Annotated[str, typer.Option(help="Runtime that times it: onnxruntime, torch or tflite.")] = DEFAULT_RUNTIME,
+    provider: Annotated[Optional[str], typer.Option(help="onnxruntime execution provider: cpu (default), cuda or tensorrt.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="torch device: cpu (default), cuda or cuda:<i>.")] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Intra-op threads of the runtime.")] = 1,
     batch: Annotated[int, typer.Option(min=1, help="Batch size.")] = 1,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed calls per session.")] = 10,
     repeats: Annotated[int, typer.Option(min=1, help="Timed calls per session.")] = 50,
@@ -73,9 +77,10 @@ def latency(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Measure an architecture's latency on onnxruntime CPU (median, p90, CV), or predict it.
+    """Measure an architecture's latency (median, p90, CV) on onnxruntime CPU or another runtime, or predict it.
 
     Example: nasir latency --threads 1 --batch 1 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
+    Other runtimes: --runtime torch --device cuda, --runtime tflite.
     """
     sp, cell, label = _target(arch, study, name, space)
     network = sp.network(cell)
@@ -83,9 +88,12 @@ def latency(
         result = {"arch": label, **_predict(sp, cell, network, predict)}
         line = f"predicted {result['predicted_ms']:.3f} ms on {result['device']}: {label}"
     else:
+        options = {k: v for k, v in (("provider", provider), ("device", device)) if v is not None}
+        timing = {"threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats, "runs": runs}
         with notes.status("measuring", spinner="dots") if not quiet else nullcontext():
-            result = {"arch": label, **_measure(network, threads=threads, batch=batch, warmup=warmup, repeats=repeats, runs=runs)}
-        line = f"{_latency_line(result)}: {label}"
+            result = {"arch": label, **_measure(network, runtime=runtime, **timing, **options)}
+        where = f"{runtime} ({result['device']}) " if runtime != DEFAULT_RUNTIME or options else ""
+        line = f"{where}{_latency_line(result)}: {label}"
     if as_json:
         _echo_json(result)
     else:
