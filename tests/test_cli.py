@@ -239,3 +239,25 @@ def test_report_command_writes_the_page(study: Path, tmp_path: Path) -> None:
     result = run("report", str(study), "-o", str(tmp_path / "r.html"))
     assert result.returncode == 0 and "report written to" in result.stderr
     assert (tmp_path / "r.html").read_text().count("data:image/png;base64,") == 3  # cell, curve, Pareto (no proxy stored)
+
+
+def test_nsga2_from_the_cli_returns_a_pareto_front_over_every_objective_term(tmp_path: Path) -> None:
+    from nasir.pareto import pareto_front
+
+    out = json.loads(run("search", "--objective", "tabular,params", "--strategy", "nsga2", "--trials", "40",
+                         "--storage", str(tmp_path / "p.db"), "--json", "--quiet").stdout)
+    front = out["pareto_front"]
+    points = [[p["metrics"]["cifar10-valid/valid_acc"], p["metrics"]["params_m"]] for p in front]
+    assert len(front) >= 3 and len(pareto_front(points, ["maximize", "minimize"])) == len(front)
+    lone = run("search", "--objective", "tabular", "--strategy", "nsga2", "--trials", "5", "--storage", str(tmp_path / "q.db"))
+    assert lone.returncode == 2 and "two or more --objective terms" in lone.stderr
+
+
+def test_naswot_strategy_from_the_cli_ranks_candidates_with_the_scorer_proxy(tmp_path: Path) -> None:
+    out = json.loads(run("search", "--strategy", "naswot", "--scorer", "synflow", "--candidates", "6", "--trials", "1",
+                         "--storage", str(tmp_path / "n.db"), "--json", "--quiet").stdout)
+    picked = out["best"]["arch"]
+    scores = json.loads(run("score", "--proxy", "synflow", "--json", picked).stdout)[0]["scores"]["synflow"]
+    assert out["trials"] == 1 and np.isfinite(scores)
+    bad = run("search", "--strategy", "area", "--scorer", "nope", "--trials", "3", "--storage", str(tmp_path / "m.db"))
+    assert bad.returncode == 2 and "unknown proxy 'nope'" in bad.stderr

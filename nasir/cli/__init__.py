@@ -4,11 +4,14 @@ Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of anoth
 architecture, a missing extra), printed as one ``error:`` line; 1 an internal error, also one line
 (``--debug`` anywhere on the command line shows the traceback). Results go to stdout (a table,
 or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
-onnx, onnxruntime and matplotlib are imported only by the commands that use them.
+onnx, onnxruntime, TensorFlow and matplotlib are imported only by the commands that use them;
+TensorFlow's start-up logs are silenced and its oneDNN re-ordering (which changes round-off from run
+to run) is off, unless the environment already says otherwise.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -24,6 +27,8 @@ __all__ = ["app", "main", "SearchObjective"]
 
 def main() -> None:
     """Entry point: runs the app; turns every failure into one readable line and an exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     debug = "--debug" in sys.argv[1:]
     if debug:
         sys.argv.remove("--debug")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from nasir.cli._app import (
-    JsonOpt, ProxyOpt, QuietOpt, SeedOpt, TRUTH_ACC, ThreadsOpt, _echo_json, _names, _nb201_bench, _note, _progress,
+    FrameworkOpt, JsonOpt, ProxyOpt, QuietOpt, SeedOpt, TRUTH_ACC, ThreadsOpt, _echo_json, _names, _nb201_bench, _note, _progress,
     _space, app, bench_app, console, notes,
 )
 from nasir.cli.objective import NetworkProxyScores
@@ -35,6 +35,7 @@ def bench_proxies(
     truth: Annotated[str, typer.Option(help="Ground truth dataset/metric, e.g. cifar100/test_acc.")] = "cifar10-valid/test_acc",
     seed: SeedOpt = 0,
     threads: ThreadsOpt = 1,
+    framework: FrameworkOpt = "torch",
     plot: Annotated[Optional[Path], typer.Option(help="One proxy-vs-accuracy scatter per proxy, named PLOT with _PROXY added.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -52,7 +53,7 @@ def bench_proxies(
     nb201 = _space("nb201")
     indices = benchmark_sample(sample)
     truth_values = bench.query_many(indices, dataset, metric)
-    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads)
+    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads, framework)
     start = time.perf_counter()
     per_cell = []
     with _progress(len(indices), "scoring", quiet) as advance:
@@ -70,11 +71,12 @@ def bench_proxies(
             target = plot.with_name(f"{plot.stem}_{row['proxy']}{plot.suffix or '.png'}")
             proxy_scatter(scores[row["proxy"]], truth_values, proxy_name=row["proxy"], truth_name=truth, path=target)
             row["plot"] = str(target)
-    result = {"truth": truth, "sample": len(indices), "seed": seed, "ms_per_arch_all_proxies": ms, "proxies": rows}
+    result = {"truth": truth, "sample": len(indices), "seed": seed, "framework": framework, "ms_per_arch_all_proxies": ms,
+              "proxies": rows}
     if as_json:
         _echo_json(result)
         return
-    table = Table("proxy", "Spearman ρ", "Kendall τ", "degenerate", title=f"{len(indices)} NB201 cells vs {truth} "
+    table = Table("proxy", "Spearman ρ", "Kendall τ", "degenerate", title=f"{len(indices)} NB201 cells vs {truth}, {framework} "
                   f"({ms:.0f} ms per cell for all proxies)")
     for row in rows:
         table.add_row(row["proxy"], f"{row['spearman']:+.3f}", f"{row['kendall']:+.3f}", str(row["degenerate"]))

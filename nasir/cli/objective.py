@@ -12,38 +12,39 @@ from nasir.cli._app import TRUTH_ACC, _need, _space
 from nasir.ir import Arch
 
 
-def check_proxies(names: Sequence[str]) -> None:
-    """Fails before any work on a proxy name that is unknown or has no PyTorch implementation."""
+def check_proxies(names: Sequence[str], framework: str = "torch") -> Any:
+    """The framework's frontend, after failing on a proxy name that is unknown or that it does not implement."""
+    from nasir.frameworks import get_frontend
     from nasir.proxies import PROXIES
 
     for name in names:
         PROXIES.get(name)  # unknown names raise with close matches
-    _need("torch", "torch", "scoring zero-cost proxies")
-    from nasir.frontends.torch.proxies import UNSUPPORTED
-
+    frontend = get_frontend(framework)  # an unknown or missing framework raises, naming the extra
+    unsupported = frontend.unsupported_proxies()
     for name in names:
-        if name in UNSUPPORTED:
-            raise typer.BadParameter(f"proxy {name!r} has no PyTorch implementation: {UNSUPPORTED[name]}")
+        if name in unsupported:
+            raise typer.BadParameter(f"proxy {name!r} has no {framework} implementation: {unsupported[name]}")
+    return frontend
 
 
 class NetworkProxyScores:
-    """Scores networks with zero-cost proxies on the shipped CIFAR-10 sample (one seeded batch per size)."""
+    """Scores networks with zero-cost proxies in one framework on the shipped CIFAR-10 sample (one seeded batch per size)."""
 
-    def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1) -> None:
-        check_proxies(names)
-        torch = _need("torch", "torch", "scoring zero-cost proxies")
-        torch.set_num_threads(threads)  # more threads than free cores makes torch spin and run many times slower
+    def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1, framework: str = "torch") -> None:
+        self.frontend = check_proxies(names, framework)
+        self.frontend.set_threads(threads)
         from nasir.data import load_sample
 
         self.names, self.seed, self.data = list(names), seed, load_sample()
 
     def __call__(self, network: Any) -> dict[str, float]:
         """``{proxy: score}``, higher is better; a degenerate network scores -inf (no warning printed)."""
-        from nasir.frontends.torch.proxies import ProxyWarning, score_network
+        from nasir.proxy_math import ProxyWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
-            return score_network(network, self.names, self.data, seed=self.seed, catch=True)
+            scores = self.frontend.score_many([network], self.names, self.data, seed=self.seed)
+        return {name: float(scores[name][0]) for name in self.names}
 
 
 class SearchObjective:
@@ -53,12 +54,14 @@ class SearchObjective:
     (``proxy/<name>``, maximised), ``params`` / ``flops`` (``params_m`` / ``flops_m`` from the IR,
     minimised), ``latency`` (``latency_ms`` on onnxruntime CPU, one thread, minimised). The first
     term is optimised; the others, and the ground truth when ``truth`` is set, are recorded for
-    reports and Pareto fronts. Picklable for the process-pool executor: only settings travel,
-    the benchmark, data and frameworks are loaded in the worker on first use.
+    reports and Pareto fronts. Proxies are computed in ``framework``. Picklable for the process-pool
+    executor: only settings travel, the benchmark, data and frameworks are loaded in the worker on
+    first use.
     """
 
-    def __init__(self, space: str, terms: Sequence[str], *, seed: int = 0, truth: bool = True, threads: int = 1) -> None:
-        self.space_name, self.terms, self.seed, self.threads = space, list(terms), seed, threads
+    def __init__(self, space: str, terms: Sequence[str], *, seed: int = 0, truth: bool = True, threads: int = 1,
+                 framework: str = "torch") -> None:
+        self.space_name, self.terms, self.seed, self.threads, self.framework = space, list(terms), seed, threads, framework
         self.truth = truth or "tabular" in self.terms
         proxies = [t for t in self.terms if t not in ("tabular", "params", "flops", "latency")]
         if len(set(self.terms)) != len(self.terms):
@@ -75,8 +78,14 @@ class SearchObjective:
         self.proxies = proxies
         self.directions = self._directions()
         self.primary = next(iter(self._metrics(self.terms[0])))
-        self.name = f"cli:{','.join(self.terms)}" + (":truth" if self.truth and "tabular" not in self.terms else "")
+        self.name = (f"cli:{','.join(self.terms)}" + (":truth" if self.truth and "tabular" not in self.terms else "")
+                     + (f":{framework}" if self.proxies and framework != "torch" else ""))
         self._state: dict[str, Any] = {}
+
+    @property
+    def optimised(self) -> dict[str, str]:
+        """``{metric: direction}``: the metric each term stands for (what a Pareto search optimises)."""
+        return dict(next(iter(self._metrics(t).items())) for t in self.terms)
 
     @staticmethod
     def _metrics(term: str) -> dict[str, str]:
@@ -103,7 +112,7 @@ class SearchObjective:
 
                 self._state["truth"] = TabularObjective(NB201Benchmark.default(), self._state["space"])
             if self.proxies:
-                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads)
+                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads, self.framework)
             if "latency" in self.terms:
                 self._state["measure"] = _need("nasir.backends.onnx", "onnx", "measuring latency").measure
         return self._state

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from nasir.cli._app import (
-    DEFAULT_STORAGE, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt, _echo_json,
+    DEFAULT_STORAGE, FrameworkOpt, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt, _echo_json,
     _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs, _space, app,
     console, notes, storage_path,
 )
@@ -29,10 +29,11 @@ def score(
     proxy: ProxyOpt = "naswot,synflow,meco",
     seed: SeedOpt = 0,
     threads: ThreadsOpt = 1,
+    framework: FrameworkOpt = "torch",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score architectures with zero-cost proxies (PyTorch, CPU, the shipped CIFAR-10 sample); higher is better.
+    """Score architectures with zero-cost proxies (PyTorch or TensorFlow, CPU, the shipped CIFAR-10 sample); higher is better.
 
     NB201 rows also show the ground-truth CIFAR-10 test accuracy.
 
@@ -40,7 +41,7 @@ def score(
     """
     sp = _space(space)
     cells = _read_archs(sp, archs or [], file)
-    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads)
+    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads, framework)
     bench = _nb201_bench() if sp.name == "nb201" else None
     rows = []
     with _progress(len(cells), "scoring", quiet or len(cells) < 3) as advance:
@@ -53,7 +54,7 @@ def score(
     if as_json:
         _echo_json(rows)
         return
-    table = Table(*scorer.names, *([TRUTH_ACC] if bench else []), title=f"zero-cost proxies (seed {seed})")
+    table = Table(*scorer.names, *([TRUTH_ACC] if bench else []), title=f"zero-cost proxies ({framework}, seed {seed})")
     table.add_column("architecture", no_wrap=True)
     for row in rows:
         table.add_row(*(_fmt(v) for v in row["scores"].values()), *([f"{row[TRUTH_ACC]:.2f}"] if bench else []), row["arch"])
@@ -62,7 +63,7 @@ def score(
 
 
 # ---------------------------------------------------------------------- search
-def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: int) -> Any:
+def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: int, framework: str) -> Any:
     """The plain tabular objective for ``tabular`` alone (studies stored by earlier versions resume), else a SearchObjective."""
     if terms == ["tabular"]:
         if space != "nb201":
@@ -71,12 +72,36 @@ def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: in
         from nasir.objectives import TabularObjective
 
         return TabularObjective(_nb201_bench(), _space(space))
-    objective = SearchObjective(space, terms, seed=seed, truth=truth and space == "nb201", threads=threads)
+    objective = SearchObjective(space, terms, seed=seed, truth=truth and space == "nb201", threads=threads, framework=framework)
     if objective.proxies:
-        check_proxies(objective.proxies)
+        check_proxies(objective.proxies, framework)
     if "latency" in terms:
         _need("nasir.backends.onnx", "onnx", "the latency objective")
     return objective
+
+
+RANKED_BY_SCORER = ("area", "naswot", "hybrid_bo")
+
+
+def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates: int | None, framework: str, seed: int,
+              threads: int) -> Any:
+    """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one."""
+    from nasir.strategies import STRATEGIES, ProxyScorer, make_strategy
+
+    STRATEGIES.get(name)  # an unknown name fails with close matches before any work
+    options: dict[str, Any] = {}
+    if name == "nsga2":
+        if len(getattr(objective, "terms", ())) < 2:
+            raise typer.BadParameter("nsga2 searches a Pareto front: give two or more --objective terms, e.g. "
+                                     "tabular,latency", param_hint="--objective")
+        options["objectives"] = objective.optimised
+    if name in RANKED_BY_SCORER:
+        check_proxies([scorer], framework).set_threads(threads)
+        live = ProxyScorer(space, scorer, framework=framework, seed=seed)
+        options.update({"scorers": [live]} if name == "hybrid_bo" else {"scorer": live})
+        if candidates is not None and name != "hybrid_bo":
+            options["n_candidates" if name == "area" else "n_samples"] = candidates
+    return make_strategy(name, space, **options)
 
 
 def _executor(kind: str, workers: int) -> Any:
@@ -110,7 +135,12 @@ def search(
     objective: Annotated[str, typer.Option("--objective", "-o", help=(
         "Comma-separated terms, the first optimised, the rest recorded: tabular (NB201 ground truth), a proxy name "
         "(naswot, synflow, meco, ...), params, flops, latency."))] = "tabular",
-    strategy: Annotated[str, typer.Option(help="Search strategy: random, local, rea, bananas.")] = "rea",
+    strategy: Annotated[str, typer.Option(help=(
+        "Search strategy: random, local, rea, bananas; nsga2 (a Pareto front over every --objective term); "
+        "area, naswot, hybrid_bo (rank candidates with the --scorer proxy)."))] = "rea",
+    scorer: Annotated[str, typer.Option(help="Proxy that area, naswot and hybrid_bo rank candidates with, live.")] = "naswot",
+    candidates: Annotated[Optional[int], typer.Option(min=1, help=(
+        "Candidates naswot (N) or area (its initial pool) scores with --scorer; default: the strategy's (100, 1000)."))] = None,
     trials: Annotated[int, typer.Option(min=1, help="Total trials (queries) the study should hold.")] = 100,
     seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help="Stop after this many seconds.")] = None,
     seed: SeedOpt = 0,
@@ -120,6 +150,7 @@ def search(
     executor: Annotated[str, typer.Option(help="Where evaluations run: inprocess or process (a local worker pool).")] = "inprocess",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes of --executor process.")] = 2,
     threads: ThreadsOpt = 1,
+    framework: FrameworkOpt = "torch",
     truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Record NB201 ground-truth accuracy with every trial.")] = True,
     export: Annotated[Optional[Path], typer.Option(help="Write the best network as ONNX to this file.")] = None,
     latency: Annotated[bool, typer.Option("--latency", help="Measure the best network on onnxruntime (CPU, 1 thread).")] = False,
@@ -136,23 +167,26 @@ def search(
     Example: nasir search --objective meco --trials 300 --export best.onnx --latency --report report.html
     """
     from nasir.report.study import is_study_file
-    from nasir.strategies import make_strategy
     from nasir.study import Study
 
     sp = _space(space)
     path = storage_path(storage)
     terms = _names(objective, "--objective")
     pool = _executor(executor, workers)
-    obj = _objective(sp.name, terms, seed, truth, threads)
+    obj = _objective(sp.name, terms, seed, truth, threads, framework)
+    plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads)
     if not resume and is_study_file(path):  # never delete a file that is not a study
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    study = Study.open(path, sp, make_strategy(strategy, sp), obj, seed=seed, name=name, executor=pool)
+    study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool)
     try:
         _run_study(study, trials, seconds, quiet)
         summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
         best = study.best_trial()
+        if strategy == "nsga2":
+            summary["pareto_front"] = [{"number": t.number, "arch": sp.format(t.arch), "metrics": t.metrics}
+                                       for t in study.pareto_front()]
     finally:
         pool.close()
         study.storage.close()
@@ -187,6 +221,8 @@ def _print_search(summary: dict[str, Any]) -> None:
         if metric == rank.get("metric"):
             note = f"  (rank {rank['rank']:,} of {rank['of']:,} in the space)"
         console.print(f"  {metric:>24s}  {_fmt(value)}{note}")
+    if "pareto_front" in summary:
+        _print_front(summary["pareto_front"])
     if "export" in summary:
         ex = summary["export"]
         console.print(f"exported to {ex['path']} ({ex['params'] / 1e6:.3f} M params, {ex['bytes'] / 1e6:.1f} MB, opset {ex['opset']}, "
@@ -196,3 +232,11 @@ def _print_search(summary: dict[str, Any]) -> None:
     if "report" in summary:
         console.print(f"report written to {summary['report']}")
     console.print(f"study stored in {summary['storage']} ({summary['duplicates']} re-proposals looked up, {summary['failed']} failed)")
+
+
+def _print_front(front: list[dict[str, Any]]) -> None:
+    metrics = list(front[0]["metrics"]) if front else []
+    table = Table("trial", *metrics, "architecture", title=f"Pareto front: {len(front)} architectures")
+    for point in sorted(front, key=lambda p: p["metrics"].get(metrics[0], 0.0), reverse=True):
+        table.add_row(str(point["number"]), *(_fmt(point["metrics"].get(m)) for m in metrics), point["arch"])
+    console.print(table)

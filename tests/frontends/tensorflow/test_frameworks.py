@@ -62,3 +62,41 @@ def test_without_tensorflow_the_core_works_and_asking_for_it_names_the_extra() -
     assert result.returncode == 0, result.stderr
     assert "ERROR: " in result.stdout and "pip install 'nasir[tf]'" in result.stdout, result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_proxy_scorer_of_a_strategy_runs_in_either_framework(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same definition, same neutral weights: both frameworks rank by the same params; synflow is deterministic."""
+    from nasir import proxies
+    from nasir.registry import Registry
+    from nasir.spaces.nb201 import space
+    from nasir.strategies import ProxyScorer
+
+    skeleton = {"cells_per_stage": 1, "channels": 4}
+    archs = [space.from_index(i) for i in (6111, 100, 2000)]
+    tf_scores = ProxyScorer(space, "params", framework="tensorflow", skeleton=skeleton)(archs)
+    assert tf_scores.tolist() == ProxyScorer(space, "params", framework="torch", skeleton=skeleton)(archs).tolist()
+    synflow = ProxyScorer(space, "synflow", framework="tensorflow", seed=1, skeleton=skeleton)
+    assert synflow.name == "tensorflow:synflow" and np.array_equal(synflow(archs), synflow(archs))
+    extended = Registry("proxy")
+    for name in proxies.PROXIES:
+        extended.register(name, proxies.PROXIES.get(name))
+    extended.register("only_in_torch", proxies.ProxySpec("only_in_torch", frozenset(), "test", "a spec no frontend implements"))
+    monkeypatch.setattr(proxies, "PROXIES", extended)
+    monkeypatch.setattr(get_frontend("tensorflow").module.proxies, "PROXIES", extended)
+    with pytest.raises(NotImplementedError, match="no tensorflow implementation"):
+        ProxyScorer(space, "only_in_torch", framework="tensorflow")
+
+
+def test_the_cli_scores_with_the_framework_it_is_given(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from nasir.cli import main
+    from nasir.spaces.nb201 import space
+
+    monkeypatch.setattr(sys, "argv", ["nasir", "score", "6111", "--proxy", "synflow,params", "--framework", "tensorflow", "--json"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    row = json.loads(capsys.readouterr().out)[0]["scores"]
+    net = space.network(space.from_index(6111))
+    assert row == {"synflow": get_frontend("tensorflow").score(net, "synflow", seed=0), "params": net.count_params()}
