@@ -11,15 +11,22 @@ hierarchical neural architecture search spaces based on context-free grammars"):
 productions choose the macro topology (2 or 3 stages and the down-sampling widths), each stage's
 topology (one cell, two cells, or two cells with a residual), each cell's topology (chain,
 residual, diamond) and each op. It derives whole networks for 3x32x32 inputs and 10 classes.
+
+``hierarchical_param``: the same levels with parameters passed down the tree. The macro level
+chooses a base width once (``nt("MACRO", width=choice(16, 24, 32))``) and gives stage ``k`` the width
+``width * 2**k`` (``param("width", scale=2)``) and its stride; each stage chooses one kernel size for
+all its cells (``nt("BODY", kernel=choice(3, 5))``); cells and ops read ``channels`` and ``kernel``
+from above instead of one copy of every rule per value.
 """
 
 from __future__ import annotations
 
-from nasir.grammar import Derivation, Grammar, GrammarSpace, choice, dag, op, seq
+from nasir.grammar import Derivation, Grammar, GrammarSpace, choice, dag, nt, op, param, seq
 from nasir.space import SPACES
 from nasir.spaces.nb201 import space as _nb201
 
-__all__ = ["NB201_GRAMMAR", "HIERARCHICAL_GRAMMAR", "nb201", "hierarchical", "nb201_string"]
+__all__ = ["NB201_GRAMMAR", "HIERARCHICAL_GRAMMAR", "HIERARCHICAL_PARAM_GRAMMAR", "nb201", "hierarchical", "hierarchical_param",
+           "nb201_string"]
 
 NB201_GRAMMAR = Grammar({
     # nodes 1..3 sum one edge from every earlier node (edges in arch-string order); each edge carries an op
@@ -43,6 +50,14 @@ def nb201_string(tree: Derivation) -> str:
     return "+".join("|" + "|".join(f"{next(ops)}~{j}" for j in range(node)) + "|" for node in (1, 2, 3))
 
 
+# cell topologies shared by the hierarchical grammars (ops on the edges of a chain, a residual pair, a diamond)
+CELL_TOPOLOGIES = [
+    seq("OP", "OP", label="chain"),
+    dag({"a": "OP", "b": "OP", "sum": "add"}, [("in", "a"), ("a", "b"), ("b", "sum"), ("in", "sum"), ("sum", "out")],
+        label="residual"),
+    dag({"sum": "add"}, [("in", "sum", "OP"), ("in", "sum", "OP"), ("sum", "out", "OP")], label="diamond"),
+]
+
 HIERARCHICAL_GRAMMAR = Grammar({
     # macro topology: stem, stages separated by down-sampling residual blocks (their width is a choice), head
     "NET": [
@@ -61,17 +76,46 @@ HIERARCHICAL_GRAMMAR = Grammar({
             label="residual"),
     ],
     # cell topology, ops on edges
-    "CELL": [
-        seq("OP", "OP", label="chain"),
-        dag({"a": "OP", "b": "OP", "sum": "add"}, [("in", "a"), ("a", "b"), ("b", "sum"), ("in", "sum"), ("sum", "out")],
-            label="residual"),
-        dag({"sum": "add"}, [("in", "sum", "OP"), ("in", "sum", "OP"), ("sum", "out", "OP")], label="diamond"),
-    ],
+    "CELL": CELL_TOPOLOGIES,
     "OP": [op("relu_conv_bn", kernel=choice(1, 3, 5)), op("identity", label="skip"),
            op("avg_pool", kernel=3), op("max_pool", kernel=3)],
 }, start="NET")
 
 hierarchical = GrammarSpace(HIERARCHICAL_GRAMMAR, name="hierarchical-c10", input_shape=(3, 32, 32))
 
-for _space in (nb201, hierarchical):
+
+def _stem_and_stages(n: int, label: str):
+    """Stem at the base width, then ``n`` stages: stage k at ``width * 2**k``, stride 2 from the second on."""
+    stages = [nt("STAGE", channels=param("width", scale=2**k), stride=1 if k == 0 else 2) for k in range(n)]
+    return seq(op("conv", out_channels=param("width"), kernel=3), "batch_norm", *stages, label=label)
+
+
+HIERARCHICAL_PARAM_GRAMMAR = Grammar({
+    # macro level: the base width is chosen once for the whole network, the number of stages here
+    "NET": seq(nt("MACRO", width=choice(16, 24, 32)), "global_avg_pool", op("linear", out_features=10)),
+    "MACRO": [_stem_and_stages(3, "3-stage"), _stem_and_stages(2, "2-stage")],
+    # stage: a residual block enters it (width, stride); one kernel size for all the stage's cells
+    "STAGE": seq("ENTRY", nt("BODY", kernel=choice(3, 5))),
+    "ENTRY": op("resnet_basic_block", out_channels=param("channels"), stride=param("stride")),
+    "BODY": [
+        seq("CELL", label="cell"),
+        seq("CELL", "CELL", label="cell-cell"),
+        dag({"a": "CELL", "b": "CELL", "sum": "add"}, [("in", "a"), ("a", "b"), ("b", "sum"), ("in", "sum"), ("sum", "out")],
+            label="residual"),
+    ],
+    # cell topology, ops on edges
+    "CELL": CELL_TOPOLOGIES,
+    # ops read the stage's width and kernel size
+    "OP": [
+        op("relu_conv_bn", out_channels=param("channels"), kernel=param("kernel"), label="conv"),
+        op("relu_conv_bn", out_channels=param("channels"), kernel=1, label="conv1x1"),
+        seq(op("conv", out_channels=param("channels", scale=2), kernel=1), "batch_norm",
+            op("relu_conv_bn", out_channels=param("channels"), kernel=param("kernel")), label="expand"),
+        op("identity", label="skip"), op("avg_pool", kernel=3), op("max_pool", kernel=3),
+    ],
+}, start="NET")
+
+hierarchical_param = GrammarSpace(HIERARCHICAL_PARAM_GRAMMAR, name="hierarchical-param-c10", input_shape=(3, 32, 32))
+
+for _space in (nb201, hierarchical, hierarchical_param):
     SPACES.register(_space.name, _space)

@@ -55,7 +55,7 @@ def test_spaces_list_json_and_count() -> None:
     rows = json.loads(run("spaces", "list", "--json").stdout)
     assert {r["name"]: r["size"] for r in rows} == {
         "nb101": 423_624, "nb201": 15_625, "nb201-grammar": 15_625, "hierarchical-c10": 18_355_499_226_925_056,
-        "darts": 1_076_746_950_455_072_400, "mobilenet": 21_758_655_492_572_485_851}
+        "hierarchical-param-c10": 110_132_995_361_550_336, "darts": 1_076_746_950_455_072_400, "mobilenet": 21_758_655_492_572_485_851}
     assert run("spaces", "count", "--space", "nb201").stdout.strip() == "15625"
 
 
@@ -88,7 +88,7 @@ def _nb101_json() -> str:
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (("spaces", "count", "--space", "nb999"), "unknown search space 'nb999'"),
-    (("score", "--space", "nb999", "0"), "unknown search space 'nb999' (known: darts, hierarchical-c10, mobilenet, nb101, nb201, nb201-grammar)"),
+    (("score", "--space", "nb999", "0"), "unknown search space 'nb999' (known: darts, hierarchical-c10, hierarchical-param-c10, mobilenet, nb101, nb201, nb201-grammar)"),
     (("score", "--proxy", "naswoot", "0"), "unknown proxy 'naswoot'; did you mean 'naswot'?"),
     (("score", "--file", "missing.txt"), "'missing.txt' does not exist"),
     (("score", "--file", "binary.txt"), "cannot read 'binary.txt'"),

@@ -9,6 +9,9 @@
     >>> space.size()
     16
 
+Parameters flow down the tree: ``nt("STAGE", channels=choice(32, 64))`` binds ``channels`` once for
+everything ``STAGE`` derives, where ``op("conv", out_channels=param("channels"))`` reads it.
+
 From the grammar alone come seeded sampling, mutation and crossover of derivation trees (Schrodi
 et al., NeurIPS 2023), counting by dynamic programming and enumeration of finite languages,
 predictor encodings, and IR graphs that every frontend and backend lowers. The package imports no
@@ -19,21 +22,27 @@ from __future__ import annotations
 
 from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
-from nasir.grammar.derivation import Derivation, derive_arch, from_text, parse_arch, to_text
+from nasir.grammar.derivation import Derivation, bound_positions, derive_arch, from_text, parse_arch, to_text
 from nasir.grammar.errors import (
     GrammarError,
     InfiniteLanguageError,
     InvalidDerivationError,
+    ParameterError,
+    ParameterTypeError,
+    UnboundParameterError,
     UndefinedSymbolError,
+    UnknownParameterError,
     UnsatisfiableConstraintsError,
 )
-from nasir.grammar.grammar import Grammar, Production, Terminal
+from nasir.grammar.grammar import Binding, Grammar, Production, Terminal
 from nasir.grammar.moves import Moves
 from nasir.grammar.space import GrammarSpace
-from nasir.grammar.symbols import choice, dag, op, repeat, seq
+from nasir.grammar.symbols import NonTerminal, Param, choice, dag, nt, op, param, repeat, seq
 
 __all__ = [
-    "Constraints", "Derivation", "Grammar", "GrammarError", "GrammarSpace", "InfiniteLanguageError", "InvalidDerivationError",
-    "Moves", "Production", "Terminal", "UndefinedSymbolError", "UnsatisfiableConstraintsError", "choice", "count", "dag",
-    "derive_arch", "enumerate_trees", "from_text", "op", "parse_arch", "repeat", "seq", "to_text",
+    "Binding", "Constraints", "Derivation", "Grammar", "GrammarError", "GrammarSpace", "InfiniteLanguageError",
+    "InvalidDerivationError", "Moves", "NonTerminal", "Param", "ParameterError", "ParameterTypeError", "Production", "Terminal",
+    "UnboundParameterError", "UndefinedSymbolError", "UnknownParameterError", "UnsatisfiableConstraintsError",
+    "bound_positions", "choice", "count", "dag", "derive_arch", "enumerate_trees", "from_text", "nt", "op", "param",
+    "parse_arch", "repeat", "seq", "to_text",
 ]

@@ -8,6 +8,11 @@ Derived node ids spell the path of substituted nodes (``stage1.cell0.in-n1``), e
 right-hand side with a single node takes the id of the node it replaces; so ids are readable in
 weight keys, and an Arch derived by a grammar (also after a JSON round trip) can be parsed back
 into its derivation by :func:`parse_arch`.
+
+Parameters passed down the tree are not stored in a derivation: the binding of every node follows
+from the root, each production saying what its children get (``Production.args``). So the text
+form and the node ids are those of the structure alone, and a derivation read back from an Arch
+carries its bindings implicitly (:func:`bound_positions` lists them).
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasir.grammar.errors import InvalidDerivationError
-from nasir.grammar.grammar import Grammar, Production, Terminal
+from nasir.grammar.grammar import Binding, Grammar, Production, Terminal
 from nasir.grammar.symbols import IN, OUT
 from nasir.ir import Arch
 
-__all__ = ["Derivation", "Path", "derive_arch", "parse_arch", "positions", "replace", "subtree", "to_text", "from_text", "check"]
+__all__ = ["Derivation", "Path", "bound_positions", "derive_arch", "parse_arch", "positions", "replace", "subtree", "to_text",
+           "from_text", "check"]
 
 Path = tuple[int, ...]  # child indices from the root
 
@@ -67,6 +73,16 @@ def positions(tree: Derivation) -> Iterator[tuple[Path, Derivation]]:
         path, node = stack.pop()
         yield path, node
         stack.extend(((*path, i), c) for i, c in reversed(list(enumerate(node.children))))
+
+
+def bound_positions(grammar: Grammar, tree: Derivation) -> Iterator[tuple[Path, Derivation, Binding]]:
+    """Every sub-derivation with its path and the binding it derives under, in the pre-order of :func:`positions`."""
+    stack: list[tuple[Path, Derivation, Binding]] = [((), tree, grammar.binding(tree.symbol, {}))]
+    while stack:
+        path, node, binding = stack.pop()
+        yield path, node, binding
+        args = grammar.productions(node.symbol, binding)[node.choice].args
+        stack.extend(((*path, i), c, args[i]) for i, c in reversed(list(enumerate(node.children))))
 
 
 def subtree(tree: Derivation, path: Path) -> Derivation:
@@ -150,17 +166,18 @@ def _node_id(p: Production, prefix: str, name: str) -> str:
     return prefix if len(p.nodes) == 1 else f"{prefix}.{name}"
 
 
-def _expand(grammar: Grammar, tree: Derivation, prefix: str) -> _Fragment:
-    p = grammar.productions(tree.symbol)[tree.choice]
+def _expand(grammar: Grammar, tree: Derivation, prefix: str, binding: Binding) -> _Fragment:
+    p = grammar.productions(tree.symbol, binding)[tree.choice]
     frag = _Fragment({}, [], [], "")
     subs: dict[str, _Fragment] = {}
-    kids = iter(tree.children)
+    kids = iter(zip(tree.children, p.args))
     for name, item in p.nodes:
         node = _node_id(p, prefix, name)
         if isinstance(item, Terminal):
             frag.nodes[node] = (item.op, dict(item.attrs))
         else:
-            sub = subs[name] = _expand(grammar, next(kids), node)
+            kid, args = next(kids)
+            sub = subs[name] = _expand(grammar, kid, node, args)
             frag.nodes.update(sub.nodes)
             frag.edges.extend(sub.edges)
     for src, dst, port in p.edges:
@@ -178,7 +195,7 @@ def _expand(grammar: Grammar, tree: Derivation, prefix: str) -> _Fragment:
 
 def derive_arch(grammar: Grammar, tree: Derivation) -> Arch:
     """The IR graph of a derivation: ``in`` and ``out`` of the start production become the graph's input and output."""
-    frag = _expand(grammar, tree, "")
+    frag = _expand(grammar, tree, "", grammar.binding(tree.symbol, {}))
     edges = [*((IN, t, q) for t, q in frag.entries), *frag.edges, (frag.exit, OUT, 0)]
     return Arch({IN: "input", **frag.nodes, OUT: "output"}, edges, registry=grammar.registry)
 
@@ -196,7 +213,7 @@ def parse_arch(grammar: Grammar, arch: Arch) -> Derivation:
         InvalidDerivationError: ``arch`` was not derived by this grammar (or was relabelled).
     """
     view = _View({n: (arch.op(n), dict(arch.attrs(n))) for n in arch.nodes}, set(arch.edges))
-    for tree in _parses(grammar, grammar.start, "", view):
+    for tree in _parses(grammar, grammar.start, "", view, grammar.binding(grammar.start, {})):
         if derive_arch(grammar, tree).same_labels(arch):
             return tree
     raise InvalidDerivationError(
@@ -214,24 +231,24 @@ class _View:
         return all(self.ops.get(n) == spec for n, spec in frag.nodes.items()) and all(e in self.edges for e in frag.edges)
 
 
-def _parses(grammar: Grammar, symbol: str, prefix: str, view: _View) -> Iterator[Derivation]:
-    """Derivations of ``symbol`` at ``prefix`` whose derived sub-graph ``view`` holds."""
-    for p in grammar.productions(symbol):
+def _parses(grammar: Grammar, symbol: str, prefix: str, view: _View, binding: Binding) -> Iterator[Derivation]:
+    """Derivations of ``symbol`` (under ``binding``) at ``prefix`` whose derived sub-graph ``view`` holds."""
+    for p in grammar.productions(symbol, binding):
         if any(isinstance(item, Terminal) and view.ops.get(_node_id(p, prefix, name)) != (item.op, dict(item.attrs))
                for name, item in p.nodes):
             continue
-        todo = [(item, _node_id(p, prefix, name)) for name, item in p.nodes if isinstance(item, str)]
+        todo = [(child, _node_id(p, prefix, name), args) for child, name, args in zip(p.children, p.child_nodes, p.args)]
         for children in _combinations(grammar, todo, view):
             tree = Derivation(symbol, p.index, children)
-            if view.holds(_expand(grammar, tree, prefix)):
+            if view.holds(_expand(grammar, tree, prefix, binding)):
                 yield tree
 
 
-def _combinations(grammar: Grammar, todo: list[tuple[str, str]], view: _View) -> Iterator[tuple[Derivation, ...]]:
+def _combinations(grammar: Grammar, todo: list[tuple[str, str, Binding]], view: _View) -> Iterator[tuple[Derivation, ...]]:
     if not todo:
         yield ()
         return
-    (symbol, node), rest = todo[0], todo[1:]
-    for child in _parses(grammar, symbol, node, view):
+    (symbol, node, binding), rest = todo[0], todo[1:]
+    for child in _parses(grammar, symbol, node, view, binding):
         for more in _combinations(grammar, rest, view):
             yield (child, *more)

@@ -10,6 +10,10 @@ __all__ = [
     "InfiniteLanguageError",
     "UnsatisfiableConstraintsError",
     "InvalidDerivationError",
+    "ParameterError",
+    "UnboundParameterError",
+    "UnknownParameterError",
+    "ParameterTypeError",
 ]
 
 
@@ -31,3 +35,19 @@ class UnsatisfiableConstraintsError(GrammarError):
 
 class InvalidDerivationError(GrammarError):
     """A derivation tree or architecture does not belong to the grammar."""
+
+
+class ParameterError(GrammarError):
+    """Parameters passed down the tree are used inconsistently (the subclasses say how)."""
+
+
+class UnboundParameterError(ParameterError):
+    """An op (or a binding) reads a parameter that no ancestor binds on some path from the start, and it has no default."""
+
+
+class UnknownParameterError(ParameterError, UnknownNameError):
+    """A non-terminal reference binds a parameter that nothing the non-terminal derives reads."""
+
+
+class ParameterTypeError(ParameterError, TypeError):
+    """A parameter is bound to values of different types (or to an unhashable value, or scaled but not a number)."""

@@ -5,6 +5,11 @@ spaces based on context-free grammars", Sec. 4): sampling draws a production for
 top-down; mutation re-derives one randomly chosen sub-tree; crossover swaps two sub-trees rooted at
 the same non-terminal. Neighbours (for local search) change one production, keeping the children
 whose symbols still fit and deriving the others minimally.
+
+Parameters passed down the tree never change which derivations a symbol has, so every move yields a
+valid tree and its bindings follow from the root: a mutated or kept sub-tree derives under the
+binding its new parent gives it. Crossover swaps only sub-trees with equal bindings too, so each
+swapped sub-tree derives the same sub-graph in its new place.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import math
 import numpy as np
 
 from nasir.grammar.counting import counts
-from nasir.grammar.derivation import Derivation, Path, positions, replace, subtree
+from nasir.grammar.derivation import Derivation, Path, bound_positions, positions, replace, subtree
 from nasir.grammar.errors import GrammarError
 from nasir.grammar.grammar import Grammar, Production
 
@@ -96,15 +101,17 @@ class Moves:
         raise GrammarError(f"no different sub-derivation found in {tries} tries; raise max_depth")
 
     def crossover(self, a: Derivation, b: Derivation, rng: np.random.Generator) -> tuple[Derivation, Derivation]:
-        """Swaps a random sub-tree of ``a`` with a different random sub-tree of ``b`` rooted at the same non-terminal.
+        """Swaps a random sub-tree of ``a`` with a different random sub-tree of ``b`` rooted at the same non-terminal
+        under the same binding (parameters passed down the tree).
 
         Returns the parents unchanged when no such pair exists below their roots.
         """
-        in_b: dict[str, list[tuple[Path, Derivation]]] = {}
-        for path, node in positions(b):
+        in_b: dict[tuple[str, tuple], list[tuple[Path, Derivation]]] = {}
+        for path, node, binding in bound_positions(self.grammar, b):
             if path:
-                in_b.setdefault(node.symbol, []).append((path, node))
-        pairs = {pa: [(pb, nb) for pb, nb in in_b.get(na.symbol, []) if nb != na] for pa, na in positions(a) if pa}
+                in_b.setdefault((node.symbol, binding), []).append((path, node))
+        pairs = {pa: [(pb, nb) for pb, nb in in_b.get((na.symbol, binding), []) if nb != na]
+                 for pa, na, binding in bound_positions(self.grammar, a) if pa}
         sites = [pa for pa, options in pairs.items() if options]
         if not sites:
             return a, b

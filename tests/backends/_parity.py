@@ -35,3 +35,15 @@ def torch_vs_onnx(obj: Network | Arch, seed: int, *, input_shapes: Sequence | No
     with torch.no_grad():
         expected = module(*(torch.from_numpy(x) for x in xs)).numpy()
     return rel_err(run(model, xs), expected)
+
+
+def torch_forward(net: Network, seed: int, batch: int = 2) -> torch.Tensor:
+    """Lowers ``net`` (eval mode), runs one random batch and checks the output is finite and the
+    module's parameter count equals the IR's; returns the logits."""
+    model = lower(net, seed=0).eval()
+    x = torch.from_numpy(np.random.default_rng(seed).normal(size=(batch, *net.input_shape)).astype(np.float32))
+    with torch.no_grad():
+        y = model(x)
+    assert torch.isfinite(y).all()
+    assert sum(p.numel() for p in model.parameters()) == net.count_params()
+    return y
