@@ -153,6 +153,17 @@ class NB201Space:
         ops[edge] = choices[int(rng.integers(len(choices)))]
         return self.from_ops(tuple(ops))
 
+    def crossover(self, a: Arch, b: Arch, seed: Seed = None) -> tuple[Arch, Arch]:
+        """Uniform crossover of the six edge ops (Syswerda, ICGA 1989): each edge of the first child
+        takes ``a``'s op or ``b``'s with probability 1/2, the second child takes the other parent's op
+        on every edge. Both children come back (as ``GrammarSpace.crossover``)."""
+        rng = as_rng(seed)
+        x, y = self.to_ops(a), self.to_ops(b)
+        from_a = rng.random(len(EDGES)) < 0.5
+        first = tuple(p if keep else q for p, q, keep in zip(x, y, from_a))
+        second = tuple(q if keep else p for p, q, keep in zip(x, y, from_a))
+        return self.from_ops(first), self.from_ops(second)
+
     def neighbors(self, arch: Arch) -> list[Arch]:
         """The 24 cells that differ in exactly one edge, edge-major then op order."""
         ops = self.to_ops(arch)

@@ -1,19 +1,38 @@
 """NSGA-II multi-objective evolution (Deb, Pratap, Agarwal & Meyarivan, IEEE TEC 2002).
 
 A population of ``population_size``; each generation makes as many children by binary tournament
-(lower front rank wins, then larger crowding distance) and mutation (and crossover, where the
-space offers ``crossover``), and the next parents are the best ``population_size`` of parents plus
-children by non-dominated sorting and crowding distance. The search returns a Pareto front, e.g.
-accuracy (or a proxy) against latency, parameters or FLOPs: see ``Study.pareto_front()``.
+(lower front rank wins, then larger crowding distance, then a coin flip) and variation: with
+probability ``crossover_rate`` two tournament winners are crossed (where the space offers
+``crossover``, e.g. NB201's uniform crossover of its six edges; both children are kept), otherwise
+one winner is mutated with the space's ``mutate``. The next parents are the best
+``population_size`` of parents plus children by non-dominated sorting and crowding distance. The
+search returns a Pareto front, e.g. accuracy (or a proxy) against latency, parameters or FLOPs: see
+``Study.pareto_front()``.
+
+Population size. The first ``population_size`` proposals are uniform random samples, and only they
+can land in regions that mutation does not reach by improving steps (on NAS-Bench-201 the fastest
+edge-GPU cells, with three or more ``none`` edges, sit behind a latency plateau). On NB201 a
+population of about an eighth of the query budget (7 to 8 generations) gave the largest fronts: 20
+(the default) for 100 to 150 queries, 40 for 300 (``benchmarks/training_free_search.py``,
+development seeds 1000-1099; BENCHMARKS.md).
+
+Duplicates. A study counts every proposal as a query, re-proposals included (it looks them up), so
+a child that was already proposed would spend budget on nothing new. As in pymoo's NSGA-II
+(``eliminate_duplicates``), children are bred until they are new: a child equal to an earlier
+proposal or to a sibling is discarded and another one is bred; only when variation keeps failing
+(a nearly exhausted space) are unseen random architectures proposed instead (a space of at most
+20,000 members is enumerated for them), and only a fully explored space gets a re-proposal.
+Duplicate trials in the history enter selection once (the first trial of each architecture).
 
 The strategy is told metric mappings (``{"cifar10-valid/valid_acc": 91.2, "cifar10/params": 0.8}``)
-and orients them itself from ``objectives``; a failed trial is dominated by everything.
+and orients them itself from ``objectives``; a failed trial, or one missing any objective (a NaN),
+is dominated by everything.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +40,44 @@ import numpy as np
 from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
-from nasir.space import SearchSpace
+from nasir.space import RestrictedSpace, SearchSpace
 from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
 
 __all__ = ["NSGA2"]
+
+_BREED_TRIES = 50  # tournaments (or crossovers) per child before unseen random architectures fill the generation
+_ENUMERATE_LIMIT = 20_000  # a space this small is enumerated for its unseen members when sampling finds none
+
+Crossover = Callable[[Arch, Arch, np.random.Generator], list[Arch]]
+
+
+def crossover_of(space: SearchSpace) -> Crossover | None:
+    """The space's crossover as ``(a, b, rng) -> children`` (a list), or None where it has none.
+
+    A :class:`RestrictedSpace` is crossed like the space it restricts, redrawing until a child is a
+    member (as its ``mutate`` does); the children that are members come back.
+    """
+    own = getattr(space, "crossover", None)
+    if callable(own):
+        return lambda a, b, rng: _children(own(a, b, rng))
+    if isinstance(space, RestrictedSpace):
+        inner = crossover_of(space.space)
+        if inner is None:
+            return None
+
+        def restricted(a: Arch, b: Arch, rng: np.random.Generator) -> list[Arch]:
+            for _ in range(space.tries):
+                kept = [child for child in inner(a, b, rng) if space.keep(child)]
+                if kept:
+                    return kept
+            return []
+
+        return restricted
+    return None
+
+
+def _children(out: Arch | Sequence[Arch]) -> list[Arch]:
+    return [out] if isinstance(out, Arch) else list(out)
 
 
 class NSGA2(BaseStrategy):
@@ -34,8 +87,10 @@ class NSGA2(BaseStrategy):
         objectives: metric names, or ``{metric: "maximize" | "minimize"}`` (names alone take the
             usual direction: costs such as latency, params, FLOPs are minimised).
         population_size: parents per generation (and children per generation).
-        crossover_rate: probability that a child comes from ``space.crossover`` of two parents
-            (only where the space defines ``crossover``); it is then also mutated.
+        crossover_rate: probability that a child comes from crossing two tournament winners (where
+            the space defines ``crossover``) rather than from mutating one. Crossed children are not
+            mutated again: on NB201, crossing and then always mutating one more edge found smaller
+            fronts for accuracy vs parameters than mutation alone or this either/or scheme.
     """
 
     name = "nsga2"
@@ -50,7 +105,10 @@ class NSGA2(BaseStrategy):
             raise ValueError(f"objective directions must be 'maximize' or 'minimize', got {bad}")
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}")
+        if not 0.0 <= crossover_rate <= 1.0:
+            raise ValueError(f"crossover_rate must be in [0, 1], got {crossover_rate}")
         self.objectives, self.population_size, self.crossover_rate = named, population_size, crossover_rate
+        self._crossover = crossover_of(space)
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
@@ -62,7 +120,8 @@ class NSGA2(BaseStrategy):
         self._generation_start = 0  # first trial number of the newest generation
 
     def _to_score(self, result: float | Mapping[str, float]) -> tuple[float, ...]:  # type: ignore[override]
-        """The oriented metric vector (higher is better); a failure is ``-inf`` everywhere."""
+        """The oriented metric vector (higher is better); a failure, or any objective missing or NaN,
+        is ``-inf`` everywhere (dominated by every other trial, as in :func:`nasir.pareto.to_maximize`)."""
         if not isinstance(result, Mapping):
             if float(result) == FAILED or math.isnan(float(result)):
                 return (FAILED,) * len(self.objectives)
@@ -70,7 +129,9 @@ class NSGA2(BaseStrategy):
         out = []
         for metric, direction in self.objectives.items():
             value = float(result.get(metric, math.nan))
-            out.append(FAILED if math.isnan(value) else (value if direction == MAXIMIZE else -value))
+            if math.isnan(value):
+                return (FAILED,) * len(self.objectives)
+            out.append(value if direction == MAXIMIZE else -value)
         return tuple(out)
 
     # ------------------------------------------------------------------ NSGA-II
@@ -83,25 +144,50 @@ class NSGA2(BaseStrategy):
         return out
 
     def _select(self, candidates: Sequence[int]) -> list[int]:
-        """Environmental selection: the ``population_size`` best by (front rank, -crowding), ties by trial order."""
-        info = self._rank_and_crowding(candidates)
-        return sorted(candidates, key=lambda i: (info[i][0], -info[i][1], i))[: self.population_size]
+        """Environmental selection: the ``population_size`` best by (front rank, -crowding), ties by
+        trial order; one trial per architecture (a looked-up re-proposal is not a second individual)."""
+        first: dict[str, int] = {}
+        for i in sorted(candidates):
+            first.setdefault(self.archs[i].canonical_hash(), i)
+        unique = sorted(first.values())
+        info = self._rank_and_crowding(unique)
+        return sorted(unique, key=lambda i: (info[i][0], -info[i][1], i))[: self.population_size]
 
     def _tournament(self, info: Mapping[int, tuple[int, float]], rng: np.random.Generator) -> Arch:
+        """Deb's crowded binary tournament between two distinct parents; a tie goes to the first drawn (a coin flip)."""
         a, b = (self._parents[int(k)] for k in rng.choice(len(self._parents), size=2, replace=len(self._parents) < 2))
-        key = lambda i: (info[i][0], -info[i][1], i)  # noqa: E731
-        return self.archs[min(a, b, key=key)]
+        key = lambda i: (info[i][0], -info[i][1])  # noqa: E731
+        return self.archs[a if key(a) <= key(b) else b]
 
-    def _child(self, info: Mapping[int, tuple[int, float]], rng: np.random.Generator) -> Arch:
-        crossover = getattr(self.space, "crossover", None)
-        for _ in range(10):  # prefer children not evaluated before
-            parent = self._tournament(info, rng)
-            if crossover is not None and rng.random() < self.crossover_rate:
-                parent = crossover(parent, self._tournament(info, rng), rng)
-            child = self.space.mutate(parent, rng)
-            if not self.seen(child):
+    def _offspring(self, info: Mapping[int, tuple[int, float]], rng: np.random.Generator, n: int) -> list[Arch]:
+        """``n`` children not proposed before and distinct from each other (see the module docstring)."""
+        taken = set(self._hashes)
+        children: list[Arch] = []
+
+        def keep(arch: Arch) -> None:
+            if len(children) < n and arch.canonical_hash() not in taken:
+                taken.add(arch.canonical_hash())
+                children.append(arch)
+
+        for _ in range(_BREED_TRIES * n):
+            if len(children) >= n:
                 break
-        return child
+            first = self._tournament(info, rng)
+            if self._crossover is not None and rng.random() < self.crossover_rate:
+                brood = self._crossover(first, self._tournament(info, rng), rng)  # children that are copies are discarded
+            else:
+                brood = [self.space.mutate(first, rng)]
+            for child in brood:
+                keep(child)
+        for _ in range(50 * (n - len(children))):  # variation is stuck: unseen random architectures
+            if len(children) >= n:
+                break
+            keep(self.space.sample(rng))
+        if len(children) < n and (self.space.size() or math.inf) <= _ENUMERATE_LIMIT:
+            unseen = [a for a in self.space.enumerate() if a.canonical_hash() not in taken]
+            for k in rng.permutation(len(unseen))[: n - len(children)]:
+                keep(unseen[int(k)])
+        return children or [self.space.sample(rng)]  # nothing unseen left: a look-up, as random_unseen does
 
     def _plan(self, t: int) -> list[Arch] | None:
         rng = proposal_rng(self.seed, t)
@@ -113,7 +199,7 @@ class NSGA2(BaseStrategy):
         self._parents = self._select(sorted(set(self._parents) | set(newest)))
         self._generation_start = t
         info = self._rank_and_crowding(self._parents)
-        return [self._child(info, rng) for _ in range(self.population_size)]
+        return self._offspring(info, rng, self.population_size)
 
     def front(self) -> list[tuple[Arch, tuple[float, ...]]]:
         """Non-dominated (arch, oriented metrics) among everything told, in trial order."""
