@@ -14,7 +14,7 @@ Encodings (lengths): ``adjacency`` 30 (one-hot op per edge, edges in NASLib orde
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
