@@ -20,7 +20,7 @@ from typing import Any
 from nasir.errors import UnknownNameError
 from nasir.registry import Registry
 
-__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy"]
+__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by"]
 
 NEEDS = frozenset({"data", "labels", "gradients", "loss", "network"})
 ZC_NAS = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021 (SamsungLabs/zero-cost-nas)"
@@ -87,6 +87,11 @@ PROXIES: Registry[ProxySpec] = Registry("proxy", UnknownNameError)
 def register_proxy(spec: ProxySpec) -> ProxySpec:
     """Adds a spec to :data:`PROXIES` (duplicates raise)."""
     return PROXIES.register(spec.name, spec)
+
+
+def unsupported_by(implemented: Registry, reasons: Mapping[str, str], frontend: str) -> dict[str, str]:
+    """Specs a frontend does not implement, each with its reason (specs registered after import included)."""
+    return {name: reasons.get(name, f"not implemented in the {frontend} frontend") for name in PROXIES if name not in implemented}
 
 
 def get_proxy(name: str) -> ProxySpec:

@@ -42,7 +42,7 @@ from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_grad
 from nasir.frontends.tensorflow.proxies import gennas, hnas, linear_regions, meco
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
-from nasir.proxies import PROXIES, ProxyImpl
+from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -82,7 +82,7 @@ for _name in PROXIES:
 
 def unsupported_proxies() -> dict[str, str]:
     """Proxy specs this frontend does not implement, each with the reason (specs registered later included)."""
-    return {name: UNSUPPORTED.get(name, "not implemented in the TensorFlow frontend") for name in PROXIES if name not in TF_PROXIES}
+    return unsupported_by(TF_PROXIES, UNSUPPORTED, "TensorFlow")
 
 
 def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:

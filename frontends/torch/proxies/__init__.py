@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from nasir.ir import Network
-from nasir.proxies import PROXIES, ProxyImpl
+from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -90,7 +90,7 @@ for _name in PROXIES:
 
 def unsupported_proxies() -> dict[str, str]:
     """Proxy specs this frontend does not implement, each with the reason (specs registered later included)."""
-    return {name: UNSUPPORTED.get(name, "not implemented in the PyTorch frontend") for name in PROXIES if name not in TORCH_PROXIES}
+    return unsupported_by(TORCH_PROXIES, UNSUPPORTED, "PyTorch")
 
 
 def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
