@@ -67,13 +67,15 @@ class RestrictedSpace:
     Used where only part of a space is measured, e.g. NAS-Bench-Suite-Zero's proxy values exist for
     the 9,445 NB201 cells without unreachable ops: searches that read them run on that part.
     Sampling is uniform over ``members`` when given, else by rejection; mutation re-draws until the
-    mutant is a member.
+    mutant is a member. ``crossover`` exists exactly when ``space`` has one (strategies test for it).
     """
 
     def __init__(self, space: SearchSpace, keep: Callable[[Arch], bool], *, label: str = "restricted",
                  members: Sequence[Arch] | None = None, tries: int = 1000) -> None:
         self.space, self.keep, self.members, self.tries = space, keep, list(members) if members is not None else None, tries
         self.name, self.encodings = f"{space.name}[{label}]", space.encodings
+        if callable(getattr(space, "crossover", None)):
+            self.crossover = self._crossover
 
     def _draw(self, make: Callable[[], Arch], what: str) -> Arch:
         for _ in range(self.tries):
@@ -93,6 +95,21 @@ class RestrictedSpace:
     def mutate(self, arch: Arch, seed: Seed = None) -> Arch:
         rng = as_rng(seed)
         return self._draw(lambda: self.space.mutate(arch, rng), f"mutating {self.space.format(arch)}")
+
+    def _crossover(self, a: Arch, b: Arch, seed: Seed = None) -> tuple[Arch, ...]:
+        """The children of the restricted space's crossover that are members (one or two), redrawn until there is one."""
+        rng = as_rng(seed)
+
+        def members() -> tuple[Arch, ...] | None:
+            out = self.space.crossover(a, b, rng)
+            kept = tuple(child for child in ((out,) if isinstance(out, Arch) else out) if self.keep(child))
+            return kept or None
+
+        for _ in range(self.tries):
+            if kept := members():
+                return kept
+        raise EmptySpaceError(f"{self.name}: no member found in {self.tries} tries while crossing "
+                              f"{self.space.format(a)} with {self.space.format(b)}")
 
     def neighbors(self, arch: Arch) -> list[Arch]:
         return [a for a in self.space.neighbors(arch) if self.keep(a)]

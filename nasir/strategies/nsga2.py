@@ -40,7 +40,7 @@ import numpy as np
 from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
-from nasir.space import RestrictedSpace, SearchSpace
+from nasir.space import EmptySpaceError, SearchSpace
 from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
 
 __all__ = ["NSGA2"]
@@ -52,28 +52,19 @@ Crossover = Callable[[Arch, Arch, np.random.Generator], list[Arch]]
 
 
 def crossover_of(space: SearchSpace) -> Crossover | None:
-    """The space's crossover as ``(a, b, rng) -> children`` (a list), or None where it has none.
-
-    A :class:`RestrictedSpace` is crossed like the space it restricts, redrawing until a child is a
-    member (as its ``mutate`` does); the children that are members come back.
-    """
+    """The space's crossover as ``(a, b, rng) -> children`` (a list; empty where a restricted space
+    finds no member child, so the breeding loop tries other parents), or None where it has none."""
     own = getattr(space, "crossover", None)
-    if callable(own):
-        return lambda a, b, rng: _children(own(a, b, rng))
-    if isinstance(space, RestrictedSpace):
-        inner = crossover_of(space.space)
-        if inner is None:
-            return None
+    if not callable(own):
+        return None
 
-        def restricted(a: Arch, b: Arch, rng: np.random.Generator) -> list[Arch]:
-            for _ in range(space.tries):
-                kept = [child for child in inner(a, b, rng) if space.keep(child)]
-                if kept:
-                    return kept
+    def cross(a: Arch, b: Arch, rng: np.random.Generator) -> list[Arch]:
+        try:
+            return _children(own(a, b, rng))
+        except EmptySpaceError:
             return []
 
-        return restricted
-    return None
+    return cross
 
 
 def _children(out: Arch | Sequence[Arch]) -> list[Arch]:

@@ -116,3 +116,25 @@ def test_restricted_space_stays_inside() -> None:
     assert listed.size() == len(members) and all(listed.sample(rng) in members for _ in range(10))
     with pytest.raises(EmptySpaceError, match="no member found"):
         RestrictedSpace(space, lambda a: False, tries=5).sample(0)
+
+
+def test_restricted_space_crosses_like_its_space_and_keeps_members() -> None:
+    from nasir.space import EmptySpaceError, RestrictedSpace
+
+    no_conv = lambda a: not any(op.startswith("nor_conv") for op in space.to_ops(a))  # noqa: E731
+    sub = RestrictedSpace(space, no_conv, label="no-conv")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = sub.sample(rng), sub.sample(rng)
+        children = sub.crossover(a, b, 7)
+        assert children == sub.crossover(a, b, 7), "seeded"
+        assert 1 <= len(children) <= 2 and all(no_conv(c) for c in children)
+        assert all(op in (p, q) for c in children for op, p, q in zip(space.to_ops(c), space.to_ops(a), space.to_ops(b)))
+    conv = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    with pytest.raises(EmptySpaceError, match="crossing"):
+        RestrictedSpace(space, no_conv, tries=5).crossover(conv, conv, 0)
+
+    class NoCrossover:  # a space without the operator gives a restriction without it
+        name, encodings = "plain", ("adjacency",)
+
+    assert not hasattr(RestrictedSpace(NoCrossover(), bool), "crossover") and hasattr(sub, "crossover")
