@@ -44,8 +44,8 @@ def load_scores() -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarr
                 rows.setdefault(int(row["index"]), {}).update(row)
     index = np.array(sorted(rows))
     scores = {name: np.array([float(rows[i][name]) for i in index]) for name in ENSEMBLE}
-    # flops is free; the AZ-NAS terms share one fused pass, so their time is counted once
-    timed = ("az_expressivity", "meco", "naswot", "synflow")
+    # flops is free; a fused group's row holds each member's equal share of the pass, so the shares add up
+    timed = ("az_expressivity", "az_progressivity", "az_trainability", "meco", "naswot", "synflow")
     ms = {name: np.array([float(rows[i][f"ms:{name}"]) for i in index]) for name in timed}
     return index, scores, ms
 
