@@ -11,15 +11,17 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nasir.data import ImageData, load_cifar10, load_sample
 from nasir.errors import SchemaError
 from nasir.ir import Arch
 
-__all__ = ["Recipe", "TrainEvaluator"]
+__all__ = ["Recipe", "TrainResult", "TrainEvaluator"]
+
+ModelT = TypeVar("ModelT")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,28 @@ def _images(dataset: ImageData | str | Path) -> ImageData:
     if str(dataset) in ("sample", "cifar10-sample"):
         return load_sample()
     return load_cifar10(dataset)
+
+
+
+@dataclass
+class TrainResult(Generic[ModelT]):
+    """What a frontend's ``train`` returns, the same in every framework.
+
+    ``history`` has one dict per finished epoch (``epoch``, ``train_loss``, ``lr`` after the epoch's
+    scheduler step, and ``val_acc`` / ``val_loss`` where evaluated); ``seconds`` is the wall time of
+    the call and ``images_per_second`` the throughput of its SGD passes (evaluation excluded).
+    """
+
+    model: ModelT
+    history: list[dict[str, float]] = field(default_factory=list)
+    val_acc: float | None = None
+    val_loss: float | None = None
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+
+    @property
+    def train_loss(self) -> float:
+        return self.history[-1]["train_loss"] if self.history else math.nan
 
 
 class TrainEvaluator:

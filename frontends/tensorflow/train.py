@@ -16,11 +16,9 @@ Generator seeded with ``seed``, so a CPU run is a pure function of (init, data, 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -31,27 +29,9 @@ from nasir.errors import SchemaError, ShapeMismatchError
 from nasir.frontends.tensorflow.data import ImageBatches, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.ir import Arch, Network
-from nasir.recipe import Recipe
+from nasir.recipe import Recipe, TrainResult
 
 __all__ = ["Recipe", "SGD", "TrainResult", "evaluate", "set_threads", "train"]
-
-
-@dataclass
-class TrainResult:
-    """What :func:`train` returns (as the torch frontend's): ``history`` has one dict per epoch
-    (``epoch``, ``train_loss``, ``lr`` (after the epoch's scheduler step, as torch records it),
-    and ``val_acc`` / ``val_loss`` where evaluated)."""
-
-    model: ArchModel | NetworkModel
-    history: list[dict[str, float]] = field(default_factory=list)
-    val_acc: float | None = None
-    val_loss: float | None = None
-    seconds: float = 0.0
-    images_per_second: float = 0.0
-
-    @property
-    def train_loss(self) -> float:
-        return self.history[-1]["train_loss"] if self.history else math.nan
 
 
 class SGD:
@@ -144,7 +124,7 @@ def _step_fn(model: ArchModel | NetworkModel, optimizer: SGD, label_smoothing: f
 
 
 def train(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: ImageData, recipe: Recipe = Recipe(), *, seed: int,
-          device: str | None = None, progress: bool = True) -> TrainResult:
+          device: str | None = None, progress: bool = True) -> TrainResult[ArchModel | NetworkModel]:
     """Trains a model (in place) or lowers and trains a Network / Arch on ``data`` with ``recipe``.
 
     Args:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,32 +27,11 @@ from nasir.frontends.torch.data import ImageBatches
 from nasir.frontends.torch.modules import ArchModule, NetworkModule, lower
 from nasir.frontends.torch.progress import Progress
 from nasir.ir import Arch, Network
-from nasir.recipe import Recipe
+from nasir.recipe import Recipe, TrainResult
 
 __all__ = ["Recipe", "TrainResult", "train", "evaluate", "resolve_device", "set_threads"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainResult:
-    """What :func:`train` returns.
-
-    ``history`` has one dict per finished epoch (``epoch``, ``train_loss``, ``lr``, and ``val_acc``
-    / ``val_loss`` where evaluated); ``seconds`` is the wall time of this call and
-    ``images_per_second`` the training throughput of its SGD passes (evaluation excluded).
-    """
-
-    model: nn.Module
-    history: list[dict[str, float]] = field(default_factory=list)
-    val_acc: float | None = None
-    val_loss: float | None = None
-    seconds: float = 0.0
-    images_per_second: float = 0.0
-
-    @property
-    def train_loss(self) -> float:
-        return self.history[-1]["train_loss"] if self.history else math.nan
 
 
 def set_threads(n: int) -> None:
@@ -198,7 +175,7 @@ class _Run:
 
 def train(model_or_arch: nn.Module | Network | Arch, data: ImageData, recipe: Recipe = Recipe(), *, seed: int,
           device: str | torch.device | None = None, checkpoint: str | Path | None = None, progress: bool = True,
-          stop_after: int | None = None) -> TrainResult:
+          stop_after: int | None = None) -> TrainResult[nn.Module]:
     """Trains a model (or lowers and trains a Network / Arch) on ``data`` with ``recipe``.
 
     Args:

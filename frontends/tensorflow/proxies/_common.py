@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from nasir.data import CIFAR10_MEAN, CIFAR10_STD, ImageData
-from nasir.errors import SchemaError, ShapeMismatchError
 from nasir.frontends.tensorflow.data import augment, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.weights import copy_model
 from nasir.ir import Network
+from nasir.proxy_batches import check_image_shape, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 
 __all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
-           "make_subject", "int_seed", "run_blocks", "to_nchw", "to_nhwc"]
+           "make_subject", "run_blocks", "to_nchw", "to_nhwc"]
 
 
 class DegenerateNetwork(Exception):
@@ -51,11 +50,6 @@ class Batch:
     y: tf.Tensor
 
 
-def int_seed(seed: Seed) -> int:
-    """An int seed from an int or Generator (a Generator advances once, as in the torch frontend)."""
-    return int(as_rng(seed).integers(0, 2**62)) if not isinstance(seed, (int, np.integer)) else int(seed)
-
-
 def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed) -> Subject:
     """Lowers a Network (init from ``seed``) or copies a lowered model (NHWC, float32)."""
     s = int_seed(seed)  # a Generator seed advances once, as in the torch frontend, keeping batch draws in step
@@ -71,15 +65,6 @@ def input_shape(subject: Subject) -> tuple[int, ...]:
     return tuple(subject.network.input_shape) if subject.network is not None else tuple(subject.model.input_shapes[0])
 
 
-def _arrays(data: Any) -> tuple[Any, Any, tuple, tuple]:
-    if isinstance(data, ImageData):
-        return data.x_train, data.y_train, data.mean, data.std
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return data[0], data[1], CIFAR10_MEAN, CIFAR10_STD
-    raise SchemaError("proxy data must be a nasir.data.ImageData or an (x, y) pair of uint8 NHWC images "
-                      f"(or float NCHW already normalised) and labels; got {type(data).__name__}")
-
-
 def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, input_shape: tuple[int, ...] | None = None) -> Batch:
     """Draws ``batch_size`` training images and labels, as the torch frontend's ``make_batch`` does.
 
@@ -87,13 +72,10 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
     with the data's mean/std; float input is taken as normalised NCHW (PyTorch's layout, so one
     array feeds both frontends) and transposed to NHWC.
     """
-    x, y, mean, std = _arrays(data)
+    x, y, mean, std = training_arrays(data)
     x, y = np.asarray(x), np.asarray(y)
-    n = len(x)
-    if n == 0:
-        raise SchemaError("proxy data holds no training images")
     rng = as_rng(seed)
-    idx = rng.choice(n, size=batch_size, replace=n < batch_size)
+    idx = draw_indices(len(x), batch_size, rng)
     xb, yb = x[idx], y[idx].astype(np.int64)
     if xb.dtype == np.uint8:
         if augment_images:
@@ -103,9 +85,7 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
     else:
         nchw = tuple(xb.shape[1:])
         xb = np.transpose(xb.astype(np.float32), (0, 2, 3, 1))
-    if input_shape is not None and nchw != tuple(input_shape):
-        raise ShapeMismatchError(f"proxy data images have shape {nchw} (C, H, W) but the network "
-                                 f"takes {tuple(input_shape)}; pass images of the network's data set")
+    check_image_shape(nchw, input_shape)
     return Batch(tf.constant(xb), tf.constant(yb))
 
 

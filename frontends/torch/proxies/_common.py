@@ -9,7 +9,8 @@ seed gives the same images, augmentation and initial weights, hence the same sco
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasir.data import CIFAR10_MEAN, CIFAR10_STD, ImageData
-from nasir.errors import SchemaError, ShapeMismatchError
 from nasir.ir import Arch, Network
+from nasir.proxy_batches import check_image_shape, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 from nasir.frontends.torch.data import augment, normalize
 from nasir.frontends.torch.modules import NetworkModule, lower
 
-__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "weight_layers", "torch_seed"]
+__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "weight_layers", "forward_hooks"]
 
 
 @dataclass
@@ -60,30 +60,16 @@ class Batch:
     y: torch.Tensor
 
 
-def torch_seed(seed: Seed) -> int:
-    """An int seed for torch from an int or Generator (a Generator advances once)."""
-    return int(as_rng(seed).integers(0, 2**62)) if not isinstance(seed, (int, np.integer)) else int(seed)
-
-
 def make_subject(obj: Network | nn.Module, seed: Seed, device: str | torch.device | None) -> Subject:
     """Lowers a Network (PyTorch default init from ``seed``) or deep-copies a module, on ``device``."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    s = torch_seed(seed)
+    s = int_seed(seed)
     if isinstance(obj, Network):
         return Subject(lower(obj, seed=s, device=dev), obj, dev, s)
     if isinstance(obj, nn.Module):
         model = copy_module(obj).to(dev)
         return Subject(model, obj.network if isinstance(obj, NetworkModule) else None, dev, s)
     raise TypeError(f"proxies score a nasir Network or a torch nn.Module, got {type(obj).__name__}")
-
-
-def _arrays(data: Any) -> tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor, tuple, tuple]:
-    if isinstance(data, ImageData):
-        return data.x_train, data.y_train, data.mean, data.std
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return data[0], data[1], CIFAR10_MEAN, CIFAR10_STD
-    raise SchemaError("proxy data must be a nasir.data.ImageData or an (x, y) pair of uint8 NHWC images "
-                      f"(or float NCHW already normalised) and labels; got {type(data).__name__}")
 
 
 def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, device: torch.device,
@@ -93,12 +79,9 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
     uint8 NHWC images get NAS-Bench-201's augmentation (pad-4 crop, flip) when ``augment_images``
     and are normalised with the data's mean/std; float NCHW input is used as given.
     """
-    x, y, mean, std = _arrays(data)
-    n = len(x)
-    if n == 0:
-        raise SchemaError("proxy data holds no training images")
+    x, y, mean, std = training_arrays(data)
     rng = as_rng(seed)
-    idx = rng.choice(n, size=batch_size, replace=n < batch_size)
+    idx = draw_indices(len(x), batch_size, rng)
     xb = torch.as_tensor(np.asarray(x[idx]) if isinstance(x, np.ndarray) else x[torch.as_tensor(idx)])
     yb = torch.as_tensor(np.asarray(y)[idx] if isinstance(y, np.ndarray) else y[torch.as_tensor(idx)]).long()
     if xb.dtype == torch.uint8:
@@ -107,10 +90,20 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
             xb = augment(xb, gen)
         xb = normalize(xb, mean, std)
     xb = xb.float().to(device)
-    if input_shape is not None and tuple(xb.shape[1:]) != tuple(input_shape):
-        raise ShapeMismatchError(f"proxy data images have shape {tuple(xb.shape[1:])} (C, H, W) but the network "
-                                 f"takes {tuple(input_shape)}; pass images of the network's data set")
+    check_image_shape(tuple(xb.shape[1:]), input_shape)
     return Batch(xb, yb.to(device))
+
+
+@contextmanager
+def forward_hooks(modules: Iterable[nn.Module], hook: Callable[..., Any]) -> Iterator[None]:
+    """``hook`` on every module's forward for the ``with`` block, removed however the block ends
+    (a proxy's model copy may be scored again, e.g. by the fused passes)."""
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def weight_layers(model: nn.Module) -> Iterator[nn.Module]:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from nasir.frontends.torch.proxies import aznas
-from nasir.frontends.torch.proxies._common import Batch, Subject, weight_layers
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, weight_layers
 from nasir.frontends.torch.proxies._guard import check_output
 from nasir.frontends.torch.proxies.fisher import channel_saliency
 
@@ -39,15 +39,11 @@ def fused_loss_gradient(subject: Subject, batch: Batch, names: set[str]) -> dict
         output.retain_grad()
         outputs[module] = output
 
-    handles = [layer.register_forward_hook(keep) for layer in layers] if "fisher" in names else []
-    try:
+    with forward_hooks(layers if "fisher" in names else (), keep):
         model.zero_grad()
         out = model(batch.x)
         check_output(out.detach())
         F.cross_entropy(out, batch.y).backward()
-    finally:
-        for h in handles:
-            h.remove()
     zero = torch.zeros((), device=batch.x.device)
     totals = {"snip": zero.clone(), "grad_norm": zero.clone(), "fisher": zero.clone()}
     for layer in layers:

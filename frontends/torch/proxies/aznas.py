@@ -50,7 +50,7 @@ from nasir import proxy_math
 from nasir.errors import InvalidArchError, SchemaError
 from nasir.ir import Network
 from nasir.frontends.torch.modules import NetworkModule
-from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
 from nasir.frontends.torch.proxies._guard import check_output
 
 __all__ = ["FUSED", "BATCH_SIZE", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
@@ -162,13 +162,9 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     grads = "az_trainability" in names
     feats: dict[str, torch.Tensor] = {}
     modules = dict(zip((b.name for b in network.blocks), model.blocks.values()))  # same order by construction
-    handles = [modules[n].register_forward_hook(lambda m, i, o, n=n: feats.__setitem__(n, o)) for n in blocks]
-    try:
-        with torch.set_grad_enabled(grads):
-            out = model.train()(x.requires_grad_(grads))
-    finally:
-        for h in handles:
-            h.remove()
+    by_module = {modules[n]: n for n in blocks}
+    with forward_hooks(by_module, lambda m, i, o: feats.__setitem__(by_module[m], o)), torch.set_grad_enabled(grads):
+        out = model.train()(x.requires_grad_(grads))
     check_output(out.detach())
     scores: dict[str, float] = {}
     if names & {"az_expressivity", "az_progressivity"}:

@@ -32,7 +32,7 @@ from torch import nn
 
 from nasir.errors import InvalidArchError
 from nasir.frontends.torch.modules import lower
-from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
 from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
 
 __all__ = ["linear_regions", "thin_network", "count_patterns", "relu_codes"]
@@ -46,13 +46,8 @@ def relu_codes(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if inputs[0].dim() == 4:
             parts.append(output.detach().reshape(len(x), -1) > 0)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    with forward_hooks((m for m in model.modules() if isinstance(m, nn.ReLU)), hook), torch.no_grad():
+        model(x)
     return torch.cat(parts, dim=1) if parts else torch.zeros((len(x), 0), dtype=torch.bool, device=x.device)
 
 

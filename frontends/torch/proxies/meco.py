@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from nasir import proxy_math
-from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
 
 __all__ = ["meco"]
 
@@ -32,11 +32,6 @@ def meco(subject: Subject, batch: Batch) -> float:
         if isinstance(output, torch.Tensor) and output.dim() >= 2:
             features.append(output[0].detach().double().cpu().numpy())
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    with forward_hooks(model.modules(), hook), torch.no_grad():
+        model(x)
     return proxy_math.meco_score(features)

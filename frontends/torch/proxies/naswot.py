@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from nasir import proxy_math
-from nasir.frontends.torch.proxies._common import Batch, Subject
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
 from nasir.frontends.torch.proxies._guard import check_output
 
 __all__ = ["naswot", "naswot_plain"]
@@ -37,13 +37,8 @@ def naswot(subject: Subject, batch: Batch) -> float:
         s = c.sum(1, dtype=torch.float64)
         k.add_(2.0 * (c @ c.T).double() - s[:, None] - s[None, :] + c.shape[1])
 
-    handles = [m.register_forward_hook(hook) for m in _relus(model)]
-    try:
-        with torch.no_grad():
-            out = model(batch.x)
-    finally:
-        for h in handles:
-            h.remove()
+    with forward_hooks(_relus(model), hook), torch.no_grad():
+        out = model(batch.x)
     check_output(out)
     return proxy_math.logdet_psd(k.cpu().numpy())
 
@@ -58,13 +53,8 @@ def naswot_plain(subject: Subject, batch: Batch) -> float:
         nonlocal k
         k = k + proxy_math.hamming_kernel([(inputs[0].detach().reshape(n, -1) > 0).cpu().numpy()])
 
-    handles = [m.register_forward_hook(hook) for m in _relus(model)]
-    try:
-        with torch.no_grad():
-            out = model(batch.x)
-    finally:
-        for h in handles:
-            h.remove()
+    with forward_hooks(_relus(model), hook), torch.no_grad():
+        out = model(batch.x)
     check_output(out)
     return proxy_math.logdet_psd(k)
 

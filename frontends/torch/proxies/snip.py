@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from nasir.frontends.torch.proxies._common import Batch, Subject, weight_layers
 from nasir.frontends.torch.proxies._guard import check_output
