@@ -10,6 +10,10 @@ training-free NAS combines them through ranks over the architectures being compa
   architecture that is poor on any one proxy (it behaves like a product of normalised ranks, where a
   plain sum lets one excellent proxy hide a bad one): ``rank_ensemble(..., method="log")``.
 
+- :class:`ReferenceRanks` gives AZ-NAS's log-rank sum a fixed yardstick: each value is ranked among a
+  reference sample's values instead of among the candidates at hand, so an architecture's score does
+  not change as a search scores more of them (a fitness an evolutionary search can keep).
+
 Every input is "higher is better" (nasir's proxy contract, so ``ntk_cond`` is already the negated
 condition number); NaN and ``-inf`` (degenerate architectures) take the lowest rank of their proxy.
 The result is higher-is-better too.
@@ -25,7 +29,7 @@ from numpy.typing import ArrayLike
 from nasir.errors import SchemaError
 from nasir.proxy_math import ranks
 
-__all__ = ["rank_ensemble", "dense_ranks", "tenas_rank"]
+__all__ = ["rank_ensemble", "dense_ranks", "tenas_rank", "ReferenceRanks"]
 
 METHODS = ("sum", "log")
 
@@ -109,3 +113,39 @@ def tenas_rank(ntk_cond: ArrayLike, linear_regions: ArrayLike) -> np.ndarray:
         raise SchemaError("tenas_rank takes the ntk_cond proxy's negated condition numbers (-kappa <= -1, higher is "
                           "better); these are all positive, i.e. raw kappa: pass -kappa")
     return dense_ranks(kappa_side) + dense_ranks(regions)
+
+
+class ReferenceRanks:
+    """AZ-NAS's sum of ``log(rank / n)`` with the ranks taken among a fixed reference sample.
+
+    ``rank_ensemble`` ranks architectures among each other, so a score moves whenever another
+    architecture joins the comparison; a search that keeps scores (REA's population, a study's
+    history) needs one that does not. Here each proxy value gets its mid-rank among the reference
+    sample's values of that proxy plus itself, ``(below + 0.5 * equal + 1) / (m + 1)`` for ``m``
+    reference values, and the logs are summed. Ranked among a uniform sample of the space, this is
+    the log-rank ensemble over the space, estimated. NaN and ``-inf`` rank lowest, as above.
+
+    Args:
+        reference: proxy name -> the reference architectures' scores (higher is better); the
+            proxies to combine are exactly these.
+    """
+
+    def __init__(self, reference: Mapping[str, ArrayLike]) -> None:
+        if not reference:
+            raise SchemaError("ReferenceRanks needs at least one proxy's reference scores")
+        self.reference = {name: np.sort(_finite_last(values)) for name, values in reference.items()}
+        empty = sorted(name for name, values in self.reference.items() if len(values) == 0)
+        if empty:
+            raise SchemaError(f"ReferenceRanks: no reference scores for {empty}")
+
+    def __call__(self, scores: Mapping[str, ArrayLike]) -> np.ndarray:
+        """One combined score per architecture (higher is better) from ``{proxy: scores}``."""
+        missing = sorted(set(self.reference) - set(scores))
+        if missing:
+            raise SchemaError(f"ReferenceRanks needs scores for {missing} (its reference proxies)")
+        total: np.ndarray | float = 0.0
+        for name, ref in self.reference.items():
+            x = _finite_last(np.atleast_1d(np.asarray(scores[name], dtype=np.float64)))
+            below, upto = np.searchsorted(ref, x, side="left"), np.searchsorted(ref, x, side="right")
+            total = total + np.log((below + 0.5 * (upto - below) + 1.0) / (len(ref) + 1.0))
+        return np.asarray(total)

@@ -87,3 +87,30 @@ def test_ensembles_and_gennas_signals_need_no_framework() -> None:
     result = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[2.0, 4.0] [64, 64, 64]"
+
+
+def test_reference_ranks_by_hand_and_independent_of_the_batch() -> None:
+    from nasir.proxy_ensembles import ReferenceRanks
+
+    ref = ReferenceRanks({"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0, -np.inf]})
+    # a = 2.5: 2 reference values below -> rank 3 of 4; b = 20: 2 below (-inf, 10), one equal -> rank 3.5 of 4
+    np.testing.assert_allclose(ref({"a": [2.5], "b": [20.0]}), [math.log(3 / 4) + math.log(3.5 / 4)])
+    one = ref({"a": [0.0, 2.5, 9.0], "b": [np.nan, 20.0, 99.0]})
+    assert one[0] == pytest.approx(math.log(1 / 4) + math.log(1.5 / 4))  # NaN ties with the reference's -inf, lowest
+    assert one[2] == 0.0  # best on every proxy: log(1) + log(1)
+    np.testing.assert_allclose(ref({"a": [2.5], "b": [20.0]}), one[1:2])  # a score does not depend on who else is scored
+    assert one[2] > one[1] > one[0]
+    with pytest.raises(SchemaError, match=r"needs scores for \['b'\]"):
+        ref({"a": [1.0]})
+    with pytest.raises(SchemaError, match="no reference scores"):
+        ReferenceRanks({"a": []})
+
+
+def test_reference_ranks_over_the_candidates_agree_with_the_log_rank_ensemble_in_order() -> None:
+    """Ranked against the candidates themselves, the reference version orders them as rank_ensemble does."""
+    from nasir.proxy_ensembles import ReferenceRanks
+
+    rng = np.random.default_rng(0)
+    scores = {"a": rng.normal(size=50), "b": rng.normal(size=50), "c": rng.normal(size=50)}
+    ours = ReferenceRanks(scores)(scores)
+    assert proxy_math.spearman(ours, rank_ensemble(scores, method="log")) > 0.999
