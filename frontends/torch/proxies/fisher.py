@@ -38,11 +38,13 @@ def fisher(subject: Subject, batch: Batch) -> float:
 
         def fwd(module, inputs, output, layer=layer, dummy=dummy):
             out = dummy(output)
-            acts[layer] = out
+            # the value only: a graph-holding tensor here would tie the autograd graph to this
+            # hook's closure in a cycle Python's collector cannot see through, leaking every graph
+            acts[layer] = out.detach()
             return out
 
         def bwd(module, grad_input, grad_output, layer=layer):
-            s = channel_saliency(acts[layer].detach(), grad_output[0].detach())
+            s = channel_saliency(acts[layer], grad_output[0].detach())
             sal[layer] = sal[layer] + s if layer in sal else s
 
         handles.append(layer.register_forward_hook(fwd))
