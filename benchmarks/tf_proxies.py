@@ -2,7 +2,8 @@
 
 Usage:
     python -P benchmarks/tf_proxies.py [--sample 100] [--seed 0] [--threads 1] [--resume] \\
-        [--batch naswot=64 jacob_cov=32 ...] [--proxies meco gennas ...] [--out results/x.json]
+        [--batch naswot=64 jacob_cov=32 ...] [--proxies meco gennas ...] [--cells 5] [--float64 K] \\
+        [--out results/x.json]
 
 Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (the
 sample of benchmarks/proxies_nb201.py). Each cell is the full NB201 network (C=16, N=5, CIFAR-10),
@@ -10,7 +11,9 @@ lowered in torch with PyTorch default init from ``--seed`` and copied into Keras
 neutral weights, so both frameworks score identical weights. Images: the shipped CIFAR-10 sample
 (512 training images), normalised to float NCHW once (augmented once with ``--seed`` for the
 proxies whose spec augments), which both frontends take as given; each proxy's batch is then
-drawn by both frontends' ``make_batch`` from the same seed, i.e. the same images.
+drawn by both frontends' ``make_batch`` from the same seed, i.e. the same images. ``--cells N``
+builds the networks with N cells per stage instead (C=16 still), for proxies too slow to run on
+100 full networks (gennas: ``--proxies gennas --cells 1``).
 
 Batch sizes are below the reference settings (64/128; ``--batch`` restores them, e.g.
 ``ntk_cond=64``) so that 100 full networks x 2 frameworks fit in about half an hour on 2 shared
@@ -36,6 +39,11 @@ to ~1e-12 in float64), giving each float32 framework's own distance from the exa
 linear_regions (a count, through a thin network of its own) nor gennas, whose 100 SGD steps
 amplify any float32 round-off: there the worst architecture is rescored by torch with weights
 perturbed by 6e-8 relative (float32 round-off), i.e. torch's distance from itself.
+``--float64 K`` (gennas) rescores the K architectures where the frameworks differ most in float64 in
+both frameworks (same weights, batch, heads and targets; the frontends build gennas' heads and
+targets in float32, so for this check only they are rebound to float64 by ``gennas_in_float64``),
+keeping both frameworks' eval loss at every checkpoint, plus torch against itself with weights
+perturbed at float32 and at float64 round-off; rows go to ``<out>_float64.csv``.
 Rows are appended to benchmarks/results/tf_proxies.csv as they are scored (``--resume`` skips
 those already there); the summary goes to tf_proxies.json.
 """
@@ -48,14 +56,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import csv  # noqa: E402
 import datetime  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -63,12 +74,13 @@ import torch  # noqa: E402
 
 import nasir.frontends.tensorflow as tfe  # noqa: E402
 import nasir.frontends.torch as pte  # noqa: E402
-from nasir import proxy_math  # noqa: E402
+from nasir import gennas_signals, proxy_math  # noqa: E402
 from nasir.machine import cpu_label
 from nasir.data import load_sample  # noqa: E402
 from nasir.frontends.tensorflow.data import augment  # noqa: E402
 from nasir.frontends.tensorflow.proxies import TF_PROXIES  # noqa: E402
 from nasir.frontends.tensorflow.proxies import _common as tfc  # noqa: E402
+from nasir.frontends.tensorflow.proxies import gennas as tf_gennas  # noqa: E402
 from nasir.frontends.tensorflow.proxies.loss_gradient import loss_gradient  # noqa: E402
 from nasir.frontends.torch.proxies import TORCH_PROXIES  # noqa: E402
 from nasir.frontends.torch.proxies import _common as ptc  # noqa: E402
@@ -86,10 +98,16 @@ BATCH = {"naswot": 64, "jacob_cov": 16, "synflow": 1, "snip+grad_norm+fisher": 3
 TOL = 1e-3
 NO_FLOAT64 = ("linear_regions", "gennas")
 ROUND_OFF = 6e-8  # relative weight perturbation of the gennas torch-vs-torch check (float32 eps / 2)
+ROUND_OFF64 = 1.1e-16  # the same in float64 (float64 eps / 2)
 
 
 def sample_indices(n: int) -> np.ndarray:
     return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
+
+
+def nb201(index: int, cells: int):
+    """The NB201 network (C=16, CIFAR-10) of ``index`` with ``cells`` cells per stage (5 in the benchmark)."""
+    return space.network(space.from_index(int(index)), cells_per_stage=cells)
 
 
 def timed(run: Callable[[], dict[str, float]], names: list[str]) -> tuple[dict[str, float], float]:
@@ -117,8 +135,8 @@ def torch_draws(name: str, network, seed: int, batch: ptc.Batch) -> dict:
     return {}
 
 
-def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int) -> dict:
-    network = space.network(space.from_index(int(index)))
+def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int, cells: int) -> dict:
+    network = nb201(index, cells)
     row: dict = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
     module = pte.lower(network, seed=seed)
     model = tfe.lower(network, seed=seed)
@@ -144,18 +162,18 @@ def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], se
     return row
 
 
-def float64_reference(index: int, name: str, pools: dict[bool, tuple], size: int, seed: int) -> float:
+def float64_reference(index: int, name: str, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:
     """The proxy in float64 on the same weights and batch (where float32 round-off is not the question)."""
-    network = space.network(space.from_index(int(index)))
+    network = nb201(index, cells)
     model = tfe.lower(network, seed=seed, dtype="float64")
     tfe.import_weights(model, pte.export_weights(pte.lower(network, seed=seed)))
     batch = tfc.make_batch(pools[bool(PROXIES.get(name).settings.get("augment", False))], size, seed, augment_images=False)
     return TF_PROXIES.get(name).fn(tfc.Subject(model, network), tfc.Batch(tf.cast(batch.x, tf.float64), batch.y))
 
 
-def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int) -> float:
+def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:
     """gennas by torch with the same weights times (1 + 6e-8 N(0, 1)): how far float32 round-off alone moves it."""
-    network = space.network(space.from_index(int(index)))
+    network = nb201(index, cells)
     module = pte.lower(network, seed=seed)
     rng = np.random.default_rng(seed)
     weights = pte.export_weights(module)
@@ -164,13 +182,97 @@ def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int) 
     return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu"), batch)
 
 
+@contextlib.contextmanager
+def gennas_in_float64() -> Iterator[None]:
+    """Both frontends' gennas with the model copy, heads, targets and input noise in float64.
+
+    The frontends fix these at float32 (the TF proxy copies the model to float32 and lowers float32
+    heads, the torch one builds float32 heads; the core hands both float32 targets). For this
+    reference only, the names gennas looks up when called are rebound to float64 versions and
+    restored on exit: the same values are drawn in the same order (targets and heads as in float32,
+    widened), so the float64 scores are the exact scores of the float32 runs' problem.
+    """
+    wide = lambda a: None if a is None else np.asarray(a, np.float64)  # noqa: E731
+    torch_heads = pt_gennas._heads
+    with contextlib.ExitStack() as stack:
+        for module in (pt_gennas, tf_gennas):
+            stack.enter_context(mock.patch.object(module, "targets", lambda *a: [wide(t) for t in gennas_signals.targets(*a)]))
+            stack.enter_context(mock.patch.object(module, "input_noise", lambda *a: wide(gennas_signals.input_noise(*a))))
+        stack.enter_context(mock.patch.object(pt_gennas, "_heads", lambda *a: torch_heads(*a).double()))
+        stack.enter_context(mock.patch.object(tf_gennas, "copy_model", functools.partial(tf_gennas.copy_model, dtype="float64")))
+        stack.enter_context(mock.patch.object(tf_gennas, "lower", functools.partial(tf_gennas.lower, dtype="float64")))
+        yield
+
+
+def float64_torch_perturbed(index: int, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:
+    """gennas by float64 torch with weights and BN statistics times (1 + 1.1e-16 N(0, 1)): float64 round-off's reach."""
+    network = nb201(index, cells)
+    module = pte.lower(network, seed=seed).double()
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():  # in place: export_weights/import_weights go through float32
+        for t in (*module.parameters(), *module.buffers()):
+            if t.is_floating_point():
+                t.mul_(1 + ROUND_OFF64 * torch.from_numpy(rng.standard_normal(tuple(t.shape))))
+    batch = ptc.make_batch(pools[False], size, seed, augment_images=False, device=torch.device("cpu"))
+    with gennas_in_float64():
+        return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu"), ptc.Batch(batch.x.double(), batch.y))
+
+
+def gennas_float64_row(row: dict, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> dict:
+    """gennas on one scored architecture in float64 in both frameworks (same weights, batch, heads,
+    targets), with the eval losses of every checkpoint (every 10 iterations), and torch against itself
+    with weights perturbed at round-off in float32 and in float64: is the float32 difference round-off?"""
+    index = row["index"]
+    network = nb201(index, cells)
+    module = pte.lower(network, seed=seed)
+    model = tfe.lower(network, seed=seed, dtype="float64")
+    tfe.import_weights(model, pte.export_weights(module))
+    data = pools[bool(PROXIES.get("gennas").settings.get("augment", False))]
+    tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"))
+    fb = tfc.make_batch(data, size, seed, augment_images=False)
+    heads = torch_draws("gennas", network, seed, tb)["head_weights"]  # float32 heads; import_weights widens them
+    with gennas_in_float64():
+        start = time.perf_counter()
+        t64 = pt_gennas.gennas_losses(ptc.make_subject(module.double(), seed, "cpu"), ptc.Batch(tb.x.double(), tb.y))
+        middle = time.perf_counter()
+        f64 = tf_gennas.gennas_losses(tfc.Subject(model, network), tfc.Batch(tf.cast(fb.x, tf.float64), fb.y),
+                                      head_weights=heads)
+        end = time.perf_counter()
+    return {"index": index, "arch_str": row["arch_str"], "torch32": row["torch:gennas"], "tf32": row["tf:gennas"],
+            "torch64": -t64[-1], "tf64": -f64[-1],
+            "torch32_perturbed": perturbed_torch(index, pools, size, seed, cells),
+            "torch64_perturbed": float64_torch_perturbed(index, pools, size, seed, cells),
+            "s_torch64": middle - start, "s_tf64": end - middle,
+            **{f"torch64_loss@{10 * (i + 1)}": v for i, v in enumerate(t64)},
+            **{f"tf64_loss@{10 * (i + 1)}": v for i, v in enumerate(f64)}}
+
+
+def float64_summary(rows: list[dict]) -> dict:
+    """Per architecture: float64 TF vs float64 torch (the score, and the first eval checkpoint where
+    their losses differ by more than 1e-12), each float32 framework vs the float64 torch score,
+    float32 TF vs torch, and torch vs itself with weights perturbed at float32 / float64 round-off."""
+    per = []
+    for r in rows:
+        steps = sorted(int(k.split("@")[1]) for k in r if k.startswith("torch64_loss@"))
+        apart = [s for s in steps if rel_diff(r[f"tf64_loss@{s}"], r[f"torch64_loss@{s}"]) > 1e-12]
+        per.append({"index": r["index"], "tf64_vs_torch64": rel_diff(r["tf64"], r["torch64"]),
+                    "tf64_vs_torch64_first_step_over_1e-12": apart[0] if apart else None,
+                    "torch32_vs_64": rel_diff(r["torch32"], r["torch64"]), "tf32_vs_64": rel_diff(r["tf32"], r["torch64"]),
+                    "tf32_vs_torch32": rel_diff(r["tf32"], r["torch32"]),
+                    "torch32_vs_perturbed": rel_diff(r["torch32_perturbed"], r["torch32"]),
+                    "torch64_vs_perturbed": rel_diff(r["torch64_perturbed"], r["torch64"])})
+    return {"archs": len(per), "max_tf64_vs_torch64": max(p["tf64_vs_torch64"] for p in per),
+            "s_per_arch_torch64": float(np.mean([r["s_torch64"] for r in rows])),
+            "s_per_arch_tf64": float(np.mean([r["s_tf64"] for r in rows])), "per_arch": per}
+
+
 def rel_diff(a: float, b: float) -> float:
     if a == b:  # equal, including both -inf
         return 0.0
     return abs(a - b) / abs(b) if math.isfinite(a) and math.isfinite(b) and b else math.inf
 
 
-def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple], seed: int) -> dict:
+def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple], seed: int, cells: int) -> dict:
     out = {}
     for name, size in ((n, size) for group, size in batches.items() for n in group.split("+")):
         t = np.array([r[f"torch:{name}"] for r in rows])
@@ -185,10 +287,10 @@ def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple
             "s_per_arch_tf": float(np.mean([r[f"s_tf:{name}"] for r in rows])),
         }
         if 1e-6 < diffs[worst] < math.inf and name not in NO_FLOAT64:
-            exact = float64_reference(rows[worst]["index"], name, pools, size, seed)
+            exact = float64_reference(rows[worst]["index"], name, pools, size, seed, cells)
             out[name]["worst_vs_float64"] = {"torch": rel_diff(t[worst], exact), "tf": rel_diff(f[worst], exact)}
         if name == "gennas" and math.isfinite(diffs[worst]):
-            again = perturbed_torch(rows[worst]["index"], pools, size, seed)
+            again = perturbed_torch(rows[worst]["index"], pools, size, seed, cells)
             out[name]["worst_torch_vs_perturbed_torch"] = rel_diff(again, t[worst])
     return out
 
@@ -217,6 +319,9 @@ def main() -> None:
     parser.add_argument("--batch", nargs="*", default=[], help="group=size overrides, e.g. ntk_cond=64")
     parser.add_argument("--proxies", nargs="*", default=None, help="score only these (default: every proxy in BATCH)")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in the .csv")
+    parser.add_argument("--cells", type=int, default=5, help="NB201 cells per stage N (5: the benchmark network)")
+    parser.add_argument("--float64", type=int, default=0, metavar="K",
+                        help="gennas: rescore the K architectures where TF and torch differ most in float64 in both")
     parser.add_argument("--out", type=Path, default=RESULTS / "tf_proxies.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -240,14 +345,31 @@ def main() -> None:
             if int(index) in done:
                 rows.append(done[int(index)])
                 continue
-            rows.append(score_arch(index, pools, batches, args.seed))
+            rows.append(score_arch(index, pools, batches, args.seed, args.cells))
             append_row(table, rows[-1])
             print(f"{i + 1}/{args.sample} index {index}: " + " ".join(
                 f"{n}={rel_diff(rows[-1][f'tf:{n}'], rows[-1][f'torch:{n}']):.1e}" for n in names), flush=True)
-        summary = summarise(rows, batches, pools, args.seed)
+        summary = summarise(rows, batches, pools, args.seed, args.cells)
+        if args.float64 and "gennas" in summary:
+            wide_table = args.out.with_name(args.out.stem + "_float64.csv")
+            wide_done = {r["index"]: r for r in read_rows(wide_table)} if args.resume else {}
+            if not args.resume:
+                wide_table.unlink(missing_ok=True)
+            order = sorted(rows, key=lambda r: -rel_diff(r["tf:gennas"], r["torch:gennas"]))[:args.float64]
+            wide = []
+            for r in order:
+                if r["index"] not in wide_done:
+                    wide_done[r["index"]] = gennas_float64_row(r, pools, batches["gennas"], args.seed, args.cells)
+                    append_row(wide_table, wide_done[r["index"]])
+                    w = wide_done[r["index"]]
+                    print(f"float64 index {r['index']}: tf64 vs torch64 {rel_diff(w['tf64'], w['torch64']):.1e}, "
+                          f"torch32 {rel_diff(w['torch32'], w['torch64']):.1e}, tf32 {rel_diff(w['tf32'], w['torch64']):.1e} "
+                          f"from float64", flush=True)
+                wide.append(wide_done[r["index"]])
+            summary["gennas"]["float64_on_worst"] = float64_summary(wide)
     result = {
         "proxies": summary, "sample": args.sample, "seed": args.seed, "batch_sizes": batches,
-        "network": "NB201 C=16 N=5 CIFAR-10", "threads": args.threads,
+        "network": f"NB201 C=16 N={args.cells} CIFAR-10", "threads": args.threads,
         "proxy_seconds": round(sum(v for r in rows for k, v in r.items() if k.startswith("s_")), 1),
         "date": datetime.date.today().isoformat(), "machine": cpu_label(),
         "torch": torch.__version__, "tensorflow": tf.__version__,
@@ -255,7 +377,11 @@ def main() -> None:
                       "sample between the two frameworks' scores; seconds = one proxy call on one architecture; "
                       "worst_vs_float64 = each framework's rel diff from the float64 score on the worst architecture; "
                       "worst_torch_vs_perturbed_torch (gennas) = torch's rel diff from itself with weights perturbed "
-                      f"by {ROUND_OFF:g} relative, on the worst architecture",
+                      f"by {ROUND_OFF:g} relative, on the worst architecture; float64_on_worst (gennas, --float64 K) = "
+                      "on the K architectures where TF and torch differ most, gennas in float64 in both frameworks "
+                      "(same weights, batch, heads, targets) against each other (final score, and the first eval "
+                      "checkpoint where their losses differ by > 1e-12) and against the float32 scores; "
+                      f"torch64_vs_perturbed = float64 torch vs itself with weights x (1 + {ROUND_OFF64:g} N(0, 1))",
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for name, s in result["proxies"].items():
