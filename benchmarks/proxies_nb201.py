@@ -8,7 +8,12 @@ Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace
 standard sample; ``--sample 15625`` scores every cell in index order). Each cell is the full NB201
 network (C=16, N=5) with PyTorch default init from ``--seed``; images are the shipped CIFAR-10
 sample (512 training images), one batch per proxy batch size drawn with ``--seed`` and shared by
-all architectures. Proxy variants are written ``name:key=value`` (``synflow:bn=identity``).
+all architectures. ``--fresh-batch`` instead draws, per architecture, its own augmented batch of
+64 (zero-cost-nas's protocol, see :func:`fresh_batch`); ``--batch-seed S`` draws one such batch
+from seed ``S`` and shares it (weights still from ``--seed``: the shared protocol's batch
+sensitivity). ``--fresh-init`` (with ``--fresh-batch``) also gives each architecture its own
+initial weights, seeded by ``[seed, index]``, as zero-cost-nas's running global RNG does: its
+full protocol. Proxy variants are written ``name:key=value`` (``synflow:bn=identity``).
 
 Ground truth (columns of the shipped table): ``nb201v11_cifar10valid_test_acc`` (what zero-cost-nas
 correlated with; published figures are on this column), ``cifar10_test_acc``, ``cifar100_test_acc``,
@@ -37,8 +42,9 @@ import numpy as np
 import torch
 
 from nasir import proxy_math
-from nasir.data import load_sample
-from nasir.frontends.torch.proxies import ProxyWarning, score_network
+from nasir.data import ImageData, load_sample
+from nasir.frontends.torch.proxies import TORCH_PROXIES, ProxyWarning, score_network
+from nasir.frontends.torch.proxies._common import make_batch
 from nasir.proxy_ensembles import rank_ensemble
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
@@ -64,6 +70,7 @@ LOG_ENSEMBLES = {AZ_NAS: AZ_TERMS, "log-rank(AZ-NAS terms+meco)": (*AZ_TERMS, "m
 # against the cifar10 ori-test accuracy (our c10_test column), not cifar10-valid.
 PUBLISHED_C10 = {AZ_NAS: 0.913}
 PUBLISHED_TAU_C10 = {AZ_NAS: 0.741}
+FRESH_BATCH = 64  # zero-cost-nas nasbench2_pred.py --batch_size default, shared by all its measures
 
 
 def parse_proxy(text: str) -> tuple[str, dict]:
@@ -78,8 +85,27 @@ def sample_indices(n: int) -> np.ndarray:
     return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
 
 
-def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str) -> dict:
+def fresh_batch(data: ImageData, key: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch as zero-cost-nas draws one for each architecture (a new ``iter(train_loader)``:
+    64 shuffled training images, random crop 32 with padding 4, horizontal flip), here from the
+    shipped images, normalised, from ``default_rng(key)``. Keyed by ``[seed, index]`` a row does
+    not depend on run order or ``--resume``; the proxies then use this batch as given."""
+    batch = make_batch(data, FRESH_BATCH, np.random.default_rng(key), augment_images=True, device=torch.device("cpu"))
+    return batch.x, batch.y
+
+
+def cell_seed(seed: int, index: int) -> int:
+    """The init seed of one cell under ``--fresh-init``: independent of run order and ``--resume``."""
+    return int(np.random.default_rng([seed, index, 1]).integers(2**31))
+
+
+def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str, fresh: bool = False,
+               fresh_init: bool = False) -> dict:
     net = space.network(space.from_index(int(index)), dataset=dataset)
+    if fresh:
+        data = fresh_batch(data, [seed, int(index)])
+    if fresh_init:  # the batch above is used as given: this seed changes only the weights (and the batch's order)
+        seed = cell_seed(seed, int(index))
     row = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
     for text in proxies:
         group = text.split("+")  # "snip+grad_norm+fisher": one fused loss-gradient pass, timed together
@@ -171,6 +197,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--fresh-batch", action="store_true",
+                        help=f"each architecture draws its own augmented batch of {FRESH_BATCH}, seeded by (seed, index), as zero-cost-nas does")
+    parser.add_argument("--batch-seed", type=int, default=None,
+                        help=f"one shared augmented batch of {FRESH_BATCH} drawn from this seed (weights still from --seed)")
+    parser.add_argument("--fresh-init", action="store_true",
+                        help="with --fresh-batch: each architecture's initial weights from its own seed (zero-cost-nas's protocol)")
     parser.add_argument("--tag", default="", help="suffix of the output files (several proxy sets on one sample)")
     parser.add_argument("--summarize-only", action="store_true", help="score nothing; summarise the rows already written")
     parser.add_argument("--also", type=Path, nargs="*", default=[],
@@ -186,13 +218,24 @@ def main() -> None:
     done = {int(r["index"]) for r in rows}
     data = load_sample()
     names = expand(args.proxies)
+    if args.fresh_batch and args.batch_seed is not None:
+        parser.error("--fresh-batch and --batch-seed exclude each other")
+    if args.fresh_init and not args.fresh_batch:
+        parser.error("--fresh-init needs --fresh-batch (a per-cell seed would also redraw the shared batch)")
+    if args.fresh_batch or args.batch_seed is not None:
+        impls = [TORCH_PROXIES.get(parse_proxy(n)[0]) for n in names]
+        too_big = [n for n, p in zip(names, impls) if "data" in p.spec.needs and p.batch_size > FRESH_BATCH]
+        if too_big:
+            parser.error(f"--fresh-batch/--batch-seed draw {FRESH_BATCH} images; {too_big} need more")
+    if args.batch_seed is not None:
+        data = fresh_batch(data, [args.batch_seed])
     fields = ["index", "arch_str", *names, *(f"ms:{p}" for p in names)]
     if not args.summarize_only:
-        score_arch(int(sample_indices(1)[0]), args.proxies, data, args.seed, args.dataset)  # warm-up (imports, allocator)
+        score_arch(int(sample_indices(1)[0]), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init)  # warm-up (imports, allocator)
     for k, index in enumerate([] if args.summarize_only else sample_indices(args.sample)):
         if int(index) in done:
             continue
-        row = score_arch(int(index), args.proxies, data, args.seed, args.dataset)
+        row = score_arch(int(index), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init)
         new = not csv_path.exists()
         with csv_path.open("a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
@@ -206,11 +249,19 @@ def main() -> None:
         rows = [{**r, **other[int(r["index"])]} for r in rows if int(r["index"]) in other]
         names += [k for k in next(iter(other.values())) if k not in names and k not in ("index", "arch_str") and not k.startswith("ms:")]
     summary = summarize(rows, names, args.proxies, naslib_scores(args.naslib), NB201Benchmark.default())
-    meta = {"command": "python benchmarks/" + Path(__file__).name + f" --sample {args.sample} --seed {args.seed} --dataset {args.dataset} --proxies {' '.join(args.proxies)}" + (f" --tag {args.tag}" if args.tag else ""),
+    data_note = "one batch per batch size, seed " + str(args.seed)
+    if args.fresh_batch:
+        data_note = f"a fresh augmented batch of {FRESH_BATCH} per architecture from default_rng([seed, index])"
+        if args.fresh_init:
+            data_note += ", initial weights per architecture from default_rng([seed, index, 1])"
+    elif args.batch_seed is not None:
+        data_note = f"one shared augmented batch of {FRESH_BATCH} from default_rng([{args.batch_seed}])"
+    meta = {"command": "python benchmarks/" + Path(__file__).name + f" --sample {args.sample} --seed {args.seed} --dataset {args.dataset} --proxies {' '.join(args.proxies)}" + (" --fresh-batch" if args.fresh_batch else "") + (" --fresh-init" if args.fresh_init else "")
+                  + (f" --batch-seed {args.batch_seed}" if args.batch_seed is not None else "") + (f" --tag {args.tag}" if args.tag else ""),
             "date": date.today().isoformat(), "machine": platform.processor() or platform.machine(), "threads": args.threads,
             "torch": torch.__version__, "numpy": np.__version__, "n_archs": len(rows),
             "sample": "first N of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
-            "data": "nasir shipped CIFAR-10 sample (512 train images), one batch per batch size, seed " + str(args.seed)}
+            "data": "nasir shipped CIFAR-10 sample (512 train images), " + data_note}
     json_path = stem.with_suffix(".json") if not args.also else stem.with_name(stem.name + "_joined.json")
     meta["joined"] = [str(p.name) for p in args.also]
     json_path.write_text(json.dumps({"meta": meta, "proxies": summary}, indent=1))
