@@ -99,14 +99,10 @@ class RestrictedSpace:
     def _crossover(self, a: Arch, b: Arch, seed: Seed = None) -> tuple[Arch, ...]:
         """The children of the restricted space's crossover that are members (one or two), redrawn until there is one."""
         rng = as_rng(seed)
-
-        def members() -> tuple[Arch, ...] | None:
+        for _ in range(self.tries):
             out = self.space.crossover(a, b, rng)
             kept = tuple(child for child in ((out,) if isinstance(out, Arch) else out) if self.keep(child))
-            return kept or None
-
-        for _ in range(self.tries):
-            if kept := members():
+            if kept:
                 return kept
         raise EmptySpaceError(f"{self.name}: no member found in {self.tries} tries while crossing "
                               f"{self.space.format(a)} with {self.space.format(b)}")
