@@ -17,9 +17,9 @@ scored live. Writes benchmarks/results/ensemble_rea.json (per-seed rows appended
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
+import sys
 import tempfile
 import time
 import warnings
@@ -38,8 +38,10 @@ from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import RegularizedEvolution
 from nasir.study import Study
 
-RESULTS = Path(__file__).resolve().parent / "results"
-REFERENCE_ROWS = tuple(RESULTS / f"proxies_nb201_cifar10_n1000_s0_{tag}.csv" for tag in ("a", "az"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
+
+REFERENCE_ROWS = sample_rows("a", "az")
 AZ = ("az_expressivity", "az_progressivity", "az_trainability")
 MEMBERS = (*AZ, "flops", "meco")
 TESTS = {"cifar10": ("cifar10", "test_acc"), "cifar100": ("cifar100", "test_acc"), "imagenet16": ("ImageNet16-120", "test_acc")}
@@ -47,12 +49,7 @@ TESTS = {"cifar10": ("cifar10", "test_acc"), "cifar100": ("cifar100", "test_acc"
 
 def stored_scores() -> dict[str, dict[str, float]]:
     """Our scores of the 1,000-architecture sample, keyed by arch string."""
-    rows: dict[str, dict[str, float]] = {}
-    for path in REFERENCE_ROWS:
-        with path.open() as f:
-            for row in csv.DictReader(f):
-                rows.setdefault(row["arch_str"], {}).update({m: float(row[m]) for m in MEMBERS if m in row})
-    return rows
+    return {row["arch_str"]: {m: float(row[m]) for m in MEMBERS} for row in merged_rows(REFERENCE_ROWS).values()}
 
 
 class EnsembleFitness:

@@ -16,9 +16,9 @@ Writes benchmarks/results/live_sample_and_rank.json.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,10 @@ from nasir.machine import cpu_label
 from nasir.proxy_ensembles import rank_ensemble
 from nasir.spaces.nb201_bench import NB201Benchmark
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROWS = tuple(RESULTS / f"proxies_nb201_cifar10_n1000_s0_{tag}.csv" for tag in ("a", "az"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
+
+ROWS = sample_rows("a", "az")
 ENSEMBLE = ("az_expressivity", "az_progressivity", "az_trainability", "flops", "meco", "naswot", "synflow")
 ACCURACY = {"cifar10": ("cifar10", "test_acc"), "cifar100": ("cifar100", "test_acc"), "imagenet16": ("ImageNet16-120", "test_acc")}
 # NASWOT repository README (BENCH.md), CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy, N = 10 and 100
@@ -37,11 +39,7 @@ PUBLISHED_NASWOT = {10: (91.53, 66.63, 38.33), 100: (91.61, 66.56, 36.37)}
 
 def load_scores() -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Official indices, score columns and per-architecture CPU ms of every proxy the searches read."""
-    rows: dict[int, dict[str, str]] = {}
-    for path in ROWS:
-        with path.open() as f:
-            for row in csv.DictReader(f):
-                rows.setdefault(int(row["index"]), {}).update(row)
+    rows = merged_rows(ROWS)
     index = np.array(sorted(rows))
     scores = {name: np.array([float(rows[i][name]) for i in index]) for name in ENSEMBLE}
     # flops is free; a fused group's row holds each member's equal share of the pass, so the shares add up

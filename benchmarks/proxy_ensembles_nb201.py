@@ -20,9 +20,9 @@ like with NASLib's values on the sampled cells both cover (same splits, half of 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,9 @@ from nasir.predictors import BoostedTrees
 from nasir.proxy_ensembles import rank_ensemble
 from nasir.proxy_math import spearman
 from nasir.spaces.nb201_bench import NB201Benchmark
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
 
 ZC = ("epe_nas", "fisher", "grad_norm", "grasp", "jacov", "l2_norm", "nwot", "plain", "snip", "synflow")
 SETS = {"nwot+synflow": ("nwot", "synflow"), "nwot+synflow+jacov": ("nwot", "synflow", "jacov"),
@@ -46,21 +49,16 @@ def features(bench: NB201Benchmark) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return cols, bench.column("cifar10-valid", "naslib_val_acc")[scored]
 
 
-RESULTS = Path(__file__).resolve().parent / "results"
 OURS = ("naswot", "jacob_cov", "synflow", "snip", "grad_norm", "fisher", "grasp", "meco", "params", "flops",
         "az_expressivity", "az_progressivity", "az_trainability")
 CLASSIC = ("naswot", "jacob_cov", "synflow", "snip", "grad_norm", "fisher", "grasp", "params", "flops")
-OUR_ROWS = tuple(RESULTS / f"proxies_nb201_cifar10_n1000_s0_{tag}.csv" for tag in ("a", "az", "grasp"))
+OUR_ROWS = sample_rows("a", "az", "grasp")
 
 
 def our_features(paths: tuple[Path, ...] = OUR_ROWS) -> tuple[np.ndarray, np.ndarray]:
     """Official indices and the (archs x OURS) score matrix; -inf (constant-output cells) becomes NaN,
     which the trees route as a value of its own."""
-    rows: dict[int, dict[str, str]] = {}
-    for path in paths:
-        with path.open() as f:
-            for row in csv.DictReader(f):
-                rows.setdefault(int(row["index"]), {}).update(row)
+    rows = merged_rows(paths)
     index = np.array(sorted(rows))
     X = np.array([[float(rows[i][name]) for name in OURS] for i in index])
     X[~np.isfinite(X)] = np.nan
