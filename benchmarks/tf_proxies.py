@@ -3,7 +3,7 @@
 Usage:
     python -P benchmarks/tf_proxies.py [--sample 100] [--seed 0] [--threads 1] [--resume] \\
         [--batch naswot=64 jacob_cov=32 ...] [--proxies meco gennas ...] [--cells 5] [--float64 K] \\
-        [--out results/x.json]
+        [--dtype float64] [--out results/x.json]
 
 Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (the
 sample of benchmarks/proxies_nb201.py). Each cell is the full NB201 network (C=16, N=5, CIFAR-10),
@@ -40,10 +40,12 @@ linear_regions (a count, through a thin network of its own) nor gennas, whose 10
 amplify any float32 round-off: there the worst architecture is rescored by torch with weights
 perturbed by 6e-8 relative (float32 round-off), i.e. torch's distance from itself.
 ``--float64 K`` (gennas) rescores the K architectures where the frameworks differ most in float64 in
-both frameworks (same weights, batch, heads and targets; the frontends build gennas' heads and
-targets in float32, so for this check only they are rebound to float64 by ``gennas_in_float64``),
+both frameworks (the frontends' ``dtype="float64"``: same weights, batch, heads and targets, widened),
 keeping both frameworks' eval loss at every checkpoint, plus torch against itself with weights
 perturbed at float32 and at float64 round-off; rows go to ``<out>_float64.csv``.
+``--dtype float64`` runs the whole comparison in double precision (both frontends' ``dtype`` option:
+the float32 weights, batch and draws widened), where a difference of definitions would still show
+and float32 round-off no longer does.
 Rows are appended to benchmarks/results/tf_proxies.csv as they are scored (``--resume`` skips
 those already there); the summary goes to tf_proxies.json.
 """
@@ -56,17 +58,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import csv  # noqa: E402
 import datetime  # noqa: E402
-import functools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -74,7 +73,7 @@ import torch  # noqa: E402
 
 import nasir.frontends.tensorflow as tfe  # noqa: E402
 import nasir.frontends.torch as pte  # noqa: E402
-from nasir import gennas_signals, proxy_math  # noqa: E402
+from nasir import proxy_math  # noqa: E402
 from nasir.machine import cpu_label
 from nasir.data import load_sample  # noqa: E402
 from nasir.frontends.tensorflow.data import augment  # noqa: E402
@@ -89,6 +88,7 @@ from nasir.frontends.torch.proxies._fused import fused_loss_gradient  # noqa: E4
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork  # noqa: E402
 from nasir.gennas_signals import get_task, stage_blocks  # noqa: E402
 from nasir.proxies import PROXIES  # noqa: E402
+from nasir.proxy_batches import PROXY_DTYPES  # noqa: E402
 from nasir.proxy_math import thin_network  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 
@@ -135,19 +135,20 @@ def torch_draws(name: str, network, seed: int, batch: ptc.Batch) -> dict:
     return {}
 
 
-def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int, cells: int) -> dict:
+def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], seed: int, cells: int,
+               dtype: str = "float32") -> dict:
     network = nb201(index, cells)
     row: dict = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
     module = pte.lower(network, seed=seed)
     model = tfe.lower(network, seed=seed)
     tfe.import_weights(model, pte.export_weights(module))
-    t_subject = ptc.make_subject(module, seed, "cpu")
-    f_subject = tfc.make_subject(model, seed)
+    t_subject = ptc.make_subject(module, seed, "cpu", dtype)
+    f_subject = tfc.make_subject(model, seed, dtype)
     for group, size in batches.items():
         names = group.split("+")  # "snip+grad_norm+fisher": the fused loss-gradient pass, timed together
         data = pools[bool(PROXIES.get(names[0]).settings.get("augment", False))]
-        tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"))
-        fb = tfc.make_batch(data, size, seed, augment_images=False)
+        tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"), dtype=dtype)
+        fb = tfc.make_batch(data, size, seed, augment_images=False, dtype=dtype)
         fresh = ptc.Subject(t_subject.fresh(), network, t_subject.device, seed)  # torch's score copies per proxy
         if len(names) > 1:
             runs = (lambda: fused_loss_gradient(fresh, tb, set(names)), lambda: loss_gradient(f_subject, fb, set(names)))
@@ -182,28 +183,6 @@ def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int, 
     return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu"), batch)
 
 
-@contextlib.contextmanager
-def gennas_in_float64() -> Iterator[None]:
-    """Both frontends' gennas with the model copy, heads, targets and input noise in float64.
-
-    The frontends fix these at float32 (the TF proxy copies the model to float32 and lowers float32
-    heads, the torch one builds float32 heads; the core hands both float32 targets). For this
-    reference only, the names gennas looks up when called are rebound to float64 versions and
-    restored on exit: the same values are drawn in the same order (targets and heads as in float32,
-    widened), so the float64 scores are the exact scores of the float32 runs' problem.
-    """
-    wide = lambda a: None if a is None else np.asarray(a, np.float64)  # noqa: E731
-    torch_heads = pt_gennas._heads
-    with contextlib.ExitStack() as stack:
-        for module in (pt_gennas, tf_gennas):
-            stack.enter_context(mock.patch.object(module, "targets", lambda *a: [wide(t) for t in gennas_signals.targets(*a)]))
-            stack.enter_context(mock.patch.object(module, "input_noise", lambda *a: wide(gennas_signals.input_noise(*a))))
-        stack.enter_context(mock.patch.object(pt_gennas, "_heads", lambda *a: torch_heads(*a).double()))
-        stack.enter_context(mock.patch.object(tf_gennas, "copy_model", functools.partial(tf_gennas.copy_model, dtype="float64")))
-        stack.enter_context(mock.patch.object(tf_gennas, "lower", functools.partial(tf_gennas.lower, dtype="float64")))
-        yield
-
-
 def float64_torch_perturbed(index: int, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:
     """gennas by float64 torch with weights and BN statistics times (1 + 1.1e-16 N(0, 1)): float64 round-off's reach."""
     network = nb201(index, cells)
@@ -213,9 +192,8 @@ def float64_torch_perturbed(index: int, pools: dict[bool, tuple], size: int, see
         for t in (*module.parameters(), *module.buffers()):
             if t.is_floating_point():
                 t.mul_(1 + ROUND_OFF64 * torch.from_numpy(rng.standard_normal(tuple(t.shape))))
-    batch = ptc.make_batch(pools[False], size, seed, augment_images=False, device=torch.device("cpu"))
-    with gennas_in_float64():
-        return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu"), ptc.Batch(batch.x.double(), batch.y))
+    batch = ptc.make_batch(pools[False], size, seed, augment_images=False, device=torch.device("cpu"), dtype="float64")
+    return TORCH_PROXIES.get("gennas").fn(ptc.make_subject(module, seed, "cpu", "float64"), batch)
 
 
 def gennas_float64_row(row: dict, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> dict:
@@ -225,19 +203,17 @@ def gennas_float64_row(row: dict, pools: dict[bool, tuple], size: int, seed: int
     index = row["index"]
     network = nb201(index, cells)
     module = pte.lower(network, seed=seed)
-    model = tfe.lower(network, seed=seed, dtype="float64")
+    model = tfe.lower(network, seed=seed)
     tfe.import_weights(model, pte.export_weights(module))
     data = pools[bool(PROXIES.get("gennas").settings.get("augment", False))]
-    tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"))
-    fb = tfc.make_batch(data, size, seed, augment_images=False)
-    heads = torch_draws("gennas", network, seed, tb)["head_weights"]  # float32 heads; import_weights widens them
-    with gennas_in_float64():
-        start = time.perf_counter()
-        t64 = pt_gennas.gennas_losses(ptc.make_subject(module.double(), seed, "cpu"), ptc.Batch(tb.x.double(), tb.y))
-        middle = time.perf_counter()
-        f64 = tf_gennas.gennas_losses(tfc.Subject(model, network), tfc.Batch(tf.cast(fb.x, tf.float64), fb.y),
-                                      head_weights=heads)
-        end = time.perf_counter()
+    tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"), dtype="float64")
+    fb = tfc.make_batch(data, size, seed, augment_images=False, dtype="float64")
+    heads = torch_draws("gennas", network, seed, tb)["head_weights"]  # float32 heads; the TF proxy widens them
+    start = time.perf_counter()
+    t64 = pt_gennas.gennas_losses(ptc.make_subject(module, seed, "cpu", "float64"), tb)
+    middle = time.perf_counter()
+    f64 = tf_gennas.gennas_losses(tfc.make_subject(model, seed, "float64"), fb, head_weights=heads)
+    end = time.perf_counter()
     return {"index": index, "arch_str": row["arch_str"], "torch32": row["torch:gennas"], "tf32": row["tf:gennas"],
             "torch64": -t64[-1], "tf64": -f64[-1],
             "torch32_perturbed": perturbed_torch(index, pools, size, seed, cells),
@@ -272,7 +248,8 @@ def rel_diff(a: float, b: float) -> float:
     return abs(a - b) / abs(b) if math.isfinite(a) and math.isfinite(b) and b else math.inf
 
 
-def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple], seed: int, cells: int) -> dict:
+def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple], seed: int, cells: int,
+              dtype: str = "float32") -> dict:
     out = {}
     for name, size in ((n, size) for group, size in batches.items() for n in group.split("+")):
         t = np.array([r[f"torch:{name}"] for r in rows])
@@ -286,6 +263,8 @@ def summarise(rows: list[dict], batches: dict[str, int], pools: dict[bool, tuple
             "s_per_arch_torch": float(np.mean([r[f"s_torch:{name}"] for r in rows])),
             "s_per_arch_tf": float(np.mean([r[f"s_tf:{name}"] for r in rows])),
         }
+        if dtype != "float32":  # the float64 references below explain float32 differences
+            continue
         if 1e-6 < diffs[worst] < math.inf and name not in NO_FLOAT64:
             exact = float64_reference(rows[worst]["index"], name, pools, size, seed, cells)
             out[name]["worst_vs_float64"] = {"torch": rel_diff(t[worst], exact), "tf": rel_diff(f[worst], exact)}
@@ -322,6 +301,8 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=5, help="NB201 cells per stage N (5: the benchmark network)")
     parser.add_argument("--float64", type=int, default=0, metavar="K",
                         help="gennas: rescore the K architectures where TF and torch differ most in float64 in both")
+    parser.add_argument("--dtype", choices=PROXY_DTYPES, default="float32",
+                        help="both frontends' scoring precision (float64: the float32 problem widened)")
     parser.add_argument("--out", type=Path, default=RESULTS / "tf_proxies.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -345,11 +326,11 @@ def main() -> None:
             if int(index) in done:
                 rows.append(done[int(index)])
                 continue
-            rows.append(score_arch(index, pools, batches, args.seed, args.cells))
+            rows.append(score_arch(index, pools, batches, args.seed, args.cells, args.dtype))
             append_row(table, rows[-1])
             print(f"{i + 1}/{args.sample} index {index}: " + " ".join(
                 f"{n}={rel_diff(rows[-1][f'tf:{n}'], rows[-1][f'torch:{n}']):.1e}" for n in names), flush=True)
-        summary = summarise(rows, batches, pools, args.seed, args.cells)
+        summary = summarise(rows, batches, pools, args.seed, args.cells, args.dtype)
         if args.float64 and "gennas" in summary:
             wide_table = args.out.with_name(args.out.stem + "_float64.csv")
             wide_done = {r["index"]: r for r in read_rows(wide_table)} if args.resume else {}
@@ -369,7 +350,7 @@ def main() -> None:
             summary["gennas"]["float64_on_worst"] = float64_summary(wide)
     result = {
         "proxies": summary, "sample": args.sample, "seed": args.seed, "batch_sizes": batches,
-        "network": f"NB201 C=16 N={args.cells} CIFAR-10", "threads": args.threads,
+        "network": f"NB201 C=16 N={args.cells} CIFAR-10", "threads": args.threads, "dtype": args.dtype,
         "proxy_seconds": round(sum(v for r in rows for k, v in r.items() if k.startswith("s_")), 1),
         "date": datetime.date.today().isoformat(), "machine": cpu_label(),
         "torch": torch.__version__, "tensorflow": tf.__version__,

@@ -15,7 +15,17 @@ from nasir.data import CIFAR10_MEAN, CIFAR10_STD, ImageData
 from nasir.errors import SchemaError, ShapeMismatchError
 from nasir.rng import Seed, as_rng
 
-__all__ = ["int_seed", "training_arrays", "draw_indices", "check_image_shape"]
+__all__ = ["PROXY_DTYPES", "check_dtype", "int_seed", "training_arrays", "draw_indices", "check_image_shape"]
+
+PROXY_DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype: str) -> str:
+    """The scoring precision, checked. float64 scores the float32 network and batch widened: the exact
+    score of the same problem, where float32 round-off (amplified by some proxies) is not the question."""
+    if dtype not in PROXY_DTYPES:
+        raise ValueError(f"proxy dtype must be one of {PROXY_DTYPES}, got {dtype!r}")
+    return dtype
 
 
 def int_seed(seed: Seed) -> int:

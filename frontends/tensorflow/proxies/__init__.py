@@ -43,6 +43,7 @@ from nasir.frontends.tensorflow.proxies import gennas, hnas, linear_regions, mec
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
+from nasir.proxy_batches import check_dtype
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -85,12 +86,12 @@ def unsupported_proxies() -> dict[str, str]:
     return unsupported_by(TF_PROXIES, UNSUPPORTED, "TensorFlow")
 
 
-def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
+def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject, dtype: str) -> dict[tuple[int, bool], Batch]:
     # as the torch frontend: given data, synflow also gets a (1-image) batch, for its input shape; the
     # same draws keep a shared numpy Generator seed in step with torch's (without data it needs none)
     keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or (p.spec.name == "synflow" and data is not None)}
     shape = input_shape(subject)
-    return {k: make_batch(data, k[0], seed, augment_images=k[1], input_shape=shape) for k in keys}
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], input_shape=shape, dtype=dtype) for k in keys}
 
 
 def _degenerate(name: str, why: str) -> float:
@@ -112,10 +113,13 @@ def _guarded(run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, 
 
 
 def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed = 0, device: str | None = None,
-                  fused: bool = True, catch: bool = False, options: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
+                  fused: bool = True, catch: bool = False, options: dict[str, dict[str, Any]] | None = None,
+                  dtype: str = "float32") -> dict[str, float]:
     """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
     loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``.
-    ``device`` is a TensorFlow device string (``"/CPU:0"``, ``"/GPU:0"``); None lets TF place ops."""
+    ``device`` is a TensorFlow device string (``"/CPU:0"``, ``"/GPU:0"``); None lets TF place ops.
+    ``dtype="float64"`` scores the same weights and batch widened to double precision."""
+    check_dtype(dtype)
     impls = [TF_PROXIES.get(name) for name in proxies]
     network = obj if isinstance(obj, Network) else getattr(obj, "network", None)
     if isinstance(network, Network) and ir_constant_output(network):
@@ -124,8 +128,8 @@ def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed =
         bare = Subject(None, obj)  # IR-only proxies: no lowering needed
         return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
     with tf.device(device) if device else contextlib.nullcontext():
-        subject = make_subject(obj, seed)
-        batches = _batches(impls, data, seed, subject)
+        subject = make_subject(obj, seed, dtype)
+        batches = _batches(impls, data, seed, subject, dtype)
         out: dict[str, float] = {}
         shared = {p.spec.name for p in impls if p.spec.name in loss_gradient.LOSS_GRADIENT} if fused else set()
         if len(shared) > 1:
@@ -140,7 +144,8 @@ def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed =
     return {name: out[name] for name in proxies}
 
 
-def score(obj: Model, proxy: str, data: Any = None, *, seed: Seed = 0, device: str | None = None, **options: Any) -> float:
+def score(obj: Model, proxy: str, data: Any = None, *, seed: Seed = 0, device: str | None = None, dtype: str = "float32",
+          **options: Any) -> float:
     """One proxy's score of one architecture (higher is better); see the module docstring.
 
     Args:
@@ -151,19 +156,21 @@ def score(obj: Model, proxy: str, data: Any = None, *, seed: Seed = 0, device: s
             normalised (the torch frontend's convention); unused by params/flops.
         seed: weights and batch; same seed, same score.
         device: a TensorFlow device string, or None.
+        dtype: ``"float32"`` (default) or ``"float64"`` (the same weights and batch, widened).
         options: proxy options, e.g. ``bn="identity"`` for synflow.
     """
     if proxy in UNSUPPORTED:
         raise NotImplementedError(f"proxy {proxy!r} has no TensorFlow implementation: {UNSUPPORTED[proxy]}")
-    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options})[proxy]
+    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options}, dtype=dtype)[proxy]
 
 
 def score_many(objs: Iterable[Model], proxies: Sequence[str], data: Any = None, *, seed: Seed = 0, device: str | None = None,
-               fused: bool = True, options: dict[str, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
+               fused: bool = True, options: dict[str, dict[str, Any]] | None = None, dtype: str = "float32") -> dict[str, np.ndarray]:
     """Scores many architectures; returns ``{proxy: float64 array, one per architecture}``.
 
     A numerical failure or degenerate architecture gives ``-inf`` for that cell (with a warning);
     the run goes on.
     """
-    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options) for o in objs]
+    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options, dtype=dtype)
+            for o in objs]
     return {p: np.array([r[p] for r in rows], dtype=np.float64) for p in proxies}

@@ -20,11 +20,11 @@ from nasir.frontends.tensorflow.data import augment, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.weights import copy_model
 from nasir.ir import Network
-from nasir.proxy_batches import check_image_shape, draw_indices, int_seed, training_arrays
+from nasir.proxy_batches import check_dtype, check_image_shape, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 
 __all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
-           "make_subject", "run_blocks", "to_nchw", "to_nhwc"]
+           "make_subject", "run_blocks", "to_nchw", "to_nhwc", "widened"]
 
 
 class DegenerateNetwork(Exception):
@@ -33,7 +33,7 @@ class DegenerateNetwork(Exception):
 
 @dataclass
 class Subject:
-    """A private NHWC float32 model to score (None for IR-only proxies), when known its IR ``network``,
+    """A private NHWC model to score (None for IR-only proxies), when known its IR ``network``,
     and the int ``seed`` it was made with (proxies that draw more, e.g. linear_regions' thin network
     and crops, draw from it as the torch frontend does)."""
 
@@ -44,19 +44,26 @@ class Subject:
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised float32 NHWC images and int64 labels."""
+    """Normalised NHWC images (the scoring dtype) and int64 labels."""
 
     x: tf.Tensor
     y: tf.Tensor
 
 
-def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed) -> Subject:
-    """Lowers a Network (init from ``seed``) or copies a lowered model (NHWC, float32)."""
+def widened(model: ArchModel | NetworkModel, dtype: str) -> ArchModel | NetworkModel:
+    """``model`` itself when it computes in ``dtype``, else a copy in ``dtype`` (the same weights, widened)."""
+    return model if model.compute_dtype == dtype else copy_model(model, dtype=dtype)
+
+
+def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed, dtype: str = "float32") -> Subject:
+    """Lowers a Network (init from ``seed``) or copies a lowered model (NHWC); ``dtype="float64"``
+    widens the float32 network (the same weights, in double precision)."""
+    check_dtype(dtype)
     s = int_seed(seed)  # a Generator seed advances once, as in the torch frontend, keeping batch draws in step
     if isinstance(obj, Network):
-        return Subject(lower(obj, seed=s), obj, s)
+        return Subject(widened(lower(obj, seed=s), dtype), obj, s)
     if isinstance(obj, (ArchModel, NetworkModel)):
-        return Subject(copy_model(obj), obj.network if isinstance(obj, NetworkModel) else None, s)
+        return Subject(copy_model(obj, dtype=dtype), obj.network if isinstance(obj, NetworkModel) else None, s)
     raise TypeError(f"proxies score a nasir Network or a model from nasir.frontends.tensorflow.lower(), got {type(obj).__name__}")
 
 
@@ -65,7 +72,8 @@ def input_shape(subject: Subject) -> tuple[int, ...]:
     return tuple(subject.network.input_shape) if subject.network is not None else tuple(subject.model.input_shapes[0])
 
 
-def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, input_shape: tuple[int, ...] | None = None) -> Batch:
+def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, input_shape: tuple[int, ...] | None = None,
+               dtype: str = "float32") -> Batch:
     """Draws ``batch_size`` training images and labels, as the torch frontend's ``make_batch`` does.
 
     uint8 NHWC images get NAS-Bench-201's augmentation when ``augment_images`` and are normalised
@@ -86,7 +94,7 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
         nchw = tuple(xb.shape[1:])
         xb = np.transpose(xb.astype(np.float32), (0, 2, 3, 1))
     check_image_shape(nchw, input_shape)
-    return Batch(tf.constant(xb), tf.constant(yb))
+    return Batch(tf.constant(xb.astype(check_dtype(dtype))), tf.constant(yb))  # float64: the float32 images widened
 
 
 def to_nchw(x: tf.Tensor) -> np.ndarray:
@@ -94,9 +102,10 @@ def to_nchw(x: tf.Tensor) -> np.ndarray:
     return np.transpose(np.asarray(x), (0, 3, 1, 2))
 
 
-def to_nhwc(x: np.ndarray) -> tf.Tensor:
-    """A numpy NCHW array from the core as an NHWC tensor."""
-    return tf.constant(np.transpose(x, (0, 2, 3, 1)))
+def to_nhwc(x: np.ndarray, dtype: tf.DType | None = None) -> tf.Tensor:
+    """A numpy NCHW array from the core as an NHWC tensor (cast to ``dtype`` when given)."""
+    nhwc = tf.constant(np.transpose(x, (0, 2, 3, 1)))
+    return nhwc if dtype is None else tf.cast(nhwc, dtype)
 
 
 def run_blocks(model: NetworkModel, x: tf.Tensor, run: Callable[[ArchModel, Sequence[tf.Tensor]], tf.Tensor], *,

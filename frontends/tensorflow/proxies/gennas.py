@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from nasir.errors import InvalidArchError
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
-from nasir.frontends.tensorflow.proxies._common import Batch, Subject, kernels, run_blocks, to_nchw, to_nhwc
+from nasir.frontends.tensorflow.proxies._common import Batch, Subject, kernels, run_blocks, to_nchw, to_nhwc, widened
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
 from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, nearest_indices, stage_blocks, targets
 from nasir.ir import Arch, Shape
@@ -41,13 +41,13 @@ def head_arch(channels: int) -> Arch:
 
 
 def _heads(shapes: Sequence[Shape], task: Task, seed: int,
-           weights: Sequence[Mapping[str, np.ndarray]] | None) -> list[ArchModel]:
+           weights: Sequence[Mapping[str, np.ndarray]] | None, dtype: str = "float32") -> list[ArchModel]:
     init = np.random.default_rng((seed, 2021, 1))  # not the targets' (seed, 2021) stream
     heads = [lower(head_arch(t), input_shapes=(shape[0], task.size, task.size), seed=init)
              for shape, t in zip(shapes, task.channels)]
     for head, w in zip(heads, weights or ()):
         import_weights(head, w)
-    return heads
+    return [widened(head, dtype) for head in heads]  # float64: the float32 heads widened, as the network
 
 
 def _sgd_step(variables: Sequence[tf.Variable], grads: Sequence[tf.Tensor | None], momenta: Sequence[tf.Variable],
@@ -73,13 +73,13 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
         raise InvalidArchError("gennas reads the stage outputs of a nasir Network; score a Network (or its lowered model)")
     check_schedule(iterations, eval_interval)
     task = get_task(task)
-    model = copy_model(subject.model)
+    model = copy_model(subject.model, dtype=subject.model.compute_dtype)
     names = stage_blocks(subject.network)
     shapes = [subject.network.block_shapes()[n] for n in names]
-    heads = _heads(shapes, task, subject.seed, head_weights)
+    heads = _heads(shapes, task, subject.seed, head_weights, subject.model.compute_dtype)
     rng = np.random.default_rng((subject.seed, 2021))
     images = to_nchw(batch.x)
-    goal = [to_nhwc(t) for t in targets(task, images, rng)]
+    goal = [to_nhwc(t, batch.x.dtype) for t in targets(task, images, rng)]
     rows_cols = [(nearest_indices(s[1], task.size), nearest_indices(s[2], task.size)) for s in shapes]
 
     def loss_on(x: tf.Tensor, training: bool) -> tf.Tensor:
@@ -103,7 +103,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
 
     def noisy() -> tf.Tensor:  # the input of one loss evaluation: fresh task noise, as torch draws it
         noise = input_noise(task, images.shape, rng)
-        return batch.x if noise is None else batch.x + to_nhwc(noise)
+        return batch.x if noise is None else batch.x + to_nhwc(noise, batch.x.dtype)
 
     losses: list[float] = []
     for it in range(1, iterations + 1):

@@ -23,7 +23,7 @@ import tensorflow as tf
 from nasir.errors import InvalidArchError
 from nasir.frontends.tensorflow.layers import tap
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
-from nasir.frontends.tensorflow.proxies._common import Batch, Subject, to_nchw, to_nhwc
+from nasir.frontends.tensorflow.proxies._common import Batch, Subject, to_nchw, to_nhwc, widened
 from nasir.frontends.tensorflow.weights import import_weights
 from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
 
@@ -55,10 +55,11 @@ def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passe
     model = lower(thin_network(subject.network, crop=crop), seed=subject.seed)
     if thin_weights is not None:
         import_weights(model, thin_weights)
+    model = widened(model, batch.x.dtype.name)
     rng = np.random.default_rng((subject.seed, 2021))
     images = to_nchw(batch.x)
     counts = []
     for _ in range(repeats):
-        crops = [to_nhwc(one_channel_crops(images, samples, crop, rng)) for _ in range(passes)]
+        crops = [to_nhwc(one_channel_crops(images, samples, crop, rng), batch.x.dtype) for _ in range(passes)]
         counts.append(count_patterns(np.concatenate([relu_codes(model, x) for x in crops])))
     return float(np.mean(counts))

@@ -115,5 +115,6 @@ def meco(subject: Subject, batch: Batch | None = None, *, image: np.ndarray | No
     """MeCo of one N(0, 1) image (``image``, NCHW, when given)."""
     if image is None:
         image = np.random.default_rng((subject.seed, 2023)).standard_normal((1, *input_shape(subject)))
-    maps = module_outputs(subject.model, to_nhwc(np.asarray(image, dtype=subject.model.compute_dtype)))
+    # the float32 image, widened when the model computes in float64 (the float32 problem in double precision)
+    maps = module_outputs(subject.model, to_nhwc(np.asarray(image, dtype=np.float32), subject.model.compute_dtype))
     return proxy_math.meco_score(np.moveaxis(np.asarray(y[0], dtype=np.float64), -1, 0) for y in maps if y.shape.rank >= 2)

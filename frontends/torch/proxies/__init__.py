@@ -33,6 +33,7 @@ from torch import nn
 
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
+from nasir.proxy_batches import check_dtype
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -93,10 +94,11 @@ def unsupported_proxies() -> dict[str, str]:
     return unsupported_by(TORCH_PROXIES, UNSUPPORTED, "PyTorch")
 
 
-def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject) -> dict[tuple[int, bool], Batch]:
+def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject, dtype: str) -> dict[tuple[int, bool], Batch]:
     keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or p.spec.name in ("synflow", "meco")}
     shape = input_shape(subject)
-    return {k: make_batch(data, k[0], seed, augment_images=k[1], device=subject.device, input_shape=shape) for k in keys}
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], device=subject.device, input_shape=shape, dtype=dtype)
+            for k in keys}
 
 
 def _degenerate(name: str, why: str) -> float:
@@ -106,20 +108,22 @@ def _degenerate(name: str, why: str) -> float:
 
 def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *, seed: Seed = 0,
                   device: str | torch.device | None = None, fused: bool = True, catch: bool = False,
-                  options: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
+                  options: dict[str, dict[str, Any]] | None = None, dtype: str = "float32") -> dict[str, float]:
     """Scores one architecture with several proxies (sharing batches and, when ``fused``, one pass
     per :data:`~nasir.frontends.torch.proxies._fused.GROUPS` group: snip/grad_norm/fisher, and the
-    AZ-NAS terms when their options agree). ``catch`` turns numerical failures into ``-inf``."""
+    AZ-NAS terms when their options agree). ``catch`` turns numerical failures into ``-inf``.
+    ``dtype="float64"`` scores the same weights and batch widened to double precision."""
+    check_dtype(dtype)
     impls = [TORCH_PROXIES.get(name) for name in proxies]
     if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
         if ir_constant_output(obj):
             return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
         bare = Subject(nn.Identity(), obj, torch.device("cpu"), 0)  # IR-only proxies: no lowering needed
         return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
-    subject = make_subject(obj, seed, device)
+    subject = make_subject(obj, seed, device, dtype)
     if subject.network is not None and ir_constant_output(subject.network):
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
-    batches = _batches(impls, data, seed, subject)
+    batches = _batches(impls, data, seed, subject, dtype)
     out: dict[str, float] = {}
     for group in GROUPS if fused else ():
         shared = {p.spec.name for p in impls if p.spec.name in group.members}
@@ -157,7 +161,7 @@ def _guarded(label: str, run: Callable[[], Any], catch: bool, names: set[str]) -
 
 
 def score(obj: Network | nn.Module, proxy: str, data: Any = None, *, seed: Seed = 0,
-          device: str | torch.device | None = None, **options: Any) -> float:
+          device: str | torch.device | None = None, dtype: str = "float32", **options: Any) -> float:
     """One proxy's score of one architecture (higher is better); see the module docstring.
 
     Args:
@@ -166,20 +170,22 @@ def score(obj: Network | nn.Module, proxy: str, data: Any = None, *, seed: Seed 
         data: ``nasir.data.ImageData`` or ``(x, y)``; unused by params/flops.
         seed: weights and batch; same seed, same score.
         device: ``"cpu"`` (default), ``"cuda"``...
+        dtype: ``"float32"`` (default) or ``"float64"`` (the same weights and batch, widened).
         options: proxy options, e.g. ``bn="identity"`` for synflow.
     """
     if proxy in UNSUPPORTED:
         raise NotImplementedError(f"proxy {proxy!r} has no PyTorch implementation: {UNSUPPORTED[proxy]}")
-    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options})[proxy]
+    return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options}, dtype=dtype)[proxy]
 
 
 def score_many(objs: Iterable[Network | nn.Module], proxies: Sequence[str], data: Any = None, *, seed: Seed = 0,
                device: str | torch.device | None = None, fused: bool = True,
-               options: dict[str, dict[str, Any]] | None = None) -> dict[str, np.ndarray]:
+               options: dict[str, dict[str, Any]] | None = None, dtype: str = "float32") -> dict[str, np.ndarray]:
     """Scores many architectures; returns ``{proxy: float64 array, one per architecture}``.
 
     A numerical failure or degenerate architecture gives ``-inf`` for that cell (with a warning);
     the run goes on.
     """
-    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options) for o in objs]
+    rows = [score_network(o, proxies, data, seed=seed, device=device, fused=fused, catch=True, options=options, dtype=dtype)
+            for o in objs]
     return {p: np.array([r[p] for r in rows], dtype=np.float64) for p in proxies}

@@ -19,12 +19,12 @@ import torch
 from torch import nn
 
 from nasir.ir import Arch, Network
-from nasir.proxy_batches import check_image_shape, draw_indices, int_seed, training_arrays
+from nasir.proxy_batches import check_dtype, check_image_shape, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 from nasir.frontends.torch.data import augment, normalize
 from nasir.frontends.torch.modules import NetworkModule, lower
 
-__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "weight_layers", "forward_hooks"]
+__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "model_dtype", "weight_layers", "forward_hooks"]
 
 
 @dataclass
@@ -54,26 +54,28 @@ def copy_module(model: nn.Module) -> nn.Module:
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised float32 NCHW images and int64 labels on the scoring device."""
+    """Normalised NCHW images (the scoring dtype) and int64 labels on the scoring device."""
 
     x: torch.Tensor
     y: torch.Tensor
 
 
-def make_subject(obj: Network | nn.Module, seed: Seed, device: str | torch.device | None) -> Subject:
-    """Lowers a Network (PyTorch default init from ``seed``) or deep-copies a module, on ``device``."""
+def make_subject(obj: Network | nn.Module, seed: Seed, device: str | torch.device | None, dtype: str = "float32") -> Subject:
+    """Lowers a Network (PyTorch default init from ``seed``) or deep-copies a module, on ``device``;
+    ``dtype="float64"`` widens the float32 network (the same weights, in double precision)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
+    wide = getattr(torch, check_dtype(dtype))
     s = int_seed(seed)
     if isinstance(obj, Network):
-        return Subject(lower(obj, seed=s, device=dev), obj, dev, s)
+        return Subject(lower(obj, seed=s, device=dev).to(wide), obj, dev, s)
     if isinstance(obj, nn.Module):
-        model = copy_module(obj).to(dev)
+        model = copy_module(obj).to(dev, wide)
         return Subject(model, obj.network if isinstance(obj, NetworkModule) else None, dev, s)
     raise TypeError(f"proxies score a nasir Network or a torch nn.Module, got {type(obj).__name__}")
 
 
 def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, device: torch.device,
-               input_shape: tuple[int, ...] | None = None) -> Batch:
+               input_shape: tuple[int, ...] | None = None, dtype: str = "float32") -> Batch:
     """Draws ``batch_size`` training images (without replacement when possible) and labels.
 
     uint8 NHWC images get NAS-Bench-201's augmentation (pad-4 crop, flip) when ``augment_images``
@@ -89,7 +91,7 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
             gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
             xb = augment(xb, gen)
         xb = normalize(xb, mean, std)
-    xb = xb.float().to(device)
+    xb = xb.float().to(device, getattr(torch, check_dtype(dtype)))  # float64: the float32 images widened
     check_image_shape(tuple(xb.shape[1:]), input_shape)
     return Batch(xb, yb.to(device))
 
@@ -104,6 +106,11 @@ def forward_hooks(modules: Iterable[nn.Module], hook: Callable[..., Any]) -> Ite
     finally:
         for h in handles:
             h.remove()
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype the model computes in (float32, or float64 when scored in double precision)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
 def weight_layers(model: nn.Module) -> Iterator[nn.Module]:

@@ -44,7 +44,7 @@ def fused_loss_gradient(subject: Subject, batch: Batch, names: set[str]) -> dict
         out = model(batch.x)
         check_output(out.detach())
         F.cross_entropy(out, batch.y).backward()
-    zero = torch.zeros((), device=batch.x.device)
+    zero = torch.zeros((), device=batch.x.device, dtype=batch.x.dtype)
     totals = {"snip": zero.clone(), "grad_norm": zero.clone(), "fisher": zero.clone()}
     for layer in layers:
         g = layer.weight.grad

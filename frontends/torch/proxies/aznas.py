@@ -50,7 +50,7 @@ from nasir import proxy_math
 from nasir.errors import InvalidArchError, SchemaError
 from nasir.ir import Network
 from nasir.frontends.torch.modules import NetworkModule
-from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, model_dtype
 from nasir.frontends.torch.proxies._guard import check_output
 
 __all__ = ["FUSED", "BATCH_SIZE", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
@@ -158,7 +158,7 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     gen = torch.Generator().manual_seed(subject.seed)
     if init == "kaiming":
         _kaiming_init(model, gen)
-    x = torch.randn((batch_size, *network.input_shape), generator=gen).to(subject.device)
+    x = torch.randn((batch_size, *network.input_shape), generator=gen).to(subject.device, model_dtype(model))
     grads = "az_trainability" in names
     feats: dict[str, torch.Tensor] = {}
     modules = dict(zip((b.name for b in network.blocks), model.blocks.values()))  # same order by construction

@@ -57,7 +57,7 @@ def fisher(subject: Subject, batch: Batch) -> float:
     finally:
         for h in handles:
             h.remove()
-    total = torch.zeros((), device=batch.x.device)
+    total = torch.zeros((), device=batch.x.device, dtype=batch.x.dtype)
     for layer in layers:
         if layer in sal:
             total += sal[layer].abs().sum() * math.prod(layer.weight.shape[1:])

@@ -40,11 +40,11 @@ def _hook_stages(network: Network, model: NetworkModule) -> tuple[list[str], dic
     return names, feats, handles
 
 
-def _heads(channels: list[int], task: Task, seed: int, device: torch.device) -> nn.ModuleList:
+def _heads(channels: list[int], task: Task, seed: int, device: torch.device, dtype: torch.dtype = torch.float32) -> nn.ModuleList:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         heads = nn.ModuleList(nn.Sequential(nn.BatchNorm2d(c), nn.Conv2d(c, t, 1)) for c, t in zip(channels, task.channels))
-    return heads.to(device)
+    return heads.to(device, dtype)  # float64: the float32 draws widened, as the network's weights
 
 
 def _param_groups(modules: list[nn.Module], weight_decay: float) -> list[dict]:
@@ -66,14 +66,14 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     model = subject.model
     names, feats, handles = _hook_stages(subject.network, model)
     shapes = subject.network.block_shapes()
-    heads = _heads([shapes[n][0] for n in names], task, subject.seed, batch.x.device)
+    heads = _heads([shapes[n][0] for n in names], task, subject.seed, batch.x.device, batch.x.dtype)
     rng = np.random.default_rng((subject.seed, 2021))
-    goal = [torch.as_tensor(t, device=batch.x.device) for t in targets(task, batch.x.cpu().numpy(), rng)]
+    goal = [torch.as_tensor(t).to(batch.x) for t in targets(task, batch.x.cpu().numpy(), rng)]
     optimizer = torch.optim.SGD(_param_groups([model, heads], weight_decay), lr=lr, momentum=momentum)
 
     def loss_now() -> torch.Tensor:
         noise = input_noise(task, tuple(batch.x.shape), rng)
-        model(batch.x if noise is None else batch.x + torch.as_tensor(noise, device=batch.x.device))
+        model(batch.x if noise is None else batch.x + torch.as_tensor(noise).to(batch.x))
         outs = [h(F.interpolate(feats[n], (task.size, task.size))) for h, n in zip(heads, names)]
         return sum(w * F.mse_loss(o, t) for w, o, t in zip(stage_weights, outs, goal) if w)
 

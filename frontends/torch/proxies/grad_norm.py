@@ -21,7 +21,7 @@ def grad_norm(subject: Subject, batch: Batch) -> float:
     out = model(batch.x)
     check_output(out.detach())
     F.cross_entropy(out, batch.y).backward()
-    total = torch.zeros((), device=batch.x.device)
+    total = torch.zeros((), device=batch.x.device, dtype=batch.x.dtype)
     for layer in weight_layers(model):
         if layer.weight.grad is not None:
             total += layer.weight.grad.norm()

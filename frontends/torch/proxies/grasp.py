@@ -25,7 +25,7 @@ def grasp(subject: Subject, batch: Batch) -> float:
     grad_f = torch.autograd.grad(F.cross_entropy(model(batch.x), batch.y), weights, create_graph=True, allow_unused=True)
     z = sum((gw.detach() * gf).sum() for gw, gf in zip(grad_w, grad_f) if gw is not None and gf is not None)
     hg = torch.autograd.grad(z, weights, allow_unused=True)
-    total = torch.zeros((), device=batch.x.device)
+    total = torch.zeros((), device=batch.x.device, dtype=batch.x.dtype)
     for w, h in zip(weights, hg):
         if h is not None:
             total += (-w.detach() * h).sum()

@@ -57,12 +57,12 @@ def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passe
     if subject.network is None:
         raise InvalidArchError("linear_regions builds TE-NAS's thin network from the IR; score a nasir Network "
                                "(or a module lowered from one), not a bare torch module")
-    model = lower(thin_network(subject.network, crop=crop), seed=subject.seed, device=subject.device).train()
+    model = lower(thin_network(subject.network, crop=crop), seed=subject.seed, device=subject.device).to(batch.x.dtype).train()
     rng = np.random.default_rng((subject.seed, 2021))
     images = batch.x.cpu().numpy()
     counts = []
     for _ in range(repeats):
-        crops = [torch.as_tensor(one_channel_crops(images, samples, crop, rng), device=batch.x.device) for _ in range(passes)]
+        crops = [torch.as_tensor(one_channel_crops(images, samples, crop, rng)).to(batch.x) for _ in range(passes)]
         codes = torch.cat([relu_codes(model, x) for x in crops])
         counts.append(count_patterns(codes.cpu().numpy()))
     return float(np.mean(counts))

@@ -25,7 +25,7 @@ __all__ = ["meco"]
 def meco(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
     gen = torch.Generator().manual_seed(subject.seed)
-    x = torch.randn((1, *batch.x.shape[1:]), generator=gen).to(batch.x.device)
+    x = torch.randn((1, *batch.x.shape[1:]), generator=gen).to(batch.x)  # float64: the float32 draw widened
     features: list[np.ndarray] = []
 
     def hook(module: nn.Module, inputs, output) -> None:

@@ -34,7 +34,7 @@ def snip(subject: Subject, batch: Batch) -> float:
         for layer, w in params.items():
             del layer.weight
             layer.weight = w
-    total = torch.zeros((), device=batch.x.device)
+    total = torch.zeros((), device=batch.x.device, dtype=batch.x.dtype)
     for g in grads:
         if g is not None:
             total += g.abs().sum()

@@ -9,6 +9,8 @@ import torch
 
 import nasir.frontends.tensorflow as tfe
 import nasir.frontends.torch as pte
+from nasir.frontends.torch.proxies import gennas as pt_gennas
+from nasir.gennas_signals import TASKS, stage_blocks
 from nasir.ir import Arch, Network, weight_specs
 from nasir.rng import as_rng
 from nasir.spaces import nb101
@@ -60,6 +62,16 @@ def random_weights(specs, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
+def twins(net: Network, seed: int = 0):
+    """(torch module, TF model in NHWC) holding the same (non-default) neutral weights."""
+    weights = random_weights(net.weight_specs(), seed)
+    module = pte.lower(net, seed=seed)
+    pte.import_weights(module, weights)
+    model = tfe.lower(net, seed=seed)
+    tfe.import_weights(model, weights)
+    return module, model
+
+
 def pair(obj: Network | Arch, seed: int, input_shapes: Sequence | None = None):
     """(torch module, TF model in NCHW layout, neutral weights) holding the same random weights."""
     shapes = None if isinstance(obj, Network) else input_shapes
@@ -96,3 +108,16 @@ def compare(obj: Network | Arch, seed: int, *, input_shapes: Sequence | None = N
         diff = max((float(np.abs(a[k] - b[k]).max()) for k in keys), default=0.0)
         stats.append(diff / max((float(np.abs(b[k]).max()) for k in keys), default=1.0))
     return rel_err(got, expected), stats[0], stats[1]
+
+
+def torch_image(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The image torch's MeCo draws for ``seed``."""
+    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(seed)).numpy()
+
+
+def torch_heads(net: Network, seed: int, task: str = "single") -> list[dict[str, torch.Tensor]]:
+    """Torch's GenNAS heads for ``seed`` as neutral weights of TF's head graph."""
+    shapes = net.block_shapes()
+    heads = pt_gennas._heads([shapes[n][0] for n in stage_blocks(net)], TASKS[task], seed, torch.device("cpu"))
+    return [{"bn/weight": bn.weight, "bn/bias": bn.bias, "bn/running_mean": bn.running_mean, "bn/running_var": bn.running_var,
+             "conv/weight": conv.weight, "conv/bias": conv.bias} for bn, conv in heads]

@@ -16,7 +16,6 @@ import pytest
 import torch
 
 import nasir.frontends.tensorflow as tfe
-import nasir.frontends.torch as pte
 from nasir.frontends.tensorflow import proxies as tfp
 from nasir.frontends.tensorflow.proxies import _common as tfc
 from nasir.frontends.tensorflow.proxies import tenas as tf_tenas
@@ -26,21 +25,11 @@ from nasir.frontends.torch.proxies import tenas as pt_tenas
 from nasir.proxies import PROXIES
 from nasir.proxy_math import ProxyWarning
 
-from ._helpers import rel, ALL_OPS, BEST, random_weights, small_nb201
+from ._helpers import rel, ALL_OPS, BEST, small_nb201, twins
 
 TOL = 1e-3  # the issue's bar for deterministic proxies (float32 round-off through a backward pass)
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 PROXY_NAMES = ("naswot", "jacob_cov", "synflow", "snip", "grasp", "fisher", "grad_norm", "zico", "params", "flops")
-
-
-def twins(net, seed: int = 0):
-    """(torch module, TF model) holding the same (non-default) neutral weights."""
-    weights = random_weights(net.weight_specs(), seed)
-    module = pte.lower(net, seed=seed)
-    pte.import_weights(module, weights)
-    model = tfe.lower(net, seed=seed)
-    tfe.import_weights(model, weights)
-    return module, model
 
 
 def test_every_spec_has_a_tensorflow_implementation_or_a_reason() -> None:

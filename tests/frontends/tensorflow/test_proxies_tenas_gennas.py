@@ -29,11 +29,10 @@ from nasir.frontends.torch.proxies import _common as ptc
 from nasir.frontends.torch.proxies import gennas as pt_gennas
 from nasir.frontends.torch.proxies import hnas as pt_hnas
 from nasir.frontends.torch.proxies import meco as pt_meco
-from nasir.gennas_signals import TASKS, stage_blocks
 from nasir.proxies import PROXIES
 from nasir.proxy_math import corr_min_eig, thin_network
 
-from ._helpers import rel, ALL_OPS, BEST, chain, pair, small_nb101, small_nb201
+from ._helpers import rel, ALL_OPS, BEST, chain, pair, small_nb101, small_nb201, torch_heads, torch_image
 
 TOL = 1e-3  # the bar for deterministic proxies (float32 round-off)
 
@@ -42,19 +41,6 @@ def twins(net, seed: int = 0):
     """(torch module, TF model) holding the same (non-default) neutral weights."""
     module, model, _ = pair(net, seed)
     return module, model
-
-
-def torch_image(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """The image torch's MeCo draws for ``seed``."""
-    return torch.randn((1, *shape), generator=torch.Generator().manual_seed(seed)).numpy()
-
-
-def torch_heads(net, seed: int, task: str = "single") -> list[dict[str, torch.Tensor]]:
-    """Torch's GenNAS heads for ``seed`` as neutral weights of TF's head graph."""
-    shapes = net.block_shapes()
-    heads = pt_gennas._heads([shapes[n][0] for n in stage_blocks(net)], TASKS[task], seed, torch.device("cpu"))
-    return [{"bn/weight": bn.weight, "bn/bias": bn.bias, "bn/running_mean": bn.running_mean, "bn/running_var": bn.running_var,
-             "conv/weight": conv.weight, "conv/bias": conv.bias} for bn, conv in heads]
 
 
 # ---------------------------------------------------------------- registration

@@ -203,6 +203,26 @@ def test_module_and_network_give_the_same_score(data) -> None:
     assert score(lower(net, seed=11), "naswot", data, seed=11) == score(net, "naswot", data, seed=11)
 
 
+def test_float64_scores_the_float32_problem_in_double_precision(data, best_scores) -> None:
+    """The same weights and batch widened: every proxy within float32 round-off of its float32 score
+    (zico's ratio of gradient spreads amplifies round-off most), the caller's module left in float32."""
+    model = lower(small(), seed=0)
+    wide = score_network(model, list(CHEAP), data, seed=0, fused=False, dtype="float64")
+    far = {n: (wide[n], best_scores[n]) for n in CHEAP if not math.isclose(wide[n], best_scores[n], rel_tol=1e-2)}
+    assert not far, far
+    assert wide["snip"] != best_scores["snip"]  # really recomputed, not the float32 pass
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert make_subject(model, 0, None, dtype="float64").model.blocks["stem"].nodes["conv"].weight.dtype == torch.float64
+    narrow = make_batch(data, 4, 0, augment_images=True, device=torch.device("cpu"))
+    widened = make_batch(data, 4, 0, augment_images=True, device=torch.device("cpu"), dtype="float64")
+    assert widened.x.dtype == torch.float64 and torch.equal(widened.x, narrow.x.double())
+
+
+def test_an_unknown_dtype_is_refused_by_name(data) -> None:
+    with pytest.raises(ValueError, match="float16"):
+        score(small(), "naswot", data, dtype="float16")
+
+
 # ---------------------------------------------------------------- degenerate architectures
 
 
