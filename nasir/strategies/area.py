@@ -6,13 +6,15 @@ Training", Sec. 5-6): NASWOT sample-and-rank, and AREA (Assisted Regularised EA)
   budget of one evaluation reproduces NASWOT's pick; a larger budget evaluates the runner-ups.
 * :class:`AREA` scores ``n_candidates`` random architectures (M = 1000 in the paper) and seeds
   regularised evolution with the ``population_size`` best (P = 10, tournament S = 3, NAS-Bench-201's
-  REA settings); evolution then runs on the study's objective as usual.
+  REA settings); evolution then runs on the study's objective as usual. ``candidates`` ranks a
+  given pool instead of drawing one (e.g. architectures already scored offline).
 
 Candidates come from one random stream of the search seed, separate from the per-trial streams.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,19 +31,23 @@ __all__ = ["SampleAndRank", "AREA", "ranked_candidates"]
 _CANDIDATE_STREAM = 0x4E57  # "NW": the candidate pool's stream, distinct from trial numbers
 
 
-def ranked_candidates(space: SearchSpace, scorer: Scorer, n: int, seed: int) -> list[Arch]:
-    """``n`` distinct random architectures (fewer if the space is smaller), sorted by score, best first.
+def ranked_candidates(space: SearchSpace, scorer: Scorer, n: int, seed: int,
+                      candidates: Sequence[Arch] | None = None) -> list[Arch]:
+    """``n`` distinct random architectures (fewer if the space is smaller), or the given
+    ``candidates``, sorted by score, best first.
 
-    Ties keep sampling order, so the ranking is a pure function of (space, scorer, n, seed).
+    Ties keep sampling (or given) order, so the ranking is a pure function of its arguments.
     """
-    rng = np.random.default_rng([int(seed), _CANDIDATE_STREAM])
-    pool: dict[str, Arch] = {}
-    for _ in range(20 * n):
-        arch = space.sample(rng)
-        pool.setdefault(arch.canonical_hash(), arch)
-        if len(pool) == n:
-            break
-    archs = list(pool.values())
+    if candidates is None:
+        rng = np.random.default_rng([int(seed), _CANDIDATE_STREAM])
+        pool: dict[str, Arch] = {}
+        for _ in range(20 * n):
+            arch = space.sample(rng)
+            pool.setdefault(arch.canonical_hash(), arch)
+            if len(pool) == n:
+                break
+        candidates = list(pool.values())
+    archs = list(candidates)
     scores = np.asarray(scorer(archs), dtype=float)
     if scores.shape != (len(archs),):
         raise ValueError(f"scorer {scorer_name(scorer)!r} returned shape {scores.shape} for {len(archs)} architectures")
@@ -83,20 +89,26 @@ class AREA(RegularizedEvolution):
 
     name = "area"
 
-    def __init__(self, space: SearchSpace, *, scorer: Scorer, n_candidates: int = 1000, **kwargs: Any) -> None:
-        self.scorer, self.n_candidates = scorer, n_candidates
+    def __init__(self, space: SearchSpace, *, scorer: Scorer, n_candidates: int = 1000,
+                 candidates: Sequence[Arch] | None = None, **kwargs: Any) -> None:
+        self.candidates = None if candidates is None else list(candidates)
+        self.scorer = scorer
+        self.n_candidates = n_candidates if self.candidates is None else len(self.candidates)
         self._initial: list[Arch] | None = None
         super().__init__(space, **kwargs)
-        if n_candidates < self.population_size:
-            raise ValueError(f"n_candidates ({n_candidates}) must be >= population_size ({self.population_size})")
+        if self.n_candidates < self.population_size:
+            raise ValueError(f"n_candidates ({self.n_candidates}) must be >= population_size ({self.population_size})")
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "n_candidates": self.n_candidates, "scorer": scorer_name(self.scorer)}
+        pool = {} if self.candidates is None else {"candidates_sha256": hashlib.sha256(
+            "".join(a.canonical_hash() for a in self.candidates).encode()).hexdigest()}  # a resume must rank the same pool
+        return {**super().config(), "n_candidates": self.n_candidates, "scorer": scorer_name(self.scorer), **pool}
 
     def _plan(self, t: int) -> list[Arch] | None:
         if t < self.population_size:
             if self._initial is None:
-                self._initial = ranked_candidates(self.space, self.scorer, self.n_candidates, self.seed)[: self.population_size]
+                ranked = ranked_candidates(self.space, self.scorer, self.n_candidates, self.seed, self.candidates)
+                self._initial = ranked[: self.population_size]
             return self._initial[t:]
         return super()._plan(t)
 

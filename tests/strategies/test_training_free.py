@@ -54,6 +54,22 @@ def test_area_seeds_evolution_with_the_proxy_top_p() -> None:
     assert any(sum(x != y for x, y in zip(ops, space.to_ops(p))) == 1 for p in initial), "a one-edge mutant of the population"
 
 
+def test_area_ranks_a_given_candidate_pool_and_a_resume_must_use_the_same(tmp_path: Path) -> None:
+    pool = [space.sample(s) for s in range(30)]
+    area = AREA(space, scorer=NWOT, candidates=pool, population_size=5, seed=7)
+    initial = area.ask(5)
+    scores = NWOT(pool)
+    best = sorted(range(30), key=lambda i: (-np.nan_to_num(scores[i], nan=-np.inf), i))[:5]
+    assert area.n_candidates == 30 and initial == [pool[i] for i in best]
+    assert AREA(space, scorer=NWOT, candidates=pool, population_size=5, seed=8).ask(5) == initial, "the pool, not the seed"
+    objective = TabularObjective(BENCH, space)
+    Study.open(tmp_path / "s.db", space, AREA(space, scorer=NWOT, candidates=pool, population_size=5), objective, seed=0).optimize(budget_evals=8)
+    with pytest.raises(ValueError, match="candidates"):
+        Study.open(tmp_path / "s.db", space, AREA(space, scorer=NWOT, candidates=pool[1:], population_size=5), objective, seed=0)
+    with pytest.raises(ValueError, match="n_candidates"):
+        AREA(space, scorer=NWOT, candidates=pool[:3], population_size=5)
+
+
 def test_area_starts_from_a_better_population_than_rea() -> None:
     """The proxy-picked initial population beats a random one on ground truth (mean over 5 seeds)."""
     area = [np.mean([valid(a) for a in AREA(space, scorer=NWOT, n_candidates=1000, seed=s).ask(10)]) for s in range(5)]
