@@ -1,8 +1,9 @@
-"""Training-free REA on the whole NAS-Bench-201 space with our label-free proxy ensemble as the fitness.
+"""Training-free REA on the whole NAS-Bench-201 space with a live proxy as the fitness: our label-free
+ensemble, or GenNAS.
 
-Usage: python -P benchmarks/ensemble_rea.py [--seeds 10] [--queries 100] [--threads 1]
+Usage: python -P benchmarks/proxy_rea.py [--fitness ensemble|gennas] [--task nb101] [--seeds 10] [--queries 100] [--threads 1]
 
-Fitness: AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
+``--fitness ensemble`` (default): AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
 1,000-architecture proxy table, rho 0.919), each computed live with the torch frontend (full C=16
 N=5 network, seed 0, the settings of ``proxies_nb201.py``) and combined with
 :class:`nasir.proxy_ensembles.ReferenceRanks` against our scores of the 1,000-architecture standard
@@ -11,7 +12,10 @@ file) with ``RegularizedEvolution`` (population 10, sample 3) for ``--queries`` 
 is read during the search. Reported: CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy of the
 best-scored architecture, mean +- std over the seeds, and wall time per search on this CPU.
 Cells of the reference sample reuse their stored scores (same code, seed and data); the rest are
-scored live. Writes benchmarks/results/ensemble_rea.json (per-seed rows appended as they finish).
+scored live. ``--fitness gennas``: GenNAS's regression loss (negated) with ``--task`` (default ``nb101``,
+the task GenNAS searched on NAS-Bench-101 and transferred to NB201: "GenNAS-N"), full C=16 N=5 network,
+100 SGD iterations on 16 images, seed 0; every architecture is scored live (cached within the run).
+Writes benchmarks/results/<fitness>_rea.json (per-seed rows appended as they finish).
 """
 
 from __future__ import annotations
@@ -52,6 +56,25 @@ def stored_scores() -> dict[str, dict[str, float]]:
     return {row["arch_str"]: {m: float(row[m]) for m in MEMBERS} for row in merged_rows(REFERENCE_ROWS).values()}
 
 
+class GenNASFitness:
+    """``arch -> {"gennas": ...}``: GenNAS's score of the full network, live, each architecture once."""
+
+    def __init__(self, task: str) -> None:
+        self.task, self.data, self.cache = task, load_sample(), {}
+        self.live = 0
+
+    def __call__(self, arch) -> dict[str, float]:
+        key = space.format(arch)
+        if key not in self.cache:
+            self.live += 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ProxyWarning)
+                value = score_network(space.network(arch), ["gennas"], self.data, seed=0, catch=True,
+                                      options={"gennas": {"task": self.task}})["gennas"]
+            self.cache[key] = float(value)
+        return {"gennas": self.cache[key]}
+
+
 class EnsembleFitness:
     """``arch -> {"ensemble": ..., members...}``: live proxy scores (or the stored ones) through ReferenceRanks."""
 
@@ -75,14 +98,17 @@ class EnsembleFitness:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fitness", choices=("ensemble", "gennas"), default="ensemble")
+    parser.add_argument("--task", default="nb101", help="GenNAS task (--fitness gennas)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS / "ensemble_rea.json")
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/<fitness>_rea.json")
     args = parser.parse_args()
+    args.out = args.out or RESULTS / f"{args.fitness}_rea.json"
     torch.set_num_threads(args.threads)
     bench = NB201Benchmark.default()
-    fitness = EnsembleFitness(stored_scores())
+    fitness = EnsembleFitness(stored_scores()) if args.fitness == "ensemble" else GenNASFitness(args.task)
     done = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
     runs = [r for r in done if r["queries"] == args.queries]
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +116,7 @@ def main() -> None:
             if any(r["seed"] == seed for r in runs):
                 continue
             live_before, start = fitness.live, time.perf_counter()
-            objective = FunctionObjective(fitness, "ensemble", name="ensemble-rea")
+            objective = FunctionObjective(fitness, args.fitness, name=f"{args.fitness}-rea")
             study = Study.open(Path(tmp) / f"rea-{seed}.db", space, RegularizedEvolution(space), objective, seed=seed)
             best = study.optimize(budget_evals=args.queries)
             key = space.format(best.arch)
@@ -106,10 +132,13 @@ def write(args: argparse.Namespace, runs: list[dict]) -> dict:
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
     summary |= {"runs": len(runs), "median_seconds_per_search": float(np.median([r["seconds"] for r in runs]))}
-    result = {"meta": {"command": f"python -P benchmarks/ensemble_rea.py --seeds {args.seeds} --queries {args.queries} "
-                                  f"--threads {args.threads}",
-                       "date": datetime.date.today().isoformat(), "machine": cpu_label(), "members": list(MEMBERS),
-                       "reference": [str(p.relative_to(RESULTS.parent.parent)) for p in REFERENCE_ROWS]},
+    fitness = {"members": list(MEMBERS), "reference": [str(p.relative_to(RESULTS.parent.parent)) for p in REFERENCE_ROWS]}
+    if args.fitness == "gennas":
+        fitness = {"gennas_task": args.task, "network": "NB201 C=16 N=5, seed 0, 100 iterations, batch 16"}
+    task = f" --task {args.task}" if args.fitness == "gennas" else ""
+    result = {"meta": {"command": f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {args.seeds} "
+                                  f"--queries {args.queries} --threads {args.threads}",
+                       "date": datetime.date.today().isoformat(), "machine": cpu_label(), **fitness},
               "summary": summary, "runs": runs}
     args.out.write_text(json.dumps(result, indent=1))
     return result
