@@ -13,7 +13,9 @@ all architectures. ``--fresh-batch`` instead draws, per architecture, its own au
 from seed ``S`` and shares it (weights still from ``--seed``: the shared protocol's batch
 sensitivity). ``--fresh-init`` (with ``--fresh-batch``) also gives each architecture its own
 initial weights, seeded by ``[seed, index]``, as zero-cost-nas's running global RNG does: its
-full protocol. Proxy variants are written ``name:key=value`` (``synflow:bn=identity``).
+full protocol. ``--cell-conv-bias`` adds the one code difference found in zero-cost-nas's NB201
+network: its cell convs carry a bias (PyTorch default init; reduction blocks stay bias-free).
+Proxy variants are written ``name:key=value`` (``synflow:bn=identity``).
 
 Ground truth (columns of the shipped table): ``nb201v11_cifar10valid_test_acc`` (what zero-cost-nas
 correlated with; published figures are on this column), ``cifar10_test_acc``, ``cifar100_test_acc``,
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import platform
 import time
 import warnings
@@ -43,6 +46,8 @@ import torch
 
 from nasir import proxy_math
 from nasir.data import ImageData, load_sample
+from nasir.frontends.torch import lower
+from nasir.frontends.torch.lowerings import ReLUConvBN
 from nasir.frontends.torch.proxies import TORCH_PROXIES, ProxyWarning, score_network
 from nasir.frontends.torch.proxies._common import make_batch
 from nasir.proxy_ensembles import rank_ensemble
@@ -99,13 +104,28 @@ def cell_seed(seed: int, index: int) -> int:
     return int(np.random.default_rng([seed, index, 1]).integers(2**31))
 
 
+def with_cell_conv_bias(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """zero-cost-nas builds its cell ``ReLUConvBN`` with ``Conv2d(..., bias=not affine)`` and cell
+    BN ``affine=False``: the cell convs (edges ``e<i>_<j>``, not the reduction blocks) get a bias with
+    PyTorch's default init, drawn from ``seed``. BN affine is left on: at init it is the identity."""
+    gen = torch.Generator().manual_seed(seed)
+    for name, module in model.named_modules():
+        if isinstance(module, ReLUConvBN) and name.rsplit(".", 1)[-1].startswith("e"):
+            conv = module.conv
+            bound = 1 / math.sqrt(conv.weight[0].numel())
+            conv.bias = torch.nn.Parameter(torch.empty(conv.out_channels).uniform_(-bound, bound, generator=gen))
+    return model
+
+
 def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str, fresh: bool = False,
-               fresh_init: bool = False) -> dict:
+               fresh_init: bool = False, cell_bias: bool = False) -> dict:
     net = space.network(space.from_index(int(index)), dataset=dataset)
     if fresh:
         data = fresh_batch(data, [seed, int(index)])
     if fresh_init:  # the batch above is used as given: this seed changes only the weights (and the batch's order)
         seed = cell_seed(seed, int(index))
+    if cell_bias:  # the proxies copy this module; the batches still come from ``seed``
+        net = with_cell_conv_bias(lower(net, seed=seed), cell_seed(seed, int(index)) + 1)
     row = {"index": int(index), "arch_str": space.format(space.from_index(int(index)))}
     for text in proxies:
         group = text.split("+")  # "snip+grad_norm+fisher": one fused loss-gradient pass, timed together
@@ -203,6 +223,8 @@ def main() -> None:
                         help=f"one shared augmented batch of {FRESH_BATCH} drawn from this seed (weights still from --seed)")
     parser.add_argument("--fresh-init", action="store_true",
                         help="with --fresh-batch: each architecture's initial weights from its own seed (zero-cost-nas's protocol)")
+    parser.add_argument("--cell-conv-bias", action="store_true",
+                        help="cell convs carry a bias, as zero-cost-nas's NB201 network builds them")
     parser.add_argument("--tag", default="", help="suffix of the output files (several proxy sets on one sample)")
     parser.add_argument("--summarize-only", action="store_true", help="score nothing; summarise the rows already written")
     parser.add_argument("--also", type=Path, nargs="*", default=[],
@@ -231,11 +253,12 @@ def main() -> None:
         data = fresh_batch(data, [args.batch_seed])
     fields = ["index", "arch_str", *names, *(f"ms:{p}" for p in names)]
     if not args.summarize_only:
-        score_arch(int(sample_indices(1)[0]), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init)  # warm-up (imports, allocator)
+        score_arch(int(sample_indices(1)[0]), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init, args.cell_conv_bias)  # warm-up (imports, allocator)
     for k, index in enumerate([] if args.summarize_only else sample_indices(args.sample)):
         if int(index) in done:
             continue
-        row = score_arch(int(index), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init)
+        row = score_arch(int(index), args.proxies, data, args.seed, args.dataset, args.fresh_batch, args.fresh_init,
+                         args.cell_conv_bias)
         new = not csv_path.exists()
         with csv_path.open("a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
@@ -254,9 +277,11 @@ def main() -> None:
         data_note = f"a fresh augmented batch of {FRESH_BATCH} per architecture from default_rng([seed, index])"
         if args.fresh_init:
             data_note += ", initial weights per architecture from default_rng([seed, index, 1])"
+    if args.cell_conv_bias:
+        data_note += "; cell convs with a PyTorch-default bias (zero-cost-nas's NB201 cells)"
     elif args.batch_seed is not None:
         data_note = f"one shared augmented batch of {FRESH_BATCH} from default_rng([{args.batch_seed}])"
-    meta = {"command": "python benchmarks/" + Path(__file__).name + f" --sample {args.sample} --seed {args.seed} --dataset {args.dataset} --proxies {' '.join(args.proxies)}" + (" --fresh-batch" if args.fresh_batch else "") + (" --fresh-init" if args.fresh_init else "")
+    meta = {"command": "python benchmarks/" + Path(__file__).name + f" --sample {args.sample} --seed {args.seed} --dataset {args.dataset} --proxies {' '.join(args.proxies)}" + (" --fresh-batch" if args.fresh_batch else "") + (" --fresh-init" if args.fresh_init else "") + (" --cell-conv-bias" if args.cell_conv_bias else "")
                   + (f" --batch-seed {args.batch_seed}" if args.batch_seed is not None else "") + (f" --tag {args.tag}" if args.tag else ""),
             "date": date.today().isoformat(), "machine": platform.processor() or platform.machine(), "threads": args.threads,
             "torch": torch.__version__, "numpy": np.__version__, "n_archs": len(rows),
