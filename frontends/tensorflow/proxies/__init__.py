@@ -6,6 +6,8 @@ all-ones input with ``|theta|``); TensorFlow supplies the forward passes and aut
 closing formulas come from :mod:`nasir.proxy_math`. Given the same neutral weights and the same
 batch (a float NCHW array, or un-augmented uint8 images), both frontends compute the same score
 up to float32 round-off (which gennas' 100 SGD steps amplify, as they do between two torch runs).
+``dtype="float64"`` scores that same problem (the float32 weights, batch and draws, widened) in
+double precision, where the two frameworks agree to ~1e-12: a check of definitions, not of rounding.
 
     >>> from nasir.spaces.nb201 import space
     >>> from nasir.data import load_sample

@@ -16,6 +16,8 @@ same ``seed`` gives the same weights, batch and score; CPU and CUDA share one co
 (``device``); an architecture whose output is constant (found from the IR, or from identical
 outputs over the batch) or whose score is NaN/inf scores ``-inf`` with a
 :class:`~nasir.proxy_math.ProxyWarning` instead of raising.
+``dtype="float64"`` scores the same weights and batch widened to double precision (e.g. to tell
+a proxy's own amplification of float32 round-off from a difference of definitions).
 """
 
 from __future__ import annotations
