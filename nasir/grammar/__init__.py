@@ -24,6 +24,7 @@ from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
 from nasir.grammar.derivation import Derivation, bound_positions, derive_arch, from_text, parse_arch, to_text
 from nasir.grammar.errors import (
+    ArchTooLargeError,
     GrammarError,
     InfiniteLanguageError,
     InvalidDerivationError,
@@ -40,7 +41,7 @@ from nasir.grammar.space import GrammarSpace
 from nasir.grammar.symbols import NonTerminal, Param, choice, dag, nt, op, param, repeat, seq
 
 __all__ = [
-    "Binding", "Constraints", "Derivation", "Grammar", "GrammarError", "GrammarSpace", "InfiniteLanguageError",
+    "ArchTooLargeError", "Binding", "Constraints", "Derivation", "Grammar", "GrammarError", "GrammarSpace", "InfiniteLanguageError",
     "InvalidDerivationError", "Moves", "NonTerminal", "Param", "ParameterError", "ParameterTypeError", "Production", "Terminal",
     "UnboundParameterError", "UndefinedSymbolError", "UnknownParameterError", "UnsatisfiableConstraintsError",
     "bound_positions", "choice", "count", "dag", "derive_arch", "enumerate_trees", "from_text", "nt", "op", "param",

@@ -9,9 +9,17 @@
   topological order padded to the largest graph the grammar derives.
 * ``path``: :func:`nasir.encodings.path_encoding` of the derived graph over the grammar's op labels
   (``input``, ``output``, ``add`` and ``concat`` pass paths through; ``zero`` kills them), for paths
-  up to the longest the grammar can derive.
+  up to the longest the grammar can derive, from one op (from none where a path can skip every op).
+* ``counts``: how often the derivation uses each production (symbols in discovery order, then
+  productions in declaration order). A recursive grammar has unboundedly many slots, so no one-hot
+  of its derivations has a fixed length; what a derivation is built from does (the view of
+  hierarchical grammar NAS, Schrodi et al., NeurIPS 2023, which compares derivations by their
+  productions). Offered for every grammar; it forgets where productions are used.
 
-Encodings are offered where they are finite and not too long (see :attr:`Encoder.kinds`).
+For a recursive grammar ``adjacency`` and ``path`` exist only under a node bound (the space's
+:attr:`~nasir.grammar.Constraints.node_bound`): graphs are padded to the bound, and a path has at
+most ``bound - 2`` ops (every node but ``input`` and ``output``). Encodings are offered where they
+are finite and not too long (see :attr:`Encoder.kinds`).
 """
 
 from __future__ import annotations
@@ -21,54 +29,89 @@ import numpy as np
 
 from nasir import encodings
 from nasir.grammar.counting import max_terminals
-from nasir.grammar.derivation import Derivation
+from nasir.grammar.derivation import Derivation, positions
+from nasir.grammar.errors import ArchTooLargeError
 from nasir.grammar.grammar import Grammar, Production, Terminal
 from nasir.grammar.symbols import IN, OUT
 from nasir.ir import Arch
 
-__all__ = ["Encoder", "MAX_LENGTH", "PASS_THROUGH"]
+__all__ = ["Encoder", "MAX_LENGTH", "PASS_THROUGH", "TREE_KINDS"]
 
 MAX_LENGTH = 100_000  # longest encoding offered (entries)
 PASS_THROUGH = frozenset({"input", "output", "add", "concat"})
+TREE_KINDS = frozenset({"onehot", "counts"})  # encodings read from the derivation tree, not the graph
 
 _Slot = tuple[tuple[int, int], ...]  # (production index, child index) from the root
 
 
 class Encoder:
-    """The encodings a grammar supports and how to compute them."""
+    """The encodings a grammar supports and how to compute them.
 
-    def __init__(self, grammar: Grammar) -> None:
+    Args:
+        grammar: the grammar.
+        node_bound: most nodes an architecture of the space has; gives a recursive grammar its
+            ``adjacency`` and ``path`` encodings (a finite grammar's own maximum is used as before).
+
+    ``kinds`` lists the available encodings, the default first: ``onehot`` for a finite grammar,
+    ``counts`` for a recursive one (it exists with or without a bound, so the default does not
+    change when a bound is added, and it is short where padded graphs are mostly zeros).
+    """
+
+    def __init__(self, grammar: Grammar, node_bound: int | None = None) -> None:
         self.grammar = grammar
-        self.kinds: tuple[str, ...] = ()
-        if not grammar.finite:
-            return
-        self._slots: dict[_Slot, int] = {}
-        self._onehot_length = self._layout(grammar.start, (), 0, budget=MAX_LENGTH)
+        self._offsets: dict[str, int] = {}  # symbol -> index of its first production in ``counts``
+        self._counts_length = 0
+        for s in grammar.symbols:
+            self._offsets[s], self._counts_length = self._counts_length, self._counts_length + len(grammar.productions(s))
         terms = grammar.terminals()
         self._op_index = {"input": 0, "output": 1, **{key: i + 2 for i, key in enumerate(terms)}}
-        self._max_nodes = 2 + max_terminals(grammar)[grammar.start]
         self._label = {key: t.label for key, t in terms.items() if t.op not in PASS_THROUGH and t.op != "zero"}
         self._vocab = list(dict.fromkeys(self._label.values()))
-        longest = _longest_paths(grammar)[grammar.start]
-        self._lengths = range(1, longest + 1)
+        self._slots: dict[_Slot, int] = {}
+        self._onehot_length: int | None = None
+        self._max_nodes: int | None = node_bound
+        longest = 0 if node_bound is None else node_bound - 2
+        if grammar.finite:
+            self._onehot_length = self._layout(grammar.start, (), 0, budget=MAX_LENGTH)
+            self._max_nodes = 2 + max_terminals(grammar)[grammar.start]
+            longest = _longest_paths(grammar)[grammar.start]
+        self._lengths = range(0 if _bare_path(grammar) else 1, longest + 1)
         kinds = []
         if self._onehot_length is not None:
             kinds.append("onehot")
-        if self._max_nodes * (self._max_nodes - 1) // 2 + self._max_nodes * (len(self._op_index) + 1) <= MAX_LENGTH:
+        n = self._max_nodes
+        if n is not None and n * (n - 1) // 2 + n * (len(self._op_index) + 1) <= MAX_LENGTH:
             kinds.append("adjacency")
-        if self._vocab and encodings.path_encoding_length(len(self._vocab), self._lengths) <= MAX_LENGTH:
+        if self._vocab and self._lengths and encodings.path_encoding_length(len(self._vocab), self._lengths) <= MAX_LENGTH:
             kinds.append("path")
-        self.kinds = tuple(kinds)
+        self.kinds: tuple[str, ...] = (*kinds, "counts") if grammar.finite else ("counts", *kinds)
 
     def encode(self, kind: str, tree: Derivation | None, arch: Arch) -> np.ndarray:
-        """The ``kind`` encoding; ``tree`` (the derivation of ``arch``) is needed for ``onehot`` only."""
+        """The ``kind`` encoding; ``tree`` (the derivation of ``arch``) is needed for :data:`TREE_KINDS` only.
+
+        Raises:
+            ValueError: ``kind`` is not in :attr:`kinds`.
+            ArchTooLargeError: a graph encoding of an architecture over the node bound.
+        """
         if kind not in self.kinds:
             raise ValueError(f"unknown or unavailable grammar encoding {kind!r} (available: {self.kinds})")
         if kind == "onehot":
             return self._onehot(tree)
+        if kind == "counts":
+            return self._counts(tree)
+        if len(arch) > self._max_nodes:
+            raise ArchTooLargeError(f"the {kind} encoding holds graphs of at most {self._max_nodes} nodes (the node bound); "
+                                    f"this architecture has {len(arch)}")
         if kind == "adjacency":
             return self._adjacency(arch)
         return encodings.path_encoding(arch, lambda n: self._path_label(arch, n), self._vocab, self._lengths)
+
+    # ------------------------------------------------------------------ counts
+    def _counts(self, tree: Derivation) -> np.ndarray:
+        out = np.zeros(self._counts_length, dtype=np.float32)
+        for _, node in positions(tree):
+            out[self._offsets[node.symbol] + node.choice] += 1.0
+        return out
 
     # ------------------------------------------------------------------ onehot
     def _layout(self, symbol: str, slot: _Slot, offset: int, budget: int) -> int | None:
@@ -134,3 +177,22 @@ def _longest_in(p: Production, longest: dict[str, int]) -> int:
         if node != IN:
             best[node] = weight[node] + max(best[u] for u in graph.pred[node])
     return best[OUT]
+
+
+def _bare_path(grammar: Grammar) -> bool:
+    """Whether some derived graph has an ``input`` -> ``output`` path through pass-through ops only (of length 0)."""
+    bare: set[str] = set()  # symbols deriving such a graph; least fixpoint, so recursive grammars are covered
+    changed = True
+    while changed:
+        changed = False
+        for s in grammar.symbols:
+            if s not in bare and any(_bare_in(p, bare) for p in grammar.productions(s)):
+                bare.add(s)
+                changed = True
+    return grammar.start in bare
+
+
+def _bare_in(p: Production, bare: set[str]) -> bool:
+    keep = {IN, OUT} | {name for name, item in p.nodes if (item in bare if isinstance(item, str) else item.op in PASS_THROUGH)}
+    graph = nx.DiGraph([(u, v) for u, v, _ in p.edges if u in keep and v in keep])
+    return graph.has_node(IN) and graph.has_node(OUT) and nx.has_path(graph, IN, OUT)

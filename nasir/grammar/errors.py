@@ -5,6 +5,7 @@ from __future__ import annotations
 from nasir.errors import NasirError, SpaceTooLargeError, UnknownNameError
 
 __all__ = [
+    "ArchTooLargeError",
     "GrammarError",
     "UndefinedSymbolError",
     "InfiniteLanguageError",
@@ -51,3 +52,7 @@ class UnknownParameterError(ParameterError, UnknownNameError):
 
 class ParameterTypeError(ParameterError, TypeError):
     """A parameter is bound to values of different types (or to an unhashable value, or scaled but not a number)."""
+
+
+class ArchTooLargeError(NasirError, ValueError):
+    """An architecture has more nodes than a graph encoding is padded to (the space's node bound)."""

@@ -16,7 +16,7 @@ from nasir.errors import SpaceTooLargeError
 from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
 from nasir.grammar.derivation import Derivation, check, derive_arch, from_text, parse_arch, to_text
-from nasir.grammar.encoding import Encoder
+from nasir.grammar.encoding import TREE_KINDS, Encoder
 from nasir.grammar.errors import UnsatisfiableConstraintsError
 from nasir.grammar.grammar import Grammar
 from nasir.grammar.moves import Moves
@@ -59,7 +59,7 @@ class GrammarSpace:
         self.max_tries, self.enumerate_limit = max_tries, enumerate_limit
         self._builder = network
         self._moves = Moves(grammar, sampling=sampling, max_depth=max_depth, max_nodes=self.constraints.node_bound)
-        self._encoder = Encoder(grammar)
+        self._encoder = Encoder(grammar, node_bound=self.constraints.node_bound)
         self.encodings: tuple[str, ...] = self._encoder.kinds
 
     def __repr__(self) -> str:
@@ -145,9 +145,16 @@ class GrammarSpace:
         return (derive_arch(self.grammar, t) for t in self.enumerate_trees())
 
     def encode(self, arch: Arch, kind: str | None = None) -> np.ndarray:
-        """A fixed-length vector; ``kind`` is one of :attr:`encodings` (default: the first)."""
-        kind = kind or (self.encodings[0] if self.encodings else "onehot")
-        return self._encoder.encode(kind, self.derivation(arch) if kind == "onehot" else None, arch)
+        """A fixed-length vector; ``kind`` is one of :attr:`encodings` (default: the first, ``onehot`` for a finite
+        grammar, ``counts`` for a recursive one; ``adjacency`` and ``path`` of a recursive grammar need a node or edge
+        bound in ``constraints``, see :class:`~nasir.grammar.encoding.Encoder`).
+
+        Raises:
+            ValueError: ``kind`` is not available.
+            ArchTooLargeError: a graph encoding of an architecture over the node bound.
+        """
+        kind = kind or self.encodings[0]
+        return self._encoder.encode(kind, self.derivation(arch) if kind in TREE_KINDS else None, arch)
 
     # ------------------------------------------------------------------ protocol: text and networks
     def format(self, arch: Arch) -> str:

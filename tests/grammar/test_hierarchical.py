@@ -26,7 +26,8 @@ def test_levels_macro_stage_cell_op() -> None:
     assert len(stages) in (2, 3)
     cells = [g for s in stages for g in s.children]
     assert {c.symbol for c in cells} == {"CELL"} and {o.symbol for c in cells for o in c.children} == {"OP"}
-    assert hierarchical.encodings == ("onehot", "adjacency") and hierarchical.encode(hierarchical.derive(tree)).shape == (1148,)
+    assert hierarchical.encodings == ("onehot", "adjacency", "counts")
+    assert hierarchical.encode(hierarchical.derive(tree)).shape == (1148,)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

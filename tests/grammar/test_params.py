@@ -220,7 +220,7 @@ def test_encodings_see_the_bindings() -> None:
     wide = SMALL_SPACE.parse("NET:1(BODY:0(CELL:1(OP:0)))")
     for kind in SMALL_SPACE.encodings:
         assert not np.array_equal(SMALL_SPACE.encode(narrow, kind), SMALL_SPACE.encode(wide, kind))
-    assert hierarchical_param.encodings == ("onehot", "adjacency")
+    assert hierarchical_param.encodings == ("onehot", "adjacency", "counts")
     shapes = {kind: {hierarchical_param.encode(hierarchical_param.sample(s), kind).shape for s in range(5)}
               for kind in hierarchical_param.encodings}
     assert all(len(v) == 1 for v in shapes.values())
