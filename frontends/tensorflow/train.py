@@ -10,15 +10,21 @@ rate changes; :class:`SGD` below is torch's update rule (``g += wd * w; b = m * 
 w -= lr * (g + m * b)``), so one step on the same weights and batch moves both frameworks to the
 same weights. The step is one ``tf.function``; shuffling and augmentation come from a numpy
 Generator seeded with ``seed``, so a CPU run is a pure function of (init, data, recipe, seed).
+A checkpoint holds every variable, the momentum buffers and the Generator state, so a resumed
+run is bit-identical to an uninterrupted one on CPU.
 ``amp`` and ``channels_last`` are CUDA settings of the torch loop; this loop runs float32 NHWC.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -26,12 +32,15 @@ import tensorflow as tf
 
 from nasir.data import ImageData
 from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.frontends.tensorflow.checkpoint import load_checkpoint, model_hash, save_checkpoint
 from nasir.frontends.tensorflow.data import ImageBatches, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.ir import Arch, Network
 from nasir.recipe import Recipe, TrainResult
 
 __all__ = ["Recipe", "SGD", "TrainResult", "evaluate", "set_threads", "train"]
+
+log = logging.getLogger(__name__)
 
 
 class SGD:
@@ -123,8 +132,59 @@ def _step_fn(model: ArchModel | NetworkModel, optimizer: SGD, label_smoothing: f
     return step
 
 
+class _Run:
+    """The mutable state of one run, all of it checkpointed: model and momentum variables, data Generator, epoch, history."""
+
+    def __init__(self, model: ArchModel | NetworkModel, optimizer: SGD, rng: np.random.Generator, recipe: Recipe) -> None:
+        self.model, self.optimizer, self.rng, self.recipe = model, optimizer, rng, recipe
+        self.epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    def save(self, path: str | Path, arch_hash: str) -> None:
+        meta = {"arch_hash": arch_hash, "recipe": dataclasses.asdict(self.recipe), "epoch": self.epoch,
+                "history": self.history, "rng": self.rng.bit_generator.state}
+        save_checkpoint(path, meta, {"model": [v.numpy() for v in self.model.variables],
+                                     "momentum": [b.numpy() for b in self.optimizer.buffers]})
+
+    def restore(self, path: str | Path, arch_hash: str) -> None:
+        state = load_checkpoint(path, arch_hash=arch_hash, recipe=dataclasses.asdict(self.recipe))
+        _assign(self.model.variables, state["model"], path, "model variables")
+        _assign(self.optimizer.buffers, state["momentum"], path, "momentum buffers")
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.history = int(state["epoch"]), list(state["history"])
+
+    def epoch_pass(self, step: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor], batches: ImageBatches, data: ImageData,
+                   progress: bool) -> float:
+        """One epoch of SGD and (when due) validation, recorded in the history; returns the SGD pass's seconds."""
+        r, epoch = self.recipe, self.epoch
+        lr = tf.constant(r.lr_at(epoch), tf.float32)
+        bar = keras.utils.Progbar(len(batches), unit_name="step") if progress else None
+        tick, loss_sum = time.perf_counter(), 0.0
+        for i, (xb, yb) in enumerate(batches):
+            loss = float(step(tf.constant(xb), tf.constant(yb), lr))
+            loss_sum += loss * len(yb)
+            if bar is not None:
+                bar.update(i + 1, values=[("loss", loss)])
+        seconds = time.perf_counter() - tick
+        self.epoch += 1
+        record = {"epoch": self.epoch, "train_loss": loss_sum / len(data.y_train), "lr": r.lr_at(self.epoch)}
+        if (r.eval_every and self.epoch % r.eval_every == 0) or self.epoch == r.epochs:
+            record["val_acc"], record["val_loss"] = evaluate(self.model, data, batch_size=r.eval_batch_size)
+        self.history.append(record)
+        return seconds
+
+
+def _assign(variables: Sequence[Any], arrays: Sequence[np.ndarray], path: str | Path, what: str) -> None:
+    """Loads arrays into variables by position, refusing a file whose layout differs (a damaged file)."""
+    if [tuple(v.shape) for v in variables] != [a.shape for a in arrays]:
+        raise SchemaError(f"checkpoint {str(path)!r} holds {what} of other shapes than this model's")
+    for variable, array in zip(variables, arrays):
+        variable.assign(array)
+
+
 def train(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: ImageData, recipe: Recipe = Recipe(), *, seed: int,
-          device: str | None = None, progress: bool = True) -> TrainResult[ArchModel | NetworkModel]:
+          device: str | None = None, checkpoint: str | Path | None = None, progress: bool = True,
+          stop_after: int | None = None) -> TrainResult[ArchModel | NetworkModel]:
     """Trains a model (in place) or lowers and trains a Network / Arch on ``data`` with ``recipe``.
 
     Args:
@@ -134,36 +194,34 @@ def train(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: ImageD
         recipe: hyper-parameters.
         seed: seeds the init (when lowering here), shuffling and augmentation.
         device: a TensorFlow device string (``"/GPU:0"``); None lets TensorFlow place ops.
+        checkpoint: a file; written after every epoch and, when it exists, resumed from.
         progress: a Keras progress bar per epoch.
+        stop_after: stop after this epoch (an interruption; the schedule is still ``recipe.epochs``).
 
     Raises:
         ShapeMismatchError: the model's input/output shapes do not fit the data.
+        SchemaError: the checkpoint belongs to another architecture or recipe, or is no TensorFlow checkpoint.
     """
     with tf.device(device) if device else contextlib.nullcontext():
         model = _model_for(model_or_arch, data, seed)
         optimizer = SGD(model.trainable_variables, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
                         nesterov=recipe.nesterov)
+        run, arch_hash = _Run(model, optimizer, np.random.default_rng(seed), recipe), model_hash(model)
+        if checkpoint is not None and Path(checkpoint).exists():
+            run.restore(checkpoint, arch_hash)
+            log.info("resumed %s at epoch %d", checkpoint, run.epoch)
         step = _step_fn(model, optimizer, recipe.label_smoothing)
         batches = ImageBatches(data.x_train, data.y_train, recipe.batch_size, mean=data.mean, std=data.std, train=True,
-                               rng=np.random.default_rng(seed), padding=recipe.crop_padding, flip=recipe.flip)
-        history: list[dict[str, float]] = []
-        start, sgd_seconds = time.perf_counter(), 0.0
-        for epoch in range(recipe.epochs):
-            lr = recipe.lr_at(epoch)
-            bar = keras.utils.Progbar(len(batches), unit_name="step") if progress else None
-            tick, loss_sum = time.perf_counter(), 0.0
-            for i, (xb, yb) in enumerate(batches):
-                loss = float(step(tf.constant(xb), tf.constant(yb), tf.constant(lr, tf.float32)))
-                loss_sum += loss * len(yb)
-                if bar is not None:
-                    bar.update(i + 1, values=[("loss", loss)])
-            sgd_seconds += time.perf_counter() - tick
-            record = {"epoch": epoch + 1, "train_loss": loss_sum / len(data.y_train), "lr": recipe.lr_at(epoch + 1)}
-            if (recipe.eval_every and (epoch + 1) % recipe.eval_every == 0) or epoch + 1 == recipe.epochs:
-                record["val_acc"], record["val_loss"] = evaluate(model, data, batch_size=recipe.eval_batch_size)
-            history.append(record)
-    result = TrainResult(model, history=history, seconds=time.perf_counter() - start)
-    result.images_per_second = recipe.epochs * len(data.y_train) / sgd_seconds if sgd_seconds > 0 else 0.0
-    if history and "val_acc" in history[-1]:
-        result.val_acc, result.val_loss = history[-1]["val_acc"], history[-1]["val_loss"]
+                               rng=run.rng, padding=recipe.crop_padding, flip=recipe.flip)
+        last = min(recipe.epochs, stop_after if stop_after is not None else recipe.epochs)
+        start, images, sgd_seconds = time.perf_counter(), 0, 0.0
+        while run.epoch < last:
+            seconds = run.epoch_pass(step, batches, data, progress)
+            images, sgd_seconds = images + len(data.y_train), sgd_seconds + seconds
+            if checkpoint is not None:
+                run.save(checkpoint, arch_hash)
+    result = TrainResult(model, history=list(run.history), seconds=time.perf_counter() - start)
+    result.images_per_second = images / sgd_seconds if sgd_seconds > 0 else 0.0
+    if run.history and "val_acc" in run.history[-1]:
+        result.val_acc, result.val_loss = run.history[-1]["val_acc"], run.history[-1]["val_loss"]
     return result

@@ -1,8 +1,11 @@
-"""TensorFlow training: torch's recipe and update rule, a real short run on shipped CIFAR-10 images, the evaluator."""
+"""TensorFlow training: torch's recipe and update rule, a real short run on shipped CIFAR-10 images, checkpoint/resume,
+the evaluator."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,12 +15,16 @@ import torch
 import nasir.frontends.tensorflow as tfe
 import nasir.frontends.torch as pte
 from nasir.data import ImageData, load_sample
-from nasir.errors import ShapeMismatchError
+from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.frontends.tensorflow.checkpoint import load_checkpoint
 from nasir.frontends.tensorflow.data import augment
 from nasir.frontends.tensorflow.train import SGD, cross_entropy
+from nasir.frontends.torch.checkpoint import save_checkpoint as save_torch_checkpoint
 from nasir.spaces.nb201 import space
 
-from ._helpers import BEST, random_weights, rel_err, small_nb201
+from ._helpers import ALL_OPS, BEST, random_weights, rel_err, small_nb201
+
+FAST = tfe.Recipe(epochs=2, batch_size=64)
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +91,38 @@ def test_training_checks_shapes_and_augmentation_is_seeded(tiny: ImageData) -> N
         tfe.train(small_nb201(BEST, dataset="cifar100"), tiny, seed=0)
     a, b = (augment(tiny.x_train[:16], np.random.default_rng(3)) for _ in range(2))
     assert np.array_equal(a, b) and a.shape == (16, 32, 32, 3) and not np.array_equal(a, tiny.x_train[:16])
+
+
+def _same_variables(a: tf.keras.Model, b: tf.keras.Model) -> bool:
+    """Every variable, BN moving statistics included, bit for bit."""
+    return len(a.variables) == len(b.variables) and all(np.array_equal(u.numpy(), v.numpy()) for u, v in zip(a.variables, b.variables))
+
+
+def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tiny: ImageData, tmp_path: Path) -> None:
+    net = small_nb201(BEST, channels=4)
+    full = tfe.train(net, tiny, FAST, seed=1, progress=False, checkpoint=tmp_path / "full.npz")
+    first = tfe.train(net, tiny, FAST, seed=1, progress=False, checkpoint=tmp_path / "part.npz", stop_after=1)
+    assert len(first.history) == 1 and not (tmp_path / "part.npz.tmp").exists()
+    state = load_checkpoint(tmp_path / "part.npz", arch_hash=net.canonical_hash(), recipe=dataclasses.asdict(FAST))
+    assert state["epoch"] == 1 and len(state["model"]) == len(first.model.variables) > len(first.model.trainable_variables)
+    resumed = tfe.train(tfe.lower(net, seed=99), tiny, FAST, seed=1, progress=False, checkpoint=tmp_path / "part.npz")
+    assert resumed.history == full.history and _same_variables(resumed.model, full.model)
+    again = tfe.train(net, tiny, FAST, seed=1, progress=False, checkpoint=tmp_path / "full.npz")  # finished: nothing to do
+    assert again.history == full.history and _same_variables(again.model, full.model)
+
+
+def test_checkpoints_of_another_arch_recipe_or_format_are_refused(tiny: ImageData, tmp_path: Path) -> None:
+    ckpt, recipe = tmp_path / "run.npz", dataclasses.replace(FAST, epochs=1)
+    tfe.train(small_nb201(BEST, channels=4), tiny, recipe, seed=0, progress=False, checkpoint=ckpt)
+    with pytest.raises(SchemaError, match=r"run\.npz.*written for architecture"):
+        tfe.train(small_nb201(ALL_OPS, channels=4), tiny, recipe, seed=0, progress=False, checkpoint=ckpt)
+    with pytest.raises(SchemaError, match=r"run\.npz.*another recipe \(fields \['lr'\]"):
+        tfe.train(small_nb201(BEST, channels=4), tiny, dataclasses.replace(recipe, lr=0.05), seed=0, progress=False, checkpoint=ckpt)
+    (tmp_path / "junk.npz").write_bytes(b"not a checkpoint")
+    with pytest.raises(SchemaError, match=r"junk\.npz.*not a readable"):
+        tfe.train(small_nb201(BEST, channels=4), tiny, recipe, seed=0, progress=False, checkpoint=tmp_path / "junk.npz")
+    save_torch_checkpoint(tmp_path / "torch.pt", {"arch_hash": small_nb201(BEST, channels=4).canonical_hash()})
+    with pytest.raises(SchemaError, match=r"torch\.pt.*not a nasir-tf-checkpoint/1 file"):
+        tfe.train(small_nb201(BEST, channels=4), tiny, recipe, seed=0, progress=False, checkpoint=tmp_path / "torch.pt")
+    with pytest.raises(SchemaError, match=r"run\.npz.*not a readable"):  # and torch refuses the TensorFlow file
+        pte.train(pte.lower(small_nb201(BEST, channels=4)), tiny, recipe, seed=0, progress=False, checkpoint=ckpt)
