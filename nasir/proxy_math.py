@@ -27,6 +27,7 @@ __all__ = [
     "meco_score", "thin_network", "one_channel_crops", "count_patterns", "ntk_trace_norm",
     "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
     "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "spectral_entropy", "az_progressivity", "jacobian_norm_score",
+    "feature_blocks", "jacobian_pairs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,27 @@ def jacobian_norm_score(cross: np.ndarray) -> float:
     """
     s = float(np.linalg.norm(np.asarray(cross, dtype=np.float64), 2))
     return 2.0 - s - 1.0 / (s + AZ_SIGMA_EPS)
+
+
+def feature_blocks(network: Network) -> list[str]:
+    """Names of the blocks whose outputs AZ-NAS scores: every block but the head(s), in order."""
+    names = [b.name for b in network.blocks if b.kind != "head"]
+    if len(names) < 2:
+        raise InvalidArchError(f"AZ-NAS compares consecutive blocks; network {network.name!r} has {len(names)} "
+                               f"non-head block(s): {names}")
+    return names
+
+
+def jacobian_pairs(network: Network) -> list[tuple[str, str]]:
+    """``(input block, block)`` per scored block that reads another scored block: its latest such input."""
+    names = feature_blocks(network)
+    order = {n: i for i, n in enumerate(names)}
+    pairs = []
+    for name in names:
+        inputs = [s for s in network.block(name).inputs if s in order]
+        if inputs:
+            pairs.append((max(inputs, key=order.__getitem__), name))
+    return pairs
 
 
 def meco_score(features: Iterable[np.ndarray]) -> float:

@@ -19,13 +19,15 @@ double precision, where the two frameworks agree to ~1e-12: a check of definitio
 Guarantees (as in the torch frontend): the caller's Network/model is never modified (scoring runs
 on a private copy; every proxy runs BatchNorm in train mode, whose output never reads the moving
 statistics the pass updates, so the copy is shared, except by synflow which builds its own
-float64 ``|theta|`` copy and gennas which trains its own); the same ``seed`` gives the same weights,
-batch and score; an architecture whose output is constant, or whose score is NaN/inf, scores
-``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`. Augmented batches (uint8 images) are drawn
-from numpy, not torch's generator: same distribution, other crops. What a proxy draws besides the
-weights and batch, from the same seed, also has TensorFlow's values where torch draws it with its
-own generator (linear_regions' thin network, gennas' heads, meco's input image); the options
-``thin_weights``, ``head_weights`` and ``image`` take the torch frontend's, to compare frameworks.
+float64 ``|theta|`` copy, gennas which trains its own and AZ-NAS which re-initialises its own);
+the same ``seed`` gives the same weights, batch and score; an architecture whose output is
+constant, or whose score is NaN/inf, scores ``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`.
+Augmented batches (uint8 images) are drawn from numpy, not torch's generator: same distribution,
+other crops. What a proxy draws besides the weights and batch, from the same seed, also has
+TensorFlow's values where torch draws it with its own generator (linear_regions' thin network,
+gennas' heads, meco's input image, AZ-NAS' Kaiming weights, noise and Rademacher vectors); the
+options ``thin_weights``, ``head_weights``, ``image`` and AZ-NAS' ``weights``, ``x``, ``signs`` take
+the torch frontend's, to compare frameworks.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import tensorflow as tf
 
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
-from nasir.frontends.tensorflow.proxies import gennas, hnas, linear_regions, meco
+from nasir.frontends.tensorflow.proxies import aznas, gennas, hnas, linear_regions, meco
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
@@ -76,11 +78,18 @@ for _name, _fn in (
     ("meco", meco.meco),
     ("ntk_trace", hnas.ntk_trace),
     ("gennas", gennas.gennas),
+    ("az_expressivity", aznas.az_expressivity),
+    ("az_progressivity", aznas.az_progressivity),
+    ("az_trainability", aznas.az_trainability),
 ):
     TF_PROXIES.register(_name, TFProxy(PROXIES.get(_name), _fn))
 for _name in PROXIES:
     if _name not in TF_PROXIES and _name not in UNSUPPORTED:
         UNSUPPORTED[_name] = "not implemented in the TensorFlow frontend yet"
+
+# proxies one shared pass scores together (as the torch frontend's GROUPS): fn(subject, batch, names, **options)
+GROUPS: tuple[tuple[frozenset[str], Callable[..., dict[str, float]]], ...] = (
+    (loss_gradient.LOSS_GRADIENT, loss_gradient.loss_gradient), (aznas.FUSED, aznas.az_scores))
 
 
 def unsupported_proxies() -> dict[str, str]:
@@ -114,11 +123,21 @@ def _guarded(run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, 
     return {n: finite_score(v, f"proxy {n!r}") for n, v in values.items()}
 
 
+def _same_options(opts: Sequence[dict[str, Any]]) -> bool:
+    """Whether every member of a fused group got equal options; arrays (torch's draws) count as equal
+    only when they are the same objects (numpy compares distinct arrays elementwise, not to one bool)."""
+    try:
+        return all(o == opts[0] for o in opts)
+    except ValueError:
+        return False
+
+
 def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed = 0, device: str | None = None,
                   fused: bool = True, catch: bool = False, options: dict[str, dict[str, Any]] | None = None,
                   dtype: str = "float32") -> dict[str, float]:
-    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one
-    loss-gradient pass for snip/grad_norm/fisher). ``catch`` turns numerical failures into ``-inf``.
+    """Scores one architecture with several proxies (sharing batches and, when ``fused``, one pass per
+    :data:`GROUPS` group: snip/grad_norm/fisher, and the AZ-NAS terms when their options agree).
+    ``catch`` turns numerical failures into ``-inf``.
     ``device`` is a TensorFlow device string (``"/CPU:0"``, ``"/GPU:0"``); None lets TF place ops.
     ``dtype="float64"`` scores the same weights and batch widened to double precision."""
     check_dtype(dtype)
@@ -133,10 +152,13 @@ def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed =
         subject = make_subject(obj, seed, dtype)
         batches = _batches(impls, data, seed, subject, dtype)
         out: dict[str, float] = {}
-        shared = {p.spec.name for p in impls if p.spec.name in loss_gradient.LOSS_GRADIENT} if fused else set()
-        if len(shared) > 1:
-            batch = batches[(TF_PROXIES.get("snip").batch_size, True)]
-            out.update(_guarded(lambda: loss_gradient.loss_gradient(subject, batch, shared), catch, shared))
+        for members, run in GROUPS if fused else ():
+            shared = {p.spec.name for p in impls if p.spec.name in members}
+            opts = [(options or {}).get(n, {}) for n in sorted(shared)]
+            if len(shared) > 1 and _same_options(opts):
+                lead = TF_PROXIES.get(min(shared))  # members share batch settings
+                batch = batches.get((lead.batch_size, lead.augment))
+                out.update(_guarded(lambda: run(subject, batch, shared, **opts[0]), catch, shared))
         for p in impls:
             if p.spec.name in out:
                 continue

@@ -47,8 +47,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasir import proxy_math
+from nasir.proxy_math import feature_blocks, jacobian_pairs
 from nasir.errors import InvalidArchError, SchemaError
-from nasir.ir import Network
 from nasir.frontends.torch.modules import NetworkModule
 from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, model_dtype
 from nasir.frontends.torch.proxies._guard import check_output
@@ -61,27 +61,6 @@ BATCH_SIZE = 64  # the NB201 search loader's batch size in the reference noteboo
 INITS = ("kaiming", "default")
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
-
-
-def feature_blocks(network: Network) -> list[str]:
-    """Names of the blocks whose outputs AZ-NAS scores: every block but the head(s), in order."""
-    names = [b.name for b in network.blocks if b.kind != "head"]
-    if len(names) < 2:
-        raise InvalidArchError(f"AZ-NAS compares consecutive blocks; network {network.name!r} has {len(names)} "
-                               f"non-head block(s): {names}")
-    return names
-
-
-def jacobian_pairs(network: Network) -> list[tuple[str, str]]:
-    """``(input block, block)`` per scored block that reads another scored block: its latest such input."""
-    names = feature_blocks(network)
-    order = {n: i for i, n in enumerate(names)}
-    pairs = []
-    for name in names:
-        inputs = [s for s in network.block(name).inputs if s in order]
-        if inputs:
-            pairs.append((max(inputs, key=order.__getitem__), name))
-    return pairs
 
 
 def _kaiming_init(model: nn.Module, gen: torch.Generator) -> None:
