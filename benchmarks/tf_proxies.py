@@ -79,10 +79,12 @@ from nasir.data import load_sample  # noqa: E402
 from nasir.frontends.tensorflow.data import augment  # noqa: E402
 from nasir.frontends.tensorflow.proxies import TF_PROXIES  # noqa: E402
 from nasir.frontends.tensorflow.proxies import _common as tfc  # noqa: E402
+from nasir.frontends.tensorflow.proxies import aznas as tf_aznas  # noqa: E402
 from nasir.frontends.tensorflow.proxies import gennas as tf_gennas  # noqa: E402
 from nasir.frontends.tensorflow.proxies.loss_gradient import loss_gradient  # noqa: E402
 from nasir.frontends.torch.proxies import TORCH_PROXIES  # noqa: E402
 from nasir.frontends.torch.proxies import _common as ptc  # noqa: E402
+from nasir.frontends.torch.proxies import aznas as pt_aznas  # noqa: E402
 from nasir.frontends.torch.proxies import gennas as pt_gennas  # noqa: E402
 from nasir.frontends.torch.proxies._fused import fused_loss_gradient  # noqa: E402
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork  # noqa: E402
@@ -94,7 +96,8 @@ from nasir.spaces.nb201 import space  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = {"naswot": 64, "jacob_cov": 16, "synflow": 1, "snip+grad_norm+fisher": 32, "grasp": 16, "zico": 32,
-         "ntk_cond": 8, "params": 1, "flops": 1, "linear_regions": 128, "meco": 1, "ntk_trace": 8, "gennas": 16}
+         "ntk_cond": 8, "params": 1, "flops": 1, "linear_regions": 128, "meco": 1, "ntk_trace": 8, "gennas": 16,
+         "az_expressivity+az_progressivity+az_trainability": 64}  # AZ-NAS feeds its own 64 N(0, 1) images
 TOL = 1e-3
 NO_FLOAT64 = ("linear_regions", "gennas")
 ROUND_OFF = 6e-8  # relative weight perturbation of the gennas torch-vs-torch check (float32 eps / 2)
@@ -132,6 +135,8 @@ def torch_draws(name: str, network, seed: int, batch: ptc.Batch) -> dict:
         return {"head_weights": [{"bn/weight": bn.weight, "bn/bias": bn.bias, "bn/running_mean": bn.running_mean,
                                   "bn/running_var": bn.running_var, "conv/weight": conv.weight, "conv/bias": conv.bias}
                                  for bn, conv in heads]}
+    if name in pt_aznas.FUSED:  # Kaiming weights, input noise and Rademacher vectors
+        return pt_aznas.draws(network, seed)
     return {}
 
 
@@ -150,7 +155,10 @@ def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], se
         tb = ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu"), dtype=dtype)
         fb = tfc.make_batch(data, size, seed, augment_images=False, dtype=dtype)
         fresh = ptc.Subject(t_subject.fresh(), network, t_subject.device, seed)  # torch's score copies per proxy
-        if len(names) > 1:
+        if set(names) == pt_aznas.FUSED:  # one pass of each frontend
+            az = torch_draws(names[0], network, seed, tb)
+            runs = (lambda: pt_aznas.az_scores(fresh, tb, names), lambda: tf_aznas.az_scores(f_subject, fb, names, **az))
+        elif len(names) > 1:
             runs = (lambda: fused_loss_gradient(fresh, tb, set(names)), lambda: loss_gradient(f_subject, fb, set(names)))
         else:
             extra = torch_draws(names[0], network, seed, tb)
@@ -164,12 +172,14 @@ def score_arch(index: int, pools: dict[bool, tuple], batches: dict[str, int], se
 
 
 def float64_reference(index: int, name: str, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:
-    """The proxy in float64 on the same weights and batch (where float32 round-off is not the question)."""
+    """The proxy in float64 on the same weights, batch and draws (where float32 round-off is not the question)."""
     network = nb201(index, cells)
-    model = tfe.lower(network, seed=seed, dtype="float64")
+    model = tfe.lower(network, seed=seed)
     tfe.import_weights(model, pte.export_weights(pte.lower(network, seed=seed)))
-    batch = tfc.make_batch(pools[bool(PROXIES.get(name).settings.get("augment", False))], size, seed, augment_images=False)
-    return TF_PROXIES.get(name).fn(tfc.Subject(model, network), tfc.Batch(tf.cast(batch.x, tf.float64), batch.y))
+    data = pools[bool(PROXIES.get(name).settings.get("augment", False))]
+    extra = torch_draws(name, network, seed, ptc.make_batch(data, size, seed, augment_images=False, device=torch.device("cpu")))
+    batch = tfc.make_batch(data, size, seed, augment_images=False, dtype="float64")
+    return TF_PROXIES.get(name).fn(tfc.make_subject(model, seed, "float64"), batch, **extra)
 
 
 def perturbed_torch(index: int, pools: dict[bool, tuple], size: int, seed: int, cells: int) -> float:

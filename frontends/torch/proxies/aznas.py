@@ -49,11 +49,13 @@ from torch import nn
 from nasir import proxy_math
 from nasir.proxy_math import feature_blocks, jacobian_pairs
 from nasir.errors import InvalidArchError, SchemaError
-from nasir.frontends.torch.modules import NetworkModule
+from nasir.frontends.torch.modules import NetworkModule, lower
+from nasir.frontends.torch.weights import export_weights
+from nasir.ir import Network
 from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, model_dtype
 from nasir.frontends.torch.proxies._guard import check_output
 
-__all__ = ["FUSED", "BATCH_SIZE", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
+__all__ = ["FUSED", "BATCH_SIZE", "draws", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
            "az_progressivity", "az_trainability"]
 
 FUSED = frozenset({"az_expressivity", "az_progressivity", "az_trainability"})
@@ -76,6 +78,25 @@ def _kaiming_init(model: nn.Module, gen: torch.Generator) -> None:
             elif isinstance(m, _NORMS) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
+
+
+def draws(network: Network, seed: int, *, init: str = "kaiming", batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+    """What :func:`az_scores` draws from its generator for ``seed``, in its order, as numpy arrays: the
+    Kaiming weights (neutral layout, ``init="kaiming"`` only), the N(0, 1) input (NCHW) and each block
+    pair's Rademacher ``g_out``, last block first. The TF frontend takes them as the options
+    ``weights``, ``x`` and ``signs`` (with ``init``) to score the same thing."""
+    gen = torch.Generator().manual_seed(seed)
+    out: dict[str, Any] = {"init": init}
+    if init == "kaiming":
+        module = lower(network, seed=seed)
+        _kaiming_init(module, gen)
+        out["weights"] = export_weights(module)
+    x = torch.randn((batch_size, *network.input_shape), generator=gen)
+    shapes = network.block_shapes()
+    out["signs"] = [(torch.randint(0, 2, (batch_size, *shapes[dst]), generator=gen) * 2 - 1).numpy()
+                    for _, dst in reversed(jacobian_pairs(network))]
+    out["x"] = x.numpy()
+    return out
 
 
 def _channel_cov(feat: torch.Tensor) -> np.ndarray:

@@ -16,36 +16,19 @@ import torch
 import torch.nn.functional as F
 
 import nasir.frontends.tensorflow as tfe
-import nasir.frontends.torch as pte
 from nasir.errors import InvalidArchError, SchemaError
 from nasir.frontends.tensorflow import proxies as tfp
 from nasir.frontends.tensorflow.proxies import aznas as tf_aznas
 from nasir.frontends.torch import proxies as ptp
 from nasir.frontends.torch.proxies import aznas as pt_aznas
 from nasir.proxies import PROXIES
-from nasir.proxy_math import ProxyWarning, jacobian_pairs
+from nasir.proxy_math import ProxyWarning
 
 from ._helpers import rel, ALL_OPS, BEST, chain, small_nb201, twins
 
 AZ = ["az_expressivity", "az_progressivity", "az_trainability"]
 TOL, TOL64 = 1e-3, 1e-9
 IDENTITY = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
-
-
-def torch_draws(net, seed: int = 0, init: str = "kaiming") -> dict:
-    """The TF options carrying what torch's AZ-NAS draws for ``seed``, in its order: init, input, g_out per block."""
-    gen = torch.Generator().manual_seed(seed)
-    draws: dict = {"init": init}
-    if init == "kaiming":
-        module = pte.lower(net, seed=seed)
-        pt_aznas._kaiming_init(module, gen)
-        draws["weights"] = pte.export_weights(module)
-    x = torch.randn((pt_aznas.BATCH_SIZE, *net.input_shape), generator=gen)
-    shapes = net.block_shapes()
-    draws["signs"] = [(torch.randint(0, 2, (len(x), *shapes[dst]), generator=gen) * 2 - 1).numpy()
-                      for _, dst in reversed(jacobian_pairs(net))]
-    draws["x"] = x.numpy()
-    return draws
 
 
 def test_the_three_are_registered_with_their_specs() -> None:
@@ -68,7 +51,7 @@ def test_scores_match_torch_with_torch_s_draws(arch: str, dtype: str) -> None:
     """Torch re-initialises from the seed; TF imports those weights over its own (seed 1) model."""
     net = small_nb201(arch, channels=4)
     expected = ptp.score_network(net, AZ, None, seed=0, dtype=dtype)
-    draws = torch_draws(net)
+    draws = pt_aznas.draws(net, 0)
     got = tfp.score_network(tfe.lower(net, seed=1), AZ, None, seed=0, dtype=dtype, options=dict.fromkeys(AZ, draws))
     tol = TOL if dtype == "float32" else TOL64
     bad = {n: (got[n], expected[n]) for n in AZ if not rel(got[n], expected[n]) <= tol}
@@ -80,7 +63,7 @@ def test_default_init_and_separate_terms_match_torch_in_float64() -> None:
     net = small_nb201(ALL_OPS, channels=4)
     module, model = twins(net)
     expected = ptp.score_network(module, AZ, None, seed=0, dtype="float64", options={n: {"init": "default"} for n in AZ})
-    draws = torch_draws(net, init="default")
+    draws = pt_aznas.draws(net, 0, init="default")
     got = {n: tfp.score(model, n, seed=0, dtype="float64", **draws) for n in AZ}
     bad = {n: (got[n], expected[n]) for n in AZ if not rel(got[n], expected[n]) <= TOL64}
     assert not bad, bad
