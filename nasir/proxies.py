@@ -20,7 +20,7 @@ from typing import Any
 from nasir.errors import UnknownNameError
 from nasir.registry import Registry
 
-__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by"]
+__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by", "fused_member"]
 
 NEEDS = frozenset({"data", "labels", "gradients", "loss", "network"})
 ZC_NAS = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021 (SamsungLabs/zero-cost-nas)"
@@ -92,6 +92,17 @@ def register_proxy(spec: ProxySpec) -> ProxySpec:
 def unsupported_by(implemented: Registry, reasons: Mapping[str, str], frontend: str) -> dict[str, str]:
     """Specs a frontend does not implement, each with its reason (specs registered after import included)."""
     return {name: reasons.get(name, f"not implemented in the {frontend} frontend") for name in PROXIES if name not in implemented}
+
+
+def fused_member(run: Callable[..., Mapping[str, float]], name: str) -> Callable[..., float]:
+    """One proxy of a pass that scores several (``run(subject, batch, names, **options)``), as a proxy
+    function ``fn(subject, batch=None, **options)``: each frontend registers its fused pass once."""
+    def score(subject: Any, batch: Any = None, **options: Any) -> float:
+        return run(subject, batch, {name}, **options)[name]
+
+    score.__name__ = score.__qualname__ = name
+    score.__doc__ = f"``{name}`` alone, from one pass of :func:`{run.__module__}.{run.__name__}`."
+    return score
 
 
 def get_proxy(name: str) -> ProxySpec:

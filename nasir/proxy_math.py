@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasir.errors import InvalidArchError
+from nasir.errors import InvalidArchError, SchemaError
 from nasir.ir import Block, Network
 
 if TYPE_CHECKING:
@@ -26,8 +26,8 @@ __all__ = [
     "JACOB_COV_K", "ProxyWarning", "hamming_kernel", "logdet_psd", "jacob_cov_score", "corr_min_eig",
     "meco_score", "thin_network", "one_channel_crops", "count_patterns", "ntk_trace_norm",
     "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
-    "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "spectral_entropy", "az_progressivity", "jacobian_norm_score",
-    "feature_blocks", "jacobian_pairs",
+    "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "AZ_TERMS", "AZ_INITS", "AZ_BATCH_SIZE", "az_terms_asked",
+    "az_entropy_terms", "spectral_entropy", "az_progressivity", "jacobian_norm_score", "feature_blocks", "jacobian_pairs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,24 @@ def corr_min_eig(features: np.ndarray) -> float:
 
 AZ_ENTROPY_EPS = 1e-8  # AZ-NAS reference: log(p + 1e-8) in the spectrum entropy
 AZ_SIGMA_EPS = 1e-6  # AZ-NAS reference: 1 / (sigma + 1e-6) in the trainability term
+AZ_TERMS = frozenset({"az_expressivity", "az_progressivity", "az_trainability"})  # one pass scores all three
+AZ_INITS = ("kaiming", "default")  # the reference's re-initialisation, or the model's own weights
+AZ_BATCH_SIZE = 64  # the NB201 search loader's batch size in the reference notebook
+
+
+def az_terms_asked(names: Iterable[str], init: str) -> set[str]:
+    """The AZ-NAS terms asked of one pass, checked (both frontends take the same options)."""
+    asked = set(names)
+    if not asked <= AZ_TERMS:
+        raise SchemaError(f"az_scores computes {sorted(AZ_TERMS)}, not {sorted(asked - AZ_TERMS)}")
+    if init not in AZ_INITS:
+        raise SchemaError(f"AZ-NAS init must be one of {AZ_INITS}, got {init!r}")
+    return asked
+
+
+def az_entropy_terms(entropies: Sequence[float]) -> dict[str, float]:
+    """Expressivity (the sum of the blocks' spectrum entropies) and progressivity from the same entropies."""
+    return {"az_expressivity": float(sum(entropies)), "az_progressivity": az_progressivity(entropies)}
 
 
 def spectral_entropy(cov: np.ndarray) -> float:

@@ -36,13 +36,12 @@ from nasir.frontends.tensorflow import layers as L
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies._common import Batch, Subject, check_output, run_blocks, to_nhwc
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
+from nasir.proxies import fused_member
 from nasir.proxy_math import feature_blocks, jacobian_pairs
 
 __all__ = ["FUSED", "BATCH_SIZE", "az_scores", "az_expressivity", "az_progressivity", "az_trainability"]
 
-FUSED = frozenset({"az_expressivity", "az_progressivity", "az_trainability"})
-BATCH_SIZE = 64  # the NB201 search loader's batch size in the reference notebook
-INITS = ("kaiming", "default")
+FUSED, BATCH_SIZE, INITS = proxy_math.AZ_TERMS, proxy_math.AZ_BATCH_SIZE, proxy_math.AZ_INITS
 _INIT, _INPUT, _SIGNS = range(3)  # one numpy stream per draw: handing in one leaves the others unchanged
 
 
@@ -143,11 +142,7 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     (module docstring); ``x`` sets the batch size. Raw values may be NaN/-inf; the caller's guard
     turns them into ``-inf`` with a warning.
     """
-    names = set(names)
-    if not names <= FUSED:
-        raise SchemaError(f"az_scores computes {sorted(FUSED)}, not {sorted(names - FUSED)}")
-    if init not in INITS:
-        raise SchemaError(f"AZ-NAS init must be one of {INITS}, got {init!r}")
+    names = proxy_math.az_terms_asked(names, init)
     network = subject.network
     if network is None or not isinstance(subject.model, NetworkModel):
         raise InvalidArchError("AZ-NAS scores the block outputs of a nasir Network; score a Network (or its lowered model)")
@@ -167,9 +162,7 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     check_output(feats[network.blocks[-1].name])
     scores: dict[str, float] = {}
     if names & {"az_expressivity", "az_progressivity"}:
-        entropies = [proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks]
-        scores["az_expressivity"] = float(sum(entropies))
-        scores["az_progressivity"] = proxy_math.az_progressivity(entropies)
+        scores |= proxy_math.az_entropy_terms([proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks])
     if grads:
         pairs = jacobian_pairs(network)
         g_outs = _g_outs(pairs, network.block_shapes(), int(x.shape[0]), subject.seed, dtype, signs)
@@ -177,16 +170,6 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     return {n: scores[n] for n in names}
 
 
-def az_expressivity(subject: Subject, batch: Batch | None = None, **options: object) -> float:
-    """Sum over blocks of the channel-covariance spectrum entropy (higher: richer features)."""
-    return az_scores(subject, batch, {"az_expressivity"}, **options)["az_expressivity"]
-
-
-def az_progressivity(subject: Subject, batch: Batch | None = None, **options: object) -> float:
-    """Smallest block-to-block expressivity increase (higher: every block adds expressivity)."""
-    return az_scores(subject, batch, {"az_progressivity"}, **options)["az_progressivity"]
-
-
-def az_trainability(subject: Subject, batch: Batch | None = None, **options: object) -> float:
-    """Mean over blocks of ``2 - s - 1/s``, ``s`` the block Jacobian's estimated spectral norm (0 best)."""
-    return az_scores(subject, batch, {"az_trainability"}, **options)["az_trainability"]
+# expressivity: sum of the blocks' spectrum entropies; progressivity: their smallest increase; trainability:
+# mean block term 2 - s - 1/s (0 best). Higher is better for all three.
+az_expressivity, az_progressivity, az_trainability = (fused_member(az_scores, n) for n in sorted(FUSED))

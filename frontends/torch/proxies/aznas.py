@@ -47,8 +47,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasir import proxy_math
+from nasir.proxies import fused_member
 from nasir.proxy_math import feature_blocks, jacobian_pairs
-from nasir.errors import InvalidArchError, SchemaError
+from nasir.errors import InvalidArchError
 from nasir.frontends.torch.modules import NetworkModule, lower
 from nasir.frontends.torch.weights import export_weights
 from nasir.ir import Network
@@ -58,9 +59,7 @@ from nasir.frontends.torch.proxies._guard import check_output
 __all__ = ["FUSED", "BATCH_SIZE", "draws", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
            "az_progressivity", "az_trainability"]
 
-FUSED = frozenset({"az_expressivity", "az_progressivity", "az_trainability"})
-BATCH_SIZE = 64  # the NB201 search loader's batch size in the reference notebook
-INITS = ("kaiming", "default")
+FUSED, BATCH_SIZE, INITS = proxy_math.AZ_TERMS, proxy_math.AZ_BATCH_SIZE, proxy_math.AZ_INITS
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
 
@@ -146,11 +145,7 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     module's weights (PyTorch default init) instead of the reference's Kaiming re-initialisation.
     Raw values may be NaN/-inf; the caller's guard turns them into ``-inf`` with a warning.
     """
-    names = set(names)
-    if not names <= FUSED:
-        raise SchemaError(f"az_scores computes {sorted(FUSED)}, not {sorted(names - FUSED)}")
-    if init not in INITS:
-        raise SchemaError(f"AZ-NAS init must be one of {INITS}, got {init!r}")
+    names = proxy_math.az_terms_asked(names, init)
     network, model = subject.network, subject.model
     if network is None or not isinstance(model, NetworkModule):
         raise InvalidArchError("AZ-NAS scores the block outputs of a nasir Network; score a Network (or its lowered module)")
@@ -168,24 +163,12 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     check_output(out.detach())
     scores: dict[str, float] = {}
     if names & {"az_expressivity", "az_progressivity"}:
-        entropies = [proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks]
-        scores["az_expressivity"] = float(sum(entropies))
-        scores["az_progressivity"] = proxy_math.az_progressivity(entropies)
+        scores |= proxy_math.az_entropy_terms([proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks])
     if grads:
         scores["az_trainability"] = _trainability(jacobian_pairs(network), feats, gen)
     return {n: scores[n] for n in names}
 
 
-def az_expressivity(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
-    """Sum over blocks of the channel-covariance spectrum entropy (higher: richer features)."""
-    return az_scores(subject, batch, {"az_expressivity"}, **options)["az_expressivity"]
-
-
-def az_progressivity(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
-    """Smallest block-to-block expressivity increase (higher: every block adds expressivity)."""
-    return az_scores(subject, batch, {"az_progressivity"}, **options)["az_progressivity"]
-
-
-def az_trainability(subject: Subject, batch: Batch | None = None, **options: Any) -> float:
-    """Mean over blocks of ``2 - s - 1/s``, ``s`` the block Jacobian's estimated spectral norm (0 best)."""
-    return az_scores(subject, batch, {"az_trainability"}, **options)["az_trainability"]
+# expressivity: sum of the blocks' spectrum entropies; progressivity: their smallest increase; trainability:
+# mean block term 2 - s - 1/s (0 best). Higher is better for all three.
+az_expressivity, az_progressivity, az_trainability = (fused_member(az_scores, n) for n in sorted(FUSED))
