@@ -1,13 +1,16 @@
 """TE-NAS pruning-based search on NAS-Bench-201 (Chen, Gong & Wang, ICLR 2021), end to end on this CPU.
 
-Usage: python -P benchmarks/tenas_prune.py [--seeds 3] [--repeats 3] [--threads 1]
+Usage: python -P benchmarks/tenas_prune.py [--seeds 0 1 2] [--repeats 3] [--batch-size 72] [--precision 3] [--threads 1]
 
 The supernet (every edge mixes its remaining ops with equal weight, ``none`` dropped first) is pruned
 one op per edge per round by the rank sum of the NTK-condition-number and linear-region changes
 (``nasir.strategies.pruning.tenas_prune``), measured in PyTorch on TE-NAS's search network (C = 3, one
 cell per stage) with the shipped CIFAR-10 sample (``nasir.frontends.torch.pruning.TENASMeasures``).
-Reports the found cell's NB201 test accuracy (CIFAR-10, CIFAR-100, ImageNet16-120) per seed, the
-wall seconds per search and the published TE-NAS figures. Writes ``benchmarks/results/tenas_prune.json``.
+Defaults are ``prune_launch.py``'s for NAS-Bench-201: NTK batch 72, 3 repeats, changes rounded to 3
+decimals. Reports the found cell's NB201 test accuracy (CIFAR-10, CIFAR-100, ImageNet16-120) per
+seed, the wall seconds per search and the published TE-NAS figures. Each finished seed is merged
+into ``--out`` at once (re-read before writing), so a killed run keeps its seeds, a rerun skips them,
+and two processes may run different seeds into the same file.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from nasir.frontends.torch.pruning import TENASMeasures
+from nasir.frontends.torch.pruning import NTK_BATCH, TENASMeasures
+from nasir.machine import cpu_label
 from nasir.spaces.nb201 import EDGES, OPS, space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies.pruning import tenas_prune
@@ -32,30 +36,53 @@ PUBLISHED = {"cifar10": (93.9, 0.47), "cifar100": (71.24, 0.56), "imagenet16": (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=NTK_BATCH)
+    parser.add_argument("--precision", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "tenas_prune.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     bench = NB201Benchmark.default()
-    runs = []
-    for seed in range(args.seeds):
+    settings = {"repeats": args.repeats, "batch_size": args.batch_size, "precision": args.precision}
+    for seed in args.seeds:
+        if any(r["seed"] == seed for r in _runs(args.out, settings)):
+            continue
         start = time.perf_counter()
-        measures = TENASMeasures(space, repeats=args.repeats, seed=seed)
-        result = tenas_prune(space, OPS, len(EDGES), measures.ntk_delta, measures.region_delta)
+        measures = TENASMeasures(space, repeats=args.repeats, batch_size=args.batch_size, seed=seed)
+        result = tenas_prune(space, OPS, len(EDGES), measures.ntk_delta, measures.region_delta, precision=args.precision)
         key = space.format(result.arch)
-        runs.append({"seed": seed, "arch": key, "seconds": round(time.perf_counter() - start, 1),
-                     "pruned_per_round": [list(r.pruned) for r in result.rounds],
-                     **{ds: bench.query(key, ds, "test_acc") for ds in PUBLISHED}})
-        print(json.dumps(runs[-1]), flush=True)
-    summary = {ds: {"mean": round(float(np.mean([r[ds] for r in runs])), 3), "std": round(float(np.std([r[ds] for r in runs])), 3),
+        run = {"seed": seed, "arch": key, "seconds": round(time.perf_counter() - start, 1),
+               "pruned_per_round": [list(r.pruned) for r in result.rounds],
+               **{ds: bench.query(key, ds, "test_acc") for ds in PUBLISHED}}
+        print(json.dumps(run), flush=True)
+        _write(args.out, settings, run)
+    print(json.dumps(json.loads(args.out.read_text())["summary"], indent=1))
+
+
+def _runs(out: Path, settings: dict) -> list[dict]:
+    """The finished seeds in ``out`` run with these settings (others are kept in the file but not summarised)."""
+    if not out.exists():
+        return []
+    return [r for r in json.loads(out.read_text())["runs"] if r.get("settings") == settings]
+
+
+def _write(out: Path, settings: dict, run: dict) -> None:
+    old = json.loads(out.read_text())["runs"] if out.exists() else []
+    runs = sorted([r for r in old if (r["seed"], r.get("settings")) != (run["seed"], settings)] + [{**run, "settings": settings}],
+                  key=lambda r: (json.dumps(r.get("settings"), sort_keys=True), r["seed"]))
+    ours = [r for r in runs if r.get("settings") == settings]
+    summary = {ds: {"mean": round(float(np.mean([r[ds] for r in ours])), 3), "std": round(float(np.std([r[ds] for r in ours])), 3),
                     "published": PUBLISHED[ds]} for ds in PUBLISHED}
-    result = {"meta": {"command": f"python -P benchmarks/tenas_prune.py --seeds {args.seeds} --repeats {args.repeats} --threads {args.threads}",
-                       "date": datetime.date.today().isoformat(), "machine": platform.machine(), "torch": torch.__version__},
-              "summary": summary, "seconds_per_search": round(float(np.median([r["seconds"] for r in runs])), 1), "runs": runs}
-    args.out.write_text(json.dumps(result, indent=1))
-    print(json.dumps(summary, indent=1))
+    summary |= {"seeds": len(ours), "settings": settings, "median_seconds_per_search": float(np.median([r["seconds"] for r in ours]))}
+    result = {"meta": {"command": "python -P benchmarks/tenas_prune.py --repeats {repeats} --batch-size {batch_size} "
+                                  "--precision {precision} --threads 1 --seeds ...".format(**settings),
+                       "date": datetime.date.today().isoformat(), "machine": cpu_label(), "torch": torch.__version__},
+              "summary": summary, "runs": runs}
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, out)
 
 
 if __name__ == "__main__":

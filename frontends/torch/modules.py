@@ -135,6 +135,10 @@ class ArchModule(nn.Module):
         """Neutral weight specs, equal to ``nasir.ir.weight_specs(arch, input_shapes)``."""
         return dict(self._specs)
 
+    def node_module(self, node: str) -> nn.Module:
+        """The module computing IR node ``node`` (e.g. to hook its output)."""
+        return self.nodes[self._names[node]]
+
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         _check_inputs("architecture", inputs, self.input_shapes)
         values: dict[str, torch.Tensor] = {}
@@ -196,6 +200,10 @@ class NetworkModule(nn.Module):
     @property
     def output_shape(self) -> Shape:
         return self.network.output_shape
+
+    def block_module(self, name: str) -> ArchModule:
+        """The module running block ``name`` (e.g. ``"cells.0"``)."""
+        return self.blocks[self._names[name]]
 
     def weight_specs(self) -> dict[str, WeightSpec]:
         """Neutral weight specs, equal to ``network.weight_specs()``."""

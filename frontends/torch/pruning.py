@@ -1,14 +1,27 @@
 """TE-NAS's two measurements for supernet pruning, in PyTorch.
 
 ``TENASMeasures(space, data)`` gives the callables that :func:`nasir.strategies.pruning.tenas_prune`
-needs. As in the reference code (VITA-Group/TENAS ``prune_tenas.py``), the supernet and the pruned
-supernet share their weights (the pruned copy receives the supernet's weights for every op it still
-has, through the neutral-weight mapping), both see the same batch, and each delta is averaged over
-``repeats`` re-initialisations. The skeleton defaults to TE-NAS's NAS-Bench-201 search network
-(C = 3, one cell per stage). Linear regions come from the ``linear_regions`` proxy, which counts on
-TE-NAS's thin 1-channel copy fed 3x3 crops; that copy is rebuilt from the seed, so the shared
-weights reach the NTK measurement but not the region count (TE-NAS copies weights into its thin
-pair too). Initialisation is PyTorch's default, as the reference effectively runs.
+needs; each returns one relative change per repeat (the strategy rounds and averages them, as the
+reference does). Settings follow VITA-Group/TENAS ``prune_launch.py`` for NAS-Bench-201:
+
+- NTK: TE-NAS's search network (C = 3, one cell per stage), BatchNorm in train mode, a batch of 72
+  augmented training images, 3 repeats. The pruned supernet receives the supernet's weights for
+  every op it still has (the reference copies the parameters over), and both see the same batch.
+- Linear regions: the thin 1-channel copy of each (:func:`nasir.proxy_math.thin_network`), the
+  pruned one again with the supernet's thin weights, 3 passes of 1,000 one-channel 3x3 crops per
+  repeat, counted together (``sample_batch=3``). The reference's supernet keeps a pruned op in the
+  graph with weight zero, so the ReLU at the input of a pruned conv stays hooked: the counted units
+  are always ``ReLU(x_j)`` of every cell node that feeds an edge, plus the head's ReLU, whichever
+  ops remain. Here a pruned op leaves the graph, so those node signs are hooked explicitly.
+- Initialisation: PyTorch's default. The launcher asks for ``kaiming_normal``, but its
+  ``init_model`` only knows ``kaiming_norm_fanin``/``_fanout`` and leaves the weights as built,
+  also on every "re-init" of a repeat; so the repeats share the weights and differ in their data.
+
+One deliberate difference: the reference draws a fresh batch (and fresh crops, and a fresh thin
+network) for every candidate, whereas here repeat ``r`` of a round uses the same batch, crops and
+weights for every candidate (common random numbers). Candidates of a round then differ only by
+the op pruned, and the supernet's side of each delta is measured once per round and repeat
+instead of once per candidate (the same numbers, half the NTK cost).
 """
 
 from __future__ import annotations
@@ -16,48 +29,96 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
-from nasir.frontends.torch.modules import lower
-from nasir.frontends.torch.proxies import score
+from nasir.frontends.torch.modules import NetworkModule, lower
+from nasir.frontends.torch.proxies import TORCH_PROXIES
+from nasir.frontends.torch.proxies._common import Subject, forward_hooks, make_batch
+from nasir.frontends.torch.proxies.linear_regions import relu_codes
 from nasir.frontends.torch.weights import export_weights, import_weights
 from nasir.ir import Arch
+from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
 
 __all__ = ["TENASMeasures"]
+
+NTK_BATCH = 72  # prune_launch.py, nas-bench-201
+REGION_BATCH, REGION_SAMPLES, REGION_PASSES, CROP = 128, 1000, 3, 3  # Linear_Region_Collector(input_size=(1000, 1, 3, 3), sample_batch=3)
 
 
 class TENASMeasures:
     """Relative changes of the NTK condition number and of the linear-region count when an op is pruned."""
 
-    def __init__(self, space: Any, data: Any = None, *, skeleton: dict[str, Any] | None = None, repeats: int = 3, seed: int = 0,
-                 device: str | None = None) -> None:
+    def __init__(self, space: Any, data: Any = None, *, skeleton: dict[str, Any] | None = None, repeats: int = 3,
+                 batch_size: int = NTK_BATCH, seed: int = 0, device: str | None = None) -> None:
         if data is None:
             from nasir.data import load_sample
 
             data = load_sample()
-        self.space, self.data, self.repeats, self.seed, self.device = space, data, repeats, seed, device
+        self.space, self.data, self.repeats, self.batch_size, self.seed = space, data, repeats, batch_size, seed
+        self.device = torch.device(device or "cpu")
         self.skeleton = dict(skeleton) if skeleton is not None else {"channels": 3, "cells_per_stage": 1}
+        self._supernet: dict[tuple[str, int], float] = {}  # (kind, repeat) -> measure of the current supernet
+        self._current: Arch | None = None
 
-    def _pair(self, supernet: Arch, pruned: Arch, repeat: int) -> tuple[Any, Any]:
-        seed = self.seed + repeat
-        full = lower(self.space.network(supernet, **self.skeleton), seed=seed)
-        thin = lower(self.space.network(pruned, **self.skeleton), seed=seed)
-        keys = set(thin.weight_specs())
-        import_weights(thin, {k: v for k, v in export_weights(full).items() if k in keys}, strict=False)
-        return full, thin
+    def ntk_delta(self, supernet: Arch, pruned: Arch) -> list[float]:
+        """Per repeat (kappa_supernet - kappa_pruned) / kappa_supernet (higher: prune this op first)."""
+        return self._deltas(supernet, pruned, "ntk")
 
-    def _delta(self, supernet: Arch, pruned: Arch, proxy: str, sign: float) -> float:
+    def region_delta(self, supernet: Arch, pruned: Arch) -> list[float]:
+        """Per repeat (R_supernet - R_pruned) / R_supernet with R the linear-region count (lower: prune first)."""
+        return self._deltas(supernet, pruned, "regions")
+
+    def _deltas(self, supernet: Arch, pruned: Arch, kind: str) -> list[float]:
+        if supernet != self._current:  # a new round: forget the last supernet's measures
+            self._supernet, self._current = {}, supernet
+        measure = self._ntk if kind == "ntk" else self._regions
         out = []
         for r in range(self.repeats):
-            full, thin = self._pair(supernet, pruned, r)
-            before = sign * score(full, proxy, self.data, seed=self.seed + r, device=self.device)
-            after = sign * score(thin, proxy, self.data, seed=self.seed + r, device=self.device)
-            out.append((before - after) / before)
-        return float(np.mean(out))
+            if (kind, r) not in self._supernet:
+                self._supernet[(kind, r)] = measure(supernet, supernet, r)
+            before = self._supernet[(kind, r)]
+            out.append((before - measure(supernet, pruned, r)) / before)
+        return out
 
-    def ntk_delta(self, supernet: Arch, pruned: Arch) -> float:
-        """(kappa_supernet - kappa_pruned) / kappa_supernet; the ``ntk_cond`` proxy returns -kappa."""
-        return self._delta(supernet, pruned, "ntk_cond", -1.0)
+    def _shared(self, source: Any, target: Any) -> Any:
+        """``target`` lowered with the seed, then given ``source``'s weights for every key it shares."""
+        keys = set(target.weight_specs())
+        import_weights(target, {k: v for k, v in export_weights(source).items() if k in keys}, strict=False)
+        return target
 
-    def region_delta(self, supernet: Arch, pruned: Arch) -> float:
-        """(R_supernet - R_pruned) / R_supernet with R the ``linear_regions`` count."""
-        return self._delta(supernet, pruned, "linear_regions", 1.0)
+    def _ntk(self, supernet: Arch, arch: Arch, repeat: int) -> float:
+        """kappa = lambda_max / lambda_min of the NTK of ``arch`` with the supernet's weights."""
+        full = lower(self.space.network(supernet, **self.skeleton), seed=self.seed, device=self.device)
+        model = full if arch == supernet else self._shared(full, lower(self.space.network(arch, **self.skeleton), seed=self.seed,
+                                                                            device=self.device))
+        batch = make_batch(self.data, self.batch_size, np.random.default_rng((self.seed, repeat)), augment_images=True,
+                           device=self.device)
+        return -TORCH_PROXIES.get("ntk_cond").fn(Subject(model, None, self.device, self.seed), batch)  # the proxy is -kappa
+
+    def _regions(self, supernet: Arch, arch: Arch, repeat: int) -> float:
+        """Distinct ReLU patterns of ``arch``'s thin copy (the supernet's thin weights) over 3 x 1,000 crops."""
+        thin = lambda a: lower(thin_network(self.space.network(a, **self.skeleton), crop=CROP), seed=self.seed,  # noqa: E731
+                               device=self.device).train()
+        model = thin(supernet) if arch == supernet else self._shared(thin(supernet), thin(arch))
+        rng = np.random.default_rng((self.seed, repeat, 2021))
+        images = make_batch(self.data, REGION_BATCH, rng, augment_images=False, device=self.device).x.cpu().numpy()
+        codes = [_unit_codes(model, torch.as_tensor(one_channel_crops(images, REGION_SAMPLES, CROP, rng)).to(self.device))
+                 for _ in range(REGION_PASSES)]
+        return float(count_patterns(torch.cat(codes).cpu().numpy()))
+
+
+def _unit_codes(model: NetworkModule, x: torch.Tensor) -> torch.Tensor:
+    """Signs of every ReLU output and of every cell node that feeds an op edge (the input ReLUs of
+    the reference's zero-weight pruned convs); repeated units do not change the count."""
+    cell = next(b for b in model.network.blocks if b.kind == "cell")
+    arch, block = cell.arch, model.block_module(cell.name)
+    sources = [n for n in arch.nodes if arch.op(n) in ("input", "add")
+               and any(arch.op(s) not in ("add", "scale", "output") for s in arch.successors(n))]
+    signs: list[torch.Tensor] = []
+
+    def hook(module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        signs.append(output.detach().reshape(len(x), -1) > 0)
+
+    with forward_hooks([block.node_module(n) for n in sources], hook):
+        relus = relu_codes(model, x)
+    return torch.cat([relus, *signs], dim=1)

@@ -8,11 +8,16 @@ changes trainability and expressivity:
 * ``ntk_delta``   = (kappa_supernet - kappa_pruned) / kappa_supernet   (NTK condition number; higher: prune it)
 * ``region_delta`` = (R_supernet - R_pruned) / R_supernet             (linear regions; lower: prune it)
 
-rank all candidates of the round by each (descending and ascending, ties share a rank after rounding
-to ``precision`` significant digits), sum the two ranks, and prune on every edge its op with the
-smallest sum. Repeat until one op is left per edge. This module is framework-free: the two
-measurements are callables ``(supernet_cell, pruned_cell) -> relative change`` supplied by a
-frontend (``nasir.frontends.torch.pruning.TENASMeasures``).
+rank all candidates of the round by each (descending and ascending; dense ranks, equal values share
+one), sum the two ranks, and prune on every edge its op with the smallest sum. Repeat until one op is
+left per edge. As in the reference (``prune_tenas.py`` with ``prune_launch.py``'s ``precision = 3``),
+each repeat's change is rounded to ``precision`` decimals before the mean over repeats, so changes
+that differ only in the fourth decimal tie; equal sums keep the order of the NTK ranking (then the
+order in which candidates were measured), which is what the reference's stable sorts give.
+
+This module is framework-free: the two measurements are callables
+``(supernet_cell, pruned_cell) -> relative change, or one per repeat`` supplied by a frontend
+(``nasir.frontends.torch.pruning.TENASMeasures``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from nasir.ir import Arch
 
 __all__ = ["SupernetSpace", "PruneRound", "PruneResult", "tenas_prune"]
 
-PairMeasure = Callable[[Arch, Arch], float]
+PairMeasure = Callable[[Arch, Arch], "float | Sequence[float]"]
 Choice = tuple[int, str]  # (edge index, op)
 
 
@@ -53,28 +58,36 @@ class PruneResult:
 
 
 def _round_to(x: float, digits: int) -> float:
-    """Rounds to ``digits`` significant figures (the reference's ``round_to``), so near-ties tie."""
+    """Rounds to ``digits`` significant figures (the reference's ``round_to``, its sort key)."""
     if x == 0 or not math.isfinite(x):
         return x
     return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-def _dense_ranks(values: dict[Choice, float], descending: bool, digits: int) -> dict[Choice, int]:
+def _settle(value: float | Sequence[float], precision: int) -> float:
+    """The mean over repeats of each repeat's change rounded to ``precision`` decimals."""
+    values = [value] if isinstance(value, (int, float)) else list(value)
+    return sum(round(float(v), precision) for v in values) / len(values)
+
+
+def _dense_ranks(values: dict[Choice, float], descending: bool, digits: int) -> tuple[list[Choice], dict[Choice, int]]:
+    """The candidates sorted (stably) by ``values`` and their dense ranks: equal values share a rank."""
     order = sorted(values, key=lambda c: _round_to(values[c], digits), reverse=descending)
     ranks: dict[Choice, int] = {}
     for pos, choice in enumerate(order):
-        same = pos and _round_to(values[choice], digits) == _round_to(values[order[pos - 1]], digits)
+        same = pos and values[choice] == values[order[pos - 1]]
         ranks[choice] = ranks[order[pos - 1]] if same else (ranks[order[pos - 1]] + 1 if pos else 0)
-    return ranks
+    return order, ranks
 
 
 def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: int, ntk_delta: PairMeasure,
-                region_delta: PairMeasure, *, drop: Sequence[str] = ("none",), precision: int = 10,
+                region_delta: PairMeasure, *, drop: Sequence[str] = ("none",), precision: int = 3,
                 progress: Callable[[int, int], Any] | None = None) -> PruneResult:
     """Prunes the supernet down to one op per edge; returns the cell and every round's evidence.
 
     Args:
         candidate_ops: the space's ops; ``drop`` ones are removed before the first round.
+        precision: decimals each repeat's change is rounded to (the reference's ``precision = 3``).
         progress: called as ``progress(done, total)`` after each candidate of a round is measured.
     """
     remaining = [[op for op in candidate_ops if op not in drop] for _ in range(num_edges)]
@@ -87,12 +100,12 @@ def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: i
         deltas: dict[Choice, tuple[float, float]] = {}
         for done, (e, op) in enumerate(candidates, 1):
             pruned = space.supernet([[o for o in ops if (k, o) != (e, op)] for k, ops in enumerate(remaining)])
-            deltas[(e, op)] = (float(ntk_delta(supernet, pruned)), float(region_delta(supernet, pruned)))
+            deltas[(e, op)] = (_settle(ntk_delta(supernet, pruned), precision), _settle(region_delta(supernet, pruned), precision))
             if progress:
                 progress(done, len(candidates))
-        ntk_rank = _dense_ranks({c: d[0] for c, d in deltas.items()}, descending=True, digits=precision)
-        region_rank = _dense_ranks({c: d[1] for c, d in deltas.items()}, descending=False, digits=precision)
-        order = sorted(candidates, key=lambda c: (ntk_rank[c] + region_rank[c], ntk_rank[c], c))
+        ntk_order, ntk_rank = _dense_ranks({c: d[0] for c, d in deltas.items()}, descending=True, digits=precision)
+        _, region_rank = _dense_ranks({c: d[1] for c, d in deltas.items()}, descending=False, digits=precision)
+        order = sorted(ntk_order, key=lambda c: ntk_rank[c] + region_rank[c])
         pruned_now: dict[int, str] = {}
         for e, op in order:
             pruned_now.setdefault(e, op)

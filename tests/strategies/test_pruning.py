@@ -7,7 +7,7 @@ import pytest
 
 from nasir.errors import ArchStringError
 from nasir.spaces.nb201 import EDGES, OPS, space
-from nasir.strategies.pruning import _dense_ranks, tenas_prune
+from nasir.strategies.pruning import _dense_ranks, _settle, tenas_prune
 
 PREFERENCE = ["avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"]  # pruned first ... kept
 
@@ -43,10 +43,33 @@ def test_supernet_edge_is_the_mean_of_its_ops() -> None:
     assert torch.allclose(got, want, atol=1e-6)
 
 
-def test_dense_ranks_share_ties_after_rounding() -> None:
-    values = {(0, "a"): 0.5, (0, "b"): 0.5000000000001, (1, "a"): 0.1}
-    assert _dense_ranks(values, descending=True, digits=10) == {(0, "a"): 0, (0, "b"): 0, (1, "a"): 1}
-    assert _dense_ranks(values, descending=False, digits=10) == {(1, "a"): 0, (0, "a"): 1, (0, "b"): 1}
+def test_dense_ranks_share_ties_of_equal_values() -> None:
+    values = {(0, "a"): 0.5, (0, "b"): 0.5, (1, "a"): 0.1, (1, "b"): 0.1000001}
+    order, ranks = _dense_ranks(values, descending=True, digits=3)
+    assert order == [(0, "a"), (0, "b"), (1, "a"), (1, "b")], "equal sort keys keep the measured order"
+    assert ranks == {(0, "a"): 0, (0, "b"): 0, (1, "a"): 1, (1, "b"): 2}, "only equal values tie"
+    assert _dense_ranks(values, descending=False, digits=3)[1] == {(1, "a"): 0, (1, "b"): 1, (0, "a"): 2, (0, "b"): 2}
+
+
+def test_each_repeat_is_rounded_to_precision_decimals_before_the_mean() -> None:
+    assert _settle([0.12349, 0.12351, 0.5], 3) == pytest.approx((0.123 + 0.124 + 0.5) / 3)
+    assert _settle(0.00049, 3) == 0.0 and _settle(-0.0006, 3) == -0.001
+
+
+def test_changes_equal_at_three_decimals_tie_and_equal_sums_keep_the_ntk_order() -> None:
+    """NTK changes 0.3004 and 0.3001 on edge 0 tie (rank 0); the regions then pick; elsewhere NTK order decides."""
+    def ntk(supernet, pruned):
+        e, op = _removed(supernet, pruned)
+        return {"avg_pool_3x3": 0.3004, "skip_connect": 0.3001}.get(op, 0.1) if e == 0 else 0.1 * (3 - PREFERENCE.index(op))
+
+    def regions(supernet, pruned):
+        e, op = _removed(supernet, pruned)
+        return 0.5 if (e, op) == (0, "avg_pool_3x3") else 0.0
+
+    first = tenas_prune(space, OPS, len(EDGES), ntk, regions).rounds[0]
+    assert first.deltas[(0, "avg_pool_3x3")] == (0.3, 0.5) and first.deltas[(0, "skip_connect")] == (0.3, 0.0)
+    assert dict(first.pruned)[0] == "skip_connect", "tied on NTK, avg_pool's removal loses more regions, so skip goes"
+    assert all(dict(first.pruned)[e] == "avg_pool_3x3" for e in range(1, 6))
 
 
 def test_pruning_rule_removes_the_most_prunable_op_per_edge() -> None:
@@ -77,12 +100,31 @@ def test_regions_break_the_tie_and_edges_differ() -> None:
 def test_torch_measures_share_weights_and_batch() -> None:
     from nasir.frontends.torch.pruning import TENASMeasures
 
-    m = TENASMeasures(space, repeats=1, skeleton={"channels": 3, "cells_per_stage": 1})
+    m = TENASMeasures(space, repeats=2, batch_size=8, skeleton={"channels": 3, "cells_per_stage": 1})
     supernet = space.supernet([["skip_connect", "nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
     same = space.supernet([["skip_connect", "nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
-    assert m.ntk_delta(supernet, same) == pytest.approx(0.0, abs=1e-9), "identical networks with shared weights: no change"
+    assert m.ntk_delta(supernet, same) == pytest.approx([0.0, 0.0], abs=1e-9), "identical networks with shared weights: no change"
+    assert m.region_delta(supernet, same) == [0.0, 0.0]
     pruned = space.supernet([["nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
     d1, d2 = m.ntk_delta(supernet, pruned), m.ntk_delta(supernet, pruned)
-    assert np.isfinite(d1) and d1 == d2 != 0.0
+    assert len(d1) == 2 and np.all(np.isfinite(d1)) and d1 == d2 and 0.0 not in d1
+    assert d1[0] != d1[1], "the repeats see different batches"
     r = m.region_delta(supernet, pruned)
-    assert np.isfinite(r) and r == m.region_delta(supernet, pruned)
+    assert np.all(np.isfinite(r)) and r == m.region_delta(supernet, pruned)
+
+
+def test_region_units_keep_the_inputs_of_pruned_convs() -> None:
+    """The reference keeps pruned ops at weight 0, so ReLU(x_j) of every edge source stays counted."""
+    import torch
+
+    from nasir.frontends.torch import lower
+    from nasir.frontends.torch.pruning import _unit_codes
+    from nasir.proxy_math import thin_network
+
+    def units(ops_per_edge):
+        net = space.network(space.supernet(ops_per_edge), channels=3, cells_per_stage=1)
+        return _unit_codes(lower(thin_network(net), seed=0).train(), torch.randn(5, 1, 3, 3))
+
+    no_conv = units([["skip_connect"]] * 6)
+    assert no_conv.shape == (5, 9 * 4), "head ReLU plus the signs of nodes in, n1 and n2 (9 units each)"
+    assert units([["nor_conv_3x3", "skip_connect"]] * 6).shape == (5, 9 * (4 + 6))

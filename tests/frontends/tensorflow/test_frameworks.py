@@ -87,6 +87,8 @@ def test_the_proxy_scorer_of_a_strategy_runs_in_either_framework(monkeypatch: py
         ProxyScorer(space, "only_in_torch", framework="tensorflow")
 
 
+# The CLI sizes TensorFlow's thread pools; earlier tests in this process have already started its runtime.
+@pytest.mark.filterwarnings("ignore:TensorFlow's runtime is already initialised:RuntimeWarning")
 def test_the_cli_scores_with_the_framework_it_is_given(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     import json
 
