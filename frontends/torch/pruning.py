@@ -20,8 +20,9 @@ reference does). Settings follow VITA-Group/TENAS ``prune_launch.py`` for NAS-Be
 One deliberate difference: the reference draws a fresh batch (and fresh crops, and a fresh thin
 network) for every candidate, whereas here repeat ``r`` of a round uses the same batch, crops and
 weights for every candidate (common random numbers). Candidates of a round then differ only by
-the op pruned, and the supernet's side of each delta is measured once per round and repeat
-instead of once per candidate (the same numbers, half the NTK cost).
+the op pruned: the batches and crops are drawn once per repeat, and the supernet is lowered, its
+weights exported and its side of each delta measured once per round (and repeat) instead of once
+per candidate (the same numbers, half the NTK cost).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class TENASMeasures:
         self.space, self.data, self.repeats, self.batch_size, self.seed = space, data, repeats, batch_size, seed
         self.device = torch.device(device or "cpu")
         self.skeleton = dict(skeleton) if skeleton is not None else {"channels": 3, "cells_per_stage": 1}
-        self._supernet: dict[tuple[str, int], float] = {}  # (kind, repeat) -> measure of the current supernet
+        self._round: dict[Any, Any] = {}  # the current supernet's weights and measures, per kind (and repeat)
         self._current: Arch | None = None
+        self._draws: dict[tuple[str, int], Any] = {}  # per kind and repeat: the NTK batch, or the region crops
 
     def ntk_delta(self, supernet: Arch, pruned: Arch) -> list[float]:
         """Per repeat (kappa_supernet - kappa_pruned) / kappa_supernet (higher: prune this op first)."""
@@ -69,41 +71,44 @@ class TENASMeasures:
         return self._deltas(supernet, pruned, "regions")
 
     def _deltas(self, supernet: Arch, pruned: Arch, kind: str) -> list[float]:
-        if supernet != self._current:  # a new round: forget the last supernet's measures
-            self._supernet, self._current = {}, supernet
+        if supernet != self._current:  # a new round: forget the last supernet's weights and measures
+            self._round, self._current = {}, supernet
         measure = self._ntk if kind == "ntk" else self._regions
+        if (kind, "model") not in self._round:
+            self._round[(kind, "model")] = self._lowered(kind, supernet)
+            self._round[(kind, "weights")] = export_weights(self._round[(kind, "model")])
+        shared = self._lowered(kind, pruned)
+        keys = set(shared.weight_specs())
+        import_weights(shared, {k: v for k, v in self._round[(kind, "weights")].items() if k in keys}, strict=False)
         out = []
         for r in range(self.repeats):
-            if (kind, r) not in self._supernet:
-                self._supernet[(kind, r)] = measure(supernet, supernet, r)
-            before = self._supernet[(kind, r)]
-            out.append((before - measure(supernet, pruned, r)) / before)
+            if (kind, r) not in self._round:
+                self._round[(kind, r)] = measure(self._round[(kind, "model")], r)
+            before = self._round[(kind, r)]
+            out.append((before - measure(shared, r)) / before)
         return out
 
-    def _shared(self, source: Any, target: Any) -> Any:
-        """``target`` lowered with the seed, then given ``source``'s weights for every key it shares."""
-        keys = set(target.weight_specs())
-        import_weights(target, {k: v for k, v in export_weights(source).items() if k in keys}, strict=False)
-        return target
+    def _lowered(self, kind: str, arch: Arch) -> NetworkModule:
+        """``arch``'s network (NTK) or its thin 1-channel copy (regions), PyTorch default init from the seed."""
+        network = self.space.network(arch, **self.skeleton)
+        return lower(network if kind == "ntk" else thin_network(network, crop=CROP), seed=self.seed, device=self.device)
 
-    def _ntk(self, supernet: Arch, arch: Arch, repeat: int) -> float:
-        """kappa = lambda_max / lambda_min of the NTK of ``arch`` with the supernet's weights."""
-        full = lower(self.space.network(supernet, **self.skeleton), seed=self.seed, device=self.device)
-        model = full if arch == supernet else self._shared(full, lower(self.space.network(arch, **self.skeleton), seed=self.seed,
-                                                                            device=self.device))
-        batch = make_batch(self.data, self.batch_size, np.random.default_rng((self.seed, repeat)), augment_images=True,
-                           device=self.device)
-        return -TORCH_PROXIES.get("ntk_cond").fn(Subject(model, None, self.device, self.seed), batch)  # the proxy is -kappa
+    def _ntk(self, model: NetworkModule, repeat: int) -> float:
+        """kappa = lambda_max / lambda_min of the model's NTK on repeat ``repeat``'s batch."""
+        if ("ntk", repeat) not in self._draws:
+            self._draws[("ntk", repeat)] = make_batch(self.data, self.batch_size, np.random.default_rng((self.seed, repeat)),
+                                                      augment_images=True, device=self.device)
+        subject = Subject(model, None, self.device, self.seed)  # ntk_cond only sets train mode and takes autograd.grad
+        return -TORCH_PROXIES.get("ntk_cond").fn(subject, self._draws[("ntk", repeat)])  # the proxy is -kappa
 
-    def _regions(self, supernet: Arch, arch: Arch, repeat: int) -> float:
-        """Distinct ReLU patterns of ``arch``'s thin copy (the supernet's thin weights) over 3 x 1,000 crops."""
-        thin = lambda a: lower(thin_network(self.space.network(a, **self.skeleton), crop=CROP), seed=self.seed,  # noqa: E731
-                               device=self.device).train()
-        model = thin(supernet) if arch == supernet else self._shared(thin(supernet), thin(arch))
-        rng = np.random.default_rng((self.seed, repeat, 2021))
-        images = make_batch(self.data, REGION_BATCH, rng, augment_images=False, device=self.device).x.cpu().numpy()
-        codes = [_unit_codes(model, torch.as_tensor(one_channel_crops(images, REGION_SAMPLES, CROP, rng)).to(self.device))
-                 for _ in range(REGION_PASSES)]
+    def _regions(self, model: NetworkModule, repeat: int) -> float:
+        """Distinct ReLU patterns of the thin model over repeat ``repeat``'s 3 x 1,000 crops."""
+        if ("regions", repeat) not in self._draws:
+            rng = np.random.default_rng((self.seed, repeat, 2021))
+            images = make_batch(self.data, REGION_BATCH, rng, augment_images=False, device=self.device).x.cpu().numpy()
+            self._draws[("regions", repeat)] = [torch.as_tensor(one_channel_crops(images, REGION_SAMPLES, CROP, rng)).to(self.device)
+                                                for _ in range(REGION_PASSES)]
+        codes = [_unit_codes(model.train(), x) for x in self._draws[("regions", repeat)]]
         return float(count_patterns(torch.cat(codes).cpu().numpy()))
 
 
