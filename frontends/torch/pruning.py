@@ -17,12 +17,13 @@ reference does). Settings follow VITA-Group/TENAS ``prune_launch.py`` for NAS-Be
   ``init_model`` only knows ``kaiming_norm_fanin``/``_fanout`` and leaves the weights as built,
   also on every "re-init" of a repeat; so the repeats share the weights and differ in their data.
 
-One deliberate difference: the reference draws a fresh batch (and fresh crops, and a fresh thin
-network) for every candidate, whereas here repeat ``r`` of a round uses the same batch, crops and
-weights for every candidate (common random numbers). Candidates of a round then differ only by
+One deliberate difference, by default: the reference draws a fresh batch (and fresh crops) for
+every candidate, whereas here repeat ``r`` of a round uses the same batch and crops for every
+candidate (common random numbers, ``common_draws=True``). Candidates of a round then differ only by
 the op pruned: the batches and crops are drawn once per repeat, and the supernet is lowered, its
 weights exported and its side of each delta measured once per round (and repeat) instead of once
-per candidate (the same numbers, half the NTK cost).
+per candidate (the same numbers, half the NTK cost). ``common_draws=False`` follows the reference:
+each candidate's repeat draws its own batch and crops, and the supernet is measured on them too.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class TENASMeasures:
     """Relative changes of the NTK condition number and of the linear-region count when an op is pruned."""
 
     def __init__(self, space: Any, data: Any = None, *, skeleton: dict[str, Any] | None = None, repeats: int = 3,
-                 batch_size: int = NTK_BATCH, seed: int = 0, device: str | None = None) -> None:
+                 batch_size: int = NTK_BATCH, seed: int = 0, device: str | None = None, common_draws: bool = True) -> None:
         if data is None:
             from nasir.data import load_sample
 
@@ -60,7 +61,9 @@ class TENASMeasures:
         self.skeleton = dict(skeleton) if skeleton is not None else {"channels": 3, "cells_per_stage": 1}
         self._round: dict[Any, Any] = {}  # the current supernet's weights and measures, per kind (and repeat)
         self._current: Arch | None = None
-        self._draws: dict[tuple[str, int], Any] = {}  # per kind and repeat: the NTK batch, or the region crops
+        self.common_draws = common_draws
+        self._draws: dict[tuple[str, int], Any] = {}  # common draws, per kind and repeat: the NTK batch, or the crops
+        self._candidates = {"ntk": 0, "regions": 0}  # candidates measured so far: numbers each one's fresh draws
 
     def ntk_delta(self, supernet: Arch, pruned: Arch) -> list[float]:
         """Per repeat (kappa_supernet - kappa_pruned) / kappa_supernet (higher: prune this op first)."""
@@ -73,19 +76,26 @@ class TENASMeasures:
     def _deltas(self, supernet: Arch, pruned: Arch, kind: str) -> list[float]:
         if supernet != self._current:  # a new round: forget the last supernet's weights and measures
             self._round, self._current = {}, supernet
-        measure = self._ntk if kind == "ntk" else self._regions
         if (kind, "model") not in self._round:
             self._round[(kind, "model")] = self._lowered(kind, supernet)
             self._round[(kind, "weights")] = export_weights(self._round[(kind, "model")])
         shared = self._lowered(kind, pruned)
         keys = set(shared.weight_specs())
         import_weights(shared, {k: v for k, v in self._round[(kind, "weights")].items() if k in keys}, strict=False)
+        self._candidates[kind] += 1
         out = []
         for r in range(self.repeats):
-            if (kind, r) not in self._round:
-                self._round[(kind, r)] = measure(self._round[(kind, "model")], r)
-            before = self._round[(kind, r)]
-            out.append((before - measure(shared, r)) / before)
+            if self.common_draws:
+                if (kind, r) not in self._draws:
+                    self._draws[(kind, r)] = self._draw(kind, (r,))
+                draw = self._draws[(kind, r)]
+                if (kind, r) not in self._round:
+                    self._round[(kind, r)] = self._measure(kind, self._round[(kind, "model")], draw)
+                before = self._round[(kind, r)]
+            else:
+                draw = self._draw(kind, (r, self._candidates[kind]))
+                before = self._measure(kind, self._round[(kind, "model")], draw)
+            out.append((before - self._measure(kind, shared, draw)) / before)
         return out
 
     def _lowered(self, kind: str, arch: Arch) -> NetworkModule:
@@ -93,22 +103,23 @@ class TENASMeasures:
         network = self.space.network(arch, **self.skeleton)
         return lower(network if kind == "ntk" else thin_network(network, crop=CROP), seed=self.seed, device=self.device)
 
-    def _ntk(self, model: NetworkModule, repeat: int) -> float:
-        """kappa = lambda_max / lambda_min of the model's NTK on repeat ``repeat``'s batch."""
-        if ("ntk", repeat) not in self._draws:
-            self._draws[("ntk", repeat)] = make_batch(self.data, self.batch_size, np.random.default_rng((self.seed, repeat)),
-                                                      augment_images=True, device=self.device)
-        subject = Subject(model, None, self.device, self.seed)  # ntk_cond only sets train mode and takes autograd.grad
-        return -TORCH_PROXIES.get("ntk_cond").fn(subject, self._draws[("ntk", repeat)])  # the proxy is -kappa
+    def _draw(self, kind: str, key: tuple[int, ...]) -> Any:
+        """The NTK's augmented batch of ``batch_size`` images, or the regions' 3 passes of 1,000 crops,
+        from the generator seeded by (seed, *key)."""
+        if kind == "ntk":
+            return make_batch(self.data, self.batch_size, np.random.default_rng((self.seed, *key)), augment_images=True,
+                              device=self.device)
+        rng = np.random.default_rng((self.seed, *key, 2021))
+        images = make_batch(self.data, REGION_BATCH, rng, augment_images=False, device=self.device).x.cpu().numpy()
+        return [torch.as_tensor(one_channel_crops(images, REGION_SAMPLES, CROP, rng)).to(self.device) for _ in range(REGION_PASSES)]
 
-    def _regions(self, model: NetworkModule, repeat: int) -> float:
-        """Distinct ReLU patterns of the thin model over repeat ``repeat``'s 3 x 1,000 crops."""
-        if ("regions", repeat) not in self._draws:
-            rng = np.random.default_rng((self.seed, repeat, 2021))
-            images = make_batch(self.data, REGION_BATCH, rng, augment_images=False, device=self.device).x.cpu().numpy()
-            self._draws[("regions", repeat)] = [torch.as_tensor(one_channel_crops(images, REGION_SAMPLES, CROP, rng)).to(self.device)
-                                                for _ in range(REGION_PASSES)]
-        codes = [_unit_codes(model.train(), x) for x in self._draws[("regions", repeat)]]
+    def _measure(self, kind: str, model: NetworkModule, draw: Any) -> float:
+        """kappa = lambda_max / lambda_min of the model's NTK on the batch ``draw`` (``ntk``), or the number
+        of distinct ReLU patterns of the thin model over the crops ``draw`` (``regions``)."""
+        if kind == "ntk":
+            subject = Subject(model, None, self.device, self.seed)  # ntk_cond only sets train mode and takes autograd.grad
+            return -TORCH_PROXIES.get("ntk_cond").fn(subject, draw)  # the proxy is -kappa
+        codes = [_unit_codes(model.train(), x) for x in draw]
         return float(count_patterns(torch.cat(codes).cpu().numpy()))
 
 

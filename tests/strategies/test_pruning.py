@@ -113,6 +113,23 @@ def test_torch_measures_share_weights_and_batch() -> None:
     assert np.all(np.isfinite(r)) and r == m.region_delta(supernet, pruned)
 
 
+def test_torch_measures_fresh_draws_per_candidate() -> None:
+    """``common_draws=False`` (the reference's protocol): every candidate's repeat draws its own batch
+    and crops, and the supernet is measured on the same ones, so an unchanged network still scores 0."""
+    from nasir.frontends.torch.pruning import TENASMeasures
+
+    m = TENASMeasures(space, repeats=2, batch_size=8, skeleton={"channels": 3, "cells_per_stage": 1}, common_draws=False)
+    supernet = space.supernet([["skip_connect", "nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
+    assert m.ntk_delta(supernet, supernet) == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert m.region_delta(supernet, supernet) == [0.0, 0.0]
+    pruned = space.supernet([["nor_conv_3x3"]] + [["nor_conv_1x1"]] * 5)
+    first, second = m.ntk_delta(supernet, pruned), m.ntk_delta(supernet, pruned)
+    assert np.all(np.isfinite(first)) and first != second, "a second candidate sees new batches"
+    again = TENASMeasures(space, repeats=2, batch_size=8, skeleton={"channels": 3, "cells_per_stage": 1}, common_draws=False)
+    again.ntk_delta(supernet, supernet)
+    assert again.ntk_delta(supernet, pruned) == first, "the same seed gives the same draws"
+
+
 def test_region_units_keep_the_inputs_of_pruned_convs() -> None:
     """The reference keeps pruned ops at weight 0, so ReLU(x_j) of every edge source stays counted."""
     import torch
