@@ -2,7 +2,8 @@
 
 Usage:
     python benchmarks/tenas_gennas_proxies.py --sample 50 [--channels 16 --cells 5] \\
-        [--gennas-iterations 100] [--threads 1] [--tag full] [--resume]
+        [--gennas-iterations 100] [--threads 1] [--tag full] [--resume] \\
+        [--proxies gennas] [--summarize-only]
 
 Sample: the first N of ``numpy.random.default_rng(0).choice(15625, 1000, replace=False)`` (BENCH.md's
 standard sample). Ground truth: ``cifar10-valid`` / ``test_acc`` (``nb201v11_cifar10valid_test_acc``,
@@ -10,8 +11,9 @@ the column zero-cost-nas correlates with). Proxies run at their registered setti
 TE-NAS's thin network, GenNAS's 100 iterations) on the NB201 network of ``--channels`` x ``--cells``
 (the benchmark's 16 x 5 by default; smaller values are a stated reduction). ``tenas`` is
 :func:`nasir.proxy_ensembles.tenas_rank` of ``ntk_cond`` and ``linear_regions``; ``azlog`` the
-AZ-NAS log-rank sum of the same two. Rows go to ``<out>/tenas_gennas_proxies[_<tag>].csv`` as they
-are scored (``--resume`` keeps them), the summary to the matching ``.json``; the markdown section
+AZ-NAS log-rank sum of the same two (both need ``ntk_cond`` and ``linear_regions`` in ``--proxies``).
+``--proxies`` scores a subset, so a slow proxy can run alone on a larger sample. Rows go to ``<out>/tenas_gennas_proxies[_<tag>].csv`` as they
+are scored (``--resume`` keeps them; ``--summarize-only`` summarises the rows written so far), the summary to the matching ``.json``; the markdown section
 ``tenas_gennas_section.md`` is rebuilt from every ``tenas_gennas_proxies*.json`` in ``<out>``.
 """
 
@@ -40,6 +42,7 @@ from nasir.frontends.torch.proxies import ProxyWarning, score_network
 
 PROXIES = ("linear_regions", "ntk_trace", "gennas", "ntk_cond")
 TRUTH = ("cifar10-valid", "test_acc")
+ALSO_TRUTH = {"c10_test": ("cifar10", "test_acc")}  # the column GenNAS's and AZ-NAS's tables use
 
 
 def sample_indices(n: int) -> np.ndarray:
@@ -52,7 +55,7 @@ def score_arch(index: int, data, args: argparse.Namespace, *, warm_up: bool = Fa
     net = space.network(space.from_index(index), **skeleton)
     row: dict = {"index": index}
     options = {"gennas": {"task": args.gennas_task, "iterations": 10 if warm_up else args.gennas_iterations}}
-    for proxy in PROXIES:
+    for proxy in args.proxies:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
@@ -68,14 +71,16 @@ def read_rows(path: Path) -> list[dict]:
         return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
-def summarize(rows: list[dict], truth: np.ndarray) -> dict:
-    cols = {p: np.array([r[p] for r in rows]) for p in PROXIES}
-    cols["tenas"] = tenas_rank(cols["ntk_cond"], cols["linear_regions"])
-    cols["azlog"] = rank_ensemble({"ntk_cond": cols["ntk_cond"], "linear_regions": cols["linear_regions"]}, method="log")
+def summarize(rows: list[dict], truth: np.ndarray, proxies: list[str], also: dict[str, np.ndarray]) -> dict:
+    cols = {p: np.array([r[p] for r in rows]) for p in proxies}
+    if {"ntk_cond", "linear_regions"} <= set(proxies):
+        cols["tenas"] = tenas_rank(cols["ntk_cond"], cols["linear_regions"])
+        cols["azlog"] = rank_ensemble({"ntk_cond": cols["ntk_cond"], "linear_regions": cols["linear_regions"]}, method="log")
     out = {}
     for name, values in cols.items():
         entry = {"rho": round(proxy_math.spearman(values, truth), 4), "tau": round(proxy_math.kendall(values, truth), 4),
                  "n_minus_inf": int(np.sum(~np.isfinite(values)))}
+        entry |= {f"rho_{key}": round(proxy_math.spearman(values, column), 4) for key, column in also.items()}
         if name in PROXIES:
             ms = np.array([r[f"ms:{name}"] for r in rows])
             entry |= {"ms_per_arch_median": round(float(np.median(ms)), 1), "ms_per_arch_p90": round(float(np.percentile(ms, 90)), 1)}
@@ -92,9 +97,11 @@ def section(runs: list[dict]) -> str:
                   f"{meta['n_archs']} architectures ({meta['sample']}); ground truth `{meta['truth']}`; network "
                   f"C={meta['channels']}, N={meta['cells']}; GenNAS task `{meta['gennas_task']}`, {meta['gennas_iterations']} "
                   f"iterations; {meta['machine']}, {meta['threads']} thread(s), torch {meta['torch']}. {meta['note']}", "",
-                  "| proxy | Spearman rho | Kendall tau | ms/arch (median) | ms/arch (p90) |", "|---|---|---|---|---|"]
+                  "| proxy | Spearman rho | Kendall tau | rho (cifar10 test) | ms/arch (median) | ms/arch (p90) |",
+                  "|---|---|---|---|---|---|"]
         for name, e in run["proxies"].items():
-            lines.append(f"| {name} | {e['rho']:+.3f} | {e['tau']:+.3f} | {e.get('ms_per_arch_median', '-')} | "
+            c10 = f"{e['rho_c10_test']:+.3f}" if "rho_c10_test" in e else "-"
+            lines.append(f"| {name} | {e['rho']:+.3f} | {e['tau']:+.3f} | {c10} | {e.get('ms_per_arch_median', '-')} | "
                          f"{e.get('ms_per_arch_p90', '-')} |")
         lines.append("")
     lines += ["`tenas`: dense-rank sum of `ntk_cond` (-kappa) and `linear_regions` (TE-NAS); `azlog`: AZ-NAS sum of "
@@ -104,14 +111,16 @@ def section(runs: list[dict]) -> str:
 
 def score_all(args: argparse.Namespace, csv_path: Path) -> list[dict]:
     """Scores the sample (appending rows to ``csv_path``; ``--resume`` keeps rows already there)."""
-    rows = read_rows(csv_path) if args.resume else []
+    rows = read_rows(csv_path) if args.resume or args.summarize_only else []
+    if args.summarize_only:
+        return rows
     if not args.resume and csv_path.exists():
         csv_path.unlink()
     done = {int(r["index"]) for r in rows}
     data = load_sample()
     indices = [int(i) for i in sample_indices(args.sample)]
     score_arch(indices[0], data, args, warm_up=True)  # imports, allocator, first-call paths
-    fields = ["index", *PROXIES, *(f"ms:{p}" for p in PROXIES)]
+    fields = ["index", *args.proxies, *(f"ms:{p}" for p in args.proxies)]
     for k, index in enumerate(indices):
         if index in done:
             continue
@@ -123,7 +132,7 @@ def score_all(args: argparse.Namespace, csv_path: Path) -> list[dict]:
                 writer.writeheader()
             writer.writerow(row)
         rows.append(row)
-        print(f"[{k + 1}/{len(indices)}] {index} " + " ".join(f"{p}={row[p]:.4g} ({row[f'ms:{p}']:.0f} ms)" for p in PROXIES), flush=True)
+        print(f"[{k + 1}/{len(indices)}] {index} " + " ".join(f"{p}={row[p]:.4g} ({row[f'ms:{p}']:.0f} ms)" for p in args.proxies), flush=True)
     order = {ix: i for i, ix in enumerate(indices)}
     return sorted((r for r in rows if int(r["index"]) in order), key=lambda r: order[int(r["index"])])
 
@@ -141,19 +150,26 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the csv/json files (several settings side by side)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--proxies", nargs="+", choices=PROXIES, default=list(PROXIES), help="score only these")
+    parser.add_argument("--summarize-only", action="store_true", help="score nothing; summarise the rows already written")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / ("tenas_gennas_proxies" + (f"_{args.tag}" if args.tag else ""))
     rows = score_all(args, stem.with_suffix(".csv"))
-    truth = NB201Benchmark.default().column(*TRUTH)[[int(r["index"]) for r in rows]]
+    if not rows:
+        raise SystemExit(f"no scored rows in {stem.with_suffix('.csv')}")
+    bench = NB201Benchmark.default()
+    scored = [int(r["index"]) for r in rows]
+    truth = bench.column(*TRUTH)[scored]
+    also = {key: bench.column(*column)[scored] for key, column in ALSO_TRUTH.items()}
     meta = {"command": "python benchmarks/" + Path(__file__).name + " " + shlex.join(sys.argv[1:]), "date": date.today().isoformat(),
             "machine": cpu_label(), "threads": args.threads, "torch": torch.__version__,
             "n_archs": len(rows), "sample": "first N of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
             "truth": "nb201v11_cifar10valid_test_acc (cifar10-valid/test_acc)", "channels": args.channels, "cells": args.cells,
-            "gennas_task": args.gennas_task, "gennas_iterations": args.gennas_iterations, "seed": args.seed, "note": args.note,
+            "gennas_task": args.gennas_task, "proxies": args.proxies, "gennas_iterations": args.gennas_iterations, "seed": args.seed, "note": args.note,
             "data": "nasir shipped CIFAR-10 sample (512 train images), one batch per batch size, seed " + str(args.seed)}
-    stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "proxies": summarize(rows, truth)}, indent=1))
+    stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "proxies": summarize(rows, truth, args.proxies, also)}, indent=1))
     runs = [json.loads(p.read_text()) for p in sorted(args.out.glob("tenas_gennas_proxies*.json"))]
     (args.out / "tenas_gennas_section.md").write_text(section(runs))
     print(section(runs))
