@@ -93,10 +93,12 @@ def section(runs: list[dict]) -> str:
     lines = ["### TE-NAS / HNAS / GenNAS proxies on NAS-Bench-201", ""]
     for run in runs:
         meta = run["meta"]
+        gennas = (f"GenNAS task `{meta['gennas_task']}`, {meta['gennas_iterations']} iterations; "
+                  if "gennas" in meta.get("proxies", PROXIES) else "")
         lines += [f"Command ({meta['date']}): `{meta['command']}`", "",
                   f"{meta['n_archs']} architectures ({meta['sample']}); ground truth `{meta['truth']}`; network "
-                  f"C={meta['channels']}, N={meta['cells']}; GenNAS task `{meta['gennas_task']}`, {meta['gennas_iterations']} "
-                  f"iterations; {meta['machine']}, {meta['threads']} thread(s), torch {meta['torch']}. {meta['note']}", "",
+                  f"C={meta['channels']}, N={meta['cells']}; {gennas}{meta['machine']}, {meta['threads']} thread(s), "
+                  f"torch {meta['torch']}. {meta['note']}", "",
                   "| proxy | Spearman rho | Kendall tau | rho (cifar10 test) | ms/arch (median) | ms/arch (p90) |",
                   "|---|---|---|---|---|---|"]
         for name, e in run["proxies"].items():
