@@ -12,9 +12,10 @@ TE-NAS's thin network, GenNAS's 100 iterations) on the NB201 network of ``--chan
 (the benchmark's 16 x 5 by default; smaller values are a stated reduction). ``tenas`` is
 :func:`nasir.proxy_ensembles.tenas_rank` of ``ntk_cond`` and ``linear_regions``; ``azlog`` the
 AZ-NAS log-rank sum of the same two (both need ``ntk_cond`` and ``linear_regions`` in ``--proxies``).
-``--proxies`` scores a subset, so a slow proxy can run alone on a larger sample. Rows go to ``<out>/tenas_gennas_proxies[_<tag>].csv`` as they
-are scored (``--resume`` keeps them; ``--summarize-only`` summarises the rows written so far), the summary to the matching ``.json``; the markdown section
-``tenas_gennas_section.md`` is rebuilt from every ``tenas_gennas_proxies*.json`` in ``<out>``.
+``--proxies`` scores a subset, so a slow proxy can run alone on a larger sample. Rows go to
+``<out>/tenas_gennas_proxies[_<tag>].csv`` as they are scored (``--resume`` keeps them;
+``--summarize-only`` summarises the rows written so far), the summary to the matching ``.json``; the
+markdown section ``tenas_gennas_section.md`` is rebuilt from every ``tenas_gennas_proxies*.json`` in ``<out>``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from nasir.frontends.torch.proxies import ProxyWarning, score_network
 
 PROXIES = ("linear_regions", "ntk_trace", "gennas", "ntk_cond")
 TRUTH = ("cifar10-valid", "test_acc")
-ALSO_TRUTH = {"c10_test": ("cifar10", "test_acc")}  # the column GenNAS's and AZ-NAS's tables use
+ALSO_TRUTH = {"c10_test": ("cifar10", "test_acc")}  # AZ-NAS's column; GenNAS does not say which it used
 
 
 def sample_indices(n: int) -> np.ndarray:

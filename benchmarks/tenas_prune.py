@@ -79,10 +79,11 @@ def _write(out: Path, settings: dict, run: dict) -> None:
     old = json.loads(out.read_text())["runs"] if out.exists() else []
     runs = sorted([r for r in old if (r["seed"], r.get("settings")) != (run["seed"], settings)] + [{**run, "settings": settings}],
                   key=lambda r: (json.dumps(r.get("settings"), sort_keys=True), r["seed"]))
+    groups: dict[str, list[dict]] = {}  # runs are sorted by settings, so the groups come out in that order
+    for r in runs:
+        groups.setdefault(json.dumps(r.get("settings"), sort_keys=True), []).append(r)
     result = {"meta": {"date": datetime.date.today().isoformat(), "machine": cpu_label(), "torch": torch.__version__},
-              "summaries": [_summary(json.loads(key), [r for r in runs if json.dumps(r.get("settings"), sort_keys=True) == key])
-                            for key in sorted({json.dumps(r.get("settings"), sort_keys=True) for r in runs})],
-              "runs": runs}
+              "summaries": [_summary(group[0]["settings"], group) for group in groups.values()], "runs": runs}
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(result, indent=1))
     os.replace(tmp, out)
