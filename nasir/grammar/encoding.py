@@ -17,12 +17,15 @@
   productions). Offered for every grammar; it forgets where productions are used.
 
 For a recursive grammar ``adjacency`` and ``path`` exist only under a node bound (the space's
-:attr:`~nasir.grammar.Constraints.node_bound`): graphs are padded to the bound, and a path has at
-most ``bound - 2`` ops (every node but ``input`` and ``output``). Encodings are offered where they
+:attr:`~nasir.grammar.Constraints.node_bound`): graphs are padded to the bound, and paths go up to the
+most ops a graph within the bound can line up (at most ``bound - 2``, fewer where the recursion spends
+nodes off every path). Encodings are offered where they
 are finite and not too long (see :attr:`Encoder.kinds`).
 """
 
 from __future__ import annotations
+
+import math
 
 import networkx as nx
 import numpy as np
@@ -70,11 +73,10 @@ class Encoder:
         self._slots: dict[_Slot, int] = {}
         self._onehot_length: int | None = None
         self._max_nodes: int | None = node_bound
-        longest = 0 if node_bound is None else node_bound - 2
         if grammar.finite:
             self._onehot_length = self._layout(grammar.start, (), 0, budget=MAX_LENGTH)
             self._max_nodes = 2 + max_terminals(grammar)[grammar.start]
-            longest = _longest_paths(grammar)[grammar.start]
+        longest = 0 if self._max_nodes is None else _longest_path(grammar, self._max_nodes - 2)
         self._lengths = range(0 if _bare_path(grammar) else 1, longest + 1)
         kinds = []
         if self._onehot_length is not None:
@@ -159,24 +161,50 @@ class Encoder:
         return encodings.DEAD if op == "zero" else self._label[self._key(arch, node)]
 
 
-def _longest_paths(grammar: Grammar) -> dict[str, int]:
-    """Most labelled ops on an ``in`` -> ``out`` path of anything each symbol derives (finite grammars)."""
-    longest: dict[str, int] = {}
-    for s in grammar.order:
-        longest[s] = max(_longest_in(p, longest) for p in grammar.productions(s))
-    return longest
+def _longest_path(grammar: Grammar, budget: int) -> int:
+    """Most labelled ops on an ``in`` -> ``out`` path of a graph the start symbol derives with at most ``budget`` op nodes.
+
+    Dynamic programming over (symbol, op-node budget), iterated to its fixpoint so that recursive grammars are covered:
+    a recursion that spends nodes without lengthening any path (a skip around it, say) does not lengthen the encoding.
+    """
+    best: dict[str, list[float]] = {s: [-math.inf] * (budget + 1) for s in grammar.symbols}  # [t]: at most t op nodes
+    changed = True
+    while changed:
+        changed = False
+        for s in grammar.order or grammar.symbols:
+            new = [max(column) for column in zip(*(_longest_in(p, best, budget, grammar.min_terminals)
+                                                     for p in grammar.productions(s)))]
+            if new != best[s]:
+                best[s], changed = new, True
+    return max(0, int(best[grammar.start][budget]))
 
 
-def _longest_in(p: Production, longest: dict[str, int]) -> int:
-    weight = {IN: 0, OUT: 0}
-    for name, item in p.nodes:
-        weight[name] = longest[item] if isinstance(item, str) else int(item.op not in PASS_THROUGH and item.op != "zero")
+def _longest_in(p: Production, best: dict[str, list[float]], budget: int, fewest: dict[str, int]) -> list[float]:
+    """``best`` of ``p``'s lhs through ``p`` alone, per budget.
+
+    Every part of ``p`` takes its fewest op nodes; the ``spare`` ones left go to the children on the path, shared
+    among them by max-plus convolution along the RHS graph in topological order.
+    """
+    fixed = p.terminals + sum(fewest[c] for c in p.children)
+    if fixed > budget:
+        return [-math.inf] * (budget + 1)
+    spare = budget - fixed
+    item = dict(p.nodes)
     graph = nx.DiGraph([(u, v) for u, v, _ in p.edges])
-    best = {IN: 0}
+    value: dict[str, list[float]] = {}
     for node in nx.topological_sort(graph):
-        if node != IN:
-            best[node] = weight[node] + max(best[u] for u in graph.pred[node])
-    return best[OUT]
+        if node == IN:
+            value[node] = [0.0] * (spare + 1)
+            continue
+        reach = [max(column) for column in zip(*(value[u] for u in graph.pred[node]))]
+        kind = item.get(node)
+        if isinstance(kind, str):  # a child: x spare nodes on top of its fewest
+            gain = best[kind][fewest[kind]:fewest[kind] + spare + 1]
+            reach = [max(reach[e - x] + gain[x] for x in range(e + 1)) for e in range(spare + 1)]
+        elif kind is not None and kind.op not in PASS_THROUGH and kind.op != "zero":
+            reach = [r + 1 for r in reach]
+        value[node] = reach
+    return [-math.inf] * fixed + value[OUT]
 
 
 def _bare_path(grammar: Grammar) -> bool:

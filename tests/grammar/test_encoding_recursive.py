@@ -65,13 +65,40 @@ def test_longest_paths_fit_the_path_encoding() -> None:
     assert len(arch) == 9 and np.flatnonzero(BOUNDED.encode(arch, "path")).tolist() == [sum(2**k for k in range(1, 7))]
 
 
+SKIPS = Grammar({"S": ["relu", dag({"s": "add"}, [("in", "s", "S"), ("in", "s"), ("s", "out")])]}, start="S")
+# each recursion spends three op nodes (relu, avg_pool, add) and lengthens the longest path by one
+LADDER = Grammar({"S": ["relu", dag({"r": "relu", "p": op("avg_pool", kernel=3), "s": "add"},
+                                    [("in", "r"), ("r", "s", "S"), ("in", "p"), ("p", "s"), ("s", "out")])]}, start="S")
+
+
 def test_paths_that_skip_every_op_are_encoded() -> None:
     """A skip edge around the recursion gives an in -> add -> out path of no op: the length-0 entry comes first."""
-    skips = Grammar({"S": ["relu", dag({"s": "add"}, [("in", "s", "S"), ("in", "s"), ("s", "out")])]}, start="S")
-    space = GrammarSpace(skips, name="skips", constraints=Constraints(max_nodes=6), max_depth=30)
+    space = GrammarSpace(SKIPS, name="skips", constraints=Constraints(max_nodes=6), max_depth=30)
     nested = space.derive(Derivation("S", 1, (Derivation("S", 1, (Derivation("S", 0),)),)))
-    assert len(space.encode(nested, "path")) == 1 + 4  # lengths 0 to 4 over {relu}
+    # the recursion adds no op to any path: lengths 0 and 1 over {relu}, not 0 to 4 (every node but in and out)
+    assert len(space.encode(nested, "path")) == 1 + 1
     assert np.flatnonzero(space.encode(nested, "path")).tolist() == [0, 1]  # the skips, and relu
+
+
+@pytest.mark.parametrize(("grammar", "vocab", "shortest", "bounds"),
+                         [(GRAMMAR, 2, 1, range(3, 10)), (SKIPS, 1, 0, range(3, 9)), (LADDER, 2, 1, range(3, 13))],
+                         ids=["branching", "skips", "ladder"])
+def test_path_lengths_are_the_longest_a_bounded_graph_has(grammar: Grammar, vocab: int, shortest: int, bounds: range) -> None:
+    """The path encoding's longest length equals the longest labelled path over every graph within the bound."""
+    for bound in bounds:
+        space = GrammarSpace(grammar, name="bounded", constraints=Constraints(max_nodes=bound), max_depth=50)
+        longest = max(_longest_labelled_path(a) for a in space.enumerate())
+        assert len(space.encode(space.sample(0), "path")) == sum(vocab**k for k in range(shortest, longest + 1)), bound
+    if grammar is not GRAMMAR:  # whose chain of relus does fill the bound
+        assert longest < bound - 2  # the old bound: every node but input and output
+
+
+def _longest_labelled_path(arch: Arch) -> int:
+    order = list(arch.nodes)  # topological
+    best = {order[0]: 0}
+    for node in order[1:]:
+        best[node] = int(arch.op(node) in ("relu", "avg_pool")) + max(best[u] for u, v, _ in arch.edges if v == node)
+    return best[order[-1]]
 
 
 def test_an_architecture_over_the_bound_raises() -> None:
