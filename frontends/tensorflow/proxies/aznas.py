@@ -33,7 +33,7 @@ import tensorflow as tf
 from nasir import proxy_math
 from nasir.errors import InvalidArchError, SchemaError
 from nasir.frontends.tensorflow import layers as L
-from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
+from nasir.frontends.tensorflow.models import NetworkModel
 from nasir.frontends.tensorflow.proxies._common import Batch, Subject, check_output, run_blocks, to_nhwc
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
 from nasir.proxies import fused_member
@@ -112,23 +112,33 @@ def _g_outs(pairs: Sequence[tuple[str, str]], shapes: Mapping[str, tuple[int, ..
     return [to_nhwc(np.asarray(g, dtype=np.float32), dtype) for g in signs]
 
 
-def _block_outputs(model: NetworkModel, x: tf.Tensor, tape: tf.GradientTape | None) -> dict[str, tf.Tensor]:
-    """Every block's output in train mode; with ``tape`` each is watched, for gradients with respect to it."""
-    def run(m: ArchModel, ins: Sequence[tf.Tensor]) -> tf.Tensor:
-        y = m(ins if len(ins) > 1 else ins[0], training=True)
-        if tape is not None:
-            tape.watch(y)
-        return y
-    return run_blocks(model, x, run)
+def _block_outputs(model: NetworkModel, x: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Every block's output in train mode."""
+    return run_blocks(model, x, lambda m, ins: m(ins if len(ins) > 1 else ins[0], training=True))
 
 
-def _trainability(pairs: Sequence[tuple[str, str]], feats: Mapping[str, tf.Tensor], tape: tf.GradientTape,
+def _input_gradient(model: NetworkModel, feats: Mapping[str, tf.Tensor], src: str, dst: str, g_out: tf.Tensor) -> tf.Tensor:
+    """``g_out``'s vector-Jacobian product from block ``dst`` back to its input block ``src``.
+
+    ``dst`` is re-run on a tape of its own: one tape over the whole network would walk every earlier
+    block for every pair (TensorFlow's tape does not prune to the sources), which made the pass
+    quadratic in depth. The re-run gives the same output (BN in train mode normalises by the batch),
+    and nothing else between them reads ``src`` (it is ``dst``'s latest scored input,
+    :func:`nasir.proxy_math.jacobian_pairs`), so this is the whole network's gradient.
+    """
+    ins = [feats[i] for i in model.network.block(dst).inputs]
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(feats[src])
+        out = model.block_models[dst](ins if len(ins) > 1 else ins[0], training=True)
+    g_in = tape.gradient(out, feats[src], output_gradients=g_out)
+    return tf.zeros_like(feats[src]) if g_in is None else g_in
+
+
+def _trainability(model: NetworkModel, pairs: Sequence[tuple[str, str]], feats: Mapping[str, tf.Tensor],
                   g_outs: Sequence[tf.Tensor]) -> float:
     """Mean block term, last block first; an input the block does not depend on has a zero gradient (about -1e6)."""
-    terms = []
-    for (src, dst), g_out in zip(reversed(pairs), g_outs):
-        g_in = tape.gradient(feats[dst], feats[src], output_gradients=g_out)
-        terms.append(_block_term(tf.zeros_like(feats[src]) if g_in is None else g_in, g_out))
+    terms = [_block_term(_input_gradient(model, feats, src, dst, g_out), g_out)
+             for (src, dst), g_out in zip(reversed(pairs), g_outs)]
     return float(np.mean(terms))
 
 
@@ -155,18 +165,15 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
         _kaiming_init(model, _stream(subject.seed, _INIT))
     if x is None:
         x = _stream(subject.seed, _INPUT).standard_normal((batch_size, *network.input_shape), dtype=np.float32)
-    grads = "az_trainability" in names
-    tape = tf.GradientTape(persistent=True, watch_accessed_variables=False)
-    with tape:
-        feats = _block_outputs(model, to_nhwc(np.asarray(x, dtype=np.float32), dtype), tape if grads else None)
+    feats = _block_outputs(model, to_nhwc(np.asarray(x, dtype=np.float32), dtype))
     check_output(feats[network.blocks[-1].name])
     scores: dict[str, float] = {}
     if names & {"az_expressivity", "az_progressivity"}:
         scores |= proxy_math.az_entropy_terms([proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks])
-    if grads:
+    if "az_trainability" in names:
         pairs = jacobian_pairs(network)
         g_outs = _g_outs(pairs, network.block_shapes(), int(x.shape[0]), subject.seed, dtype, signs)
-        scores["az_trainability"] = _trainability(pairs, feats, tape, g_outs)
+        scores["az_trainability"] = _trainability(model, pairs, feats, g_outs)
     return {n: scores[n] for n in names}
 
 

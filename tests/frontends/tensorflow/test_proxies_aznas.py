@@ -23,6 +23,7 @@ from nasir.frontends.torch import proxies as ptp
 from nasir.frontends.torch.proxies import aznas as pt_aznas
 from nasir.proxies import PROXIES
 from nasir.proxy_math import ProxyWarning
+from nasir.spaces import darts
 
 from ._helpers import rel, ALL_OPS, BEST, chain, small_nb201, twins
 
@@ -55,6 +56,17 @@ def test_scores_match_torch_with_torch_s_draws(arch: str, dtype: str) -> None:
     got = tfp.score_network(tfe.lower(net, seed=1), AZ, None, seed=0, dtype=dtype, options=dict.fromkeys(AZ, draws))
     tol = TOL if dtype == "float32" else TOL64
     bad = {n: (got[n], expected[n]) for n in AZ if not rel(got[n], expected[n]) <= tol}
+    assert not bad, bad
+
+
+def test_two_input_cells_match_torch_in_float64() -> None:
+    """DARTS cells read the two previous cells; trainability re-runs each block on its own tape (the fast path)
+    and must still give the whole network's gradient with respect to the latest input."""
+    net = darts.space.network(darts.space.sample(0), channels=4, layers=5)
+    expected = ptp.score_network(net, AZ, None, seed=0, dtype="float64")
+    got = tfp.score_network(tfe.lower(net, seed=1), AZ, None, seed=0, dtype="float64",
+                            options=dict.fromkeys(AZ, pt_aznas.draws(net, 0)))
+    bad = {n: (got[n], expected[n]) for n in AZ if not rel(got[n], expected[n]) <= TOL64}
     assert not bad, bad
 
 
