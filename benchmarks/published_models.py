@@ -5,9 +5,10 @@ Usage: python -P benchmarks/published_models.py [--out-dir benchmarks/results]
 For each model the IR counts (op registry: trainable weights; multiply-accumulates of every conv and
 linear layer, SE FCs included) are checked against the lowered torch module (parameters of the
 module; MACs counted by forward hooks on the convs and linears that actually run, one 224x224 or
-32x32 image) and set beside the published figures, each with its source. A second MAC count follows
-the per-module rules of the ptflops counter (sovrasov/flops-counter.pytorch <= 0.6.9), which is how
-the PC-DARTS and P-DARTS ImageNet figures were counted. Writes ``published_models.json`` and
+32x32 image) and set beside the published figures, each with its source. A second count is the
+registry's ``ptflops`` convention (the per-module rules of the ptflops counter,
+sovrasov/flops-counter.pytorch <= 0.6.9), checked against those rules as forward hooks on the same
+module; it reproduces the PC-DARTS and P-DARTS ImageNet figures. Writes ``published_models.json`` and
 ``published_models_section.md`` (a BENCHMARKS.md section).
 """
 
@@ -21,13 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 import nasir
 from nasir.frontends.torch import lower
-from nasir.frontends.torch.lowerings import GlobalAvgPool
-from nasir.frontends.torch.lowerings_cnn import SqueezeExcitation
-from nasir.frontends.torch.profile import Rule, count_forward, measured_macs
+from nasir.frontends.torch.profile import measured_macs, ptflops_macs
 from nasir.ir import Network
 from nasir.spaces import darts, mobilenet
 
@@ -79,51 +77,6 @@ MODELS: list[tuple[str, str, Any, list[Ref], list[Ref], list[Ref]]] = [
 ]
 
 
-def _conv(m: nn.Conv2d, _x: torch.Tensor, y: torch.Tensor) -> int:
-    return y.numel() * (m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1] + (m.bias is not None))
-
-
-def _linear(m: nn.Linear, x: torch.Tensor, _y: torch.Tensor) -> int:
-    return x.numel() * m.out_features + (m.out_features if m.bias is not None else 0)
-
-
-def _norm(m: nn.Module, x: torch.Tensor, _y: torch.Tensor) -> int:
-    return x.numel() * (2 if m.affine else 1)
-
-
-def _outputs(_m: nn.Module, _x: torch.Tensor, y: torch.Tensor) -> int:
-    return y.numel()
-
-
-def _inputs(_m: nn.Module, x: torch.Tensor, _y: torch.Tensor) -> int:
-    return x.numel()
-
-
-# ptflops 0.6.9's ``MODULES_MAPPING`` (ptflops/pytorch_ops.py), restricted to 2-d CNN layers and matched
-# by exact type, as its ``is_supported_instance`` does. Every other module, and every functional call,
-# add, cat and multiply, counts 0 (0.6.9 hooks modules only). Conv: MACs, +1 per output if biased;
-# linear: in*out, +out if biased; BN: 2 per input element if affine, else 1; ReLU family: 1 per output
-# element; every pooling layer, adaptive ones included: 1 per input element. Hardswish, Hardsigmoid,
-# Sigmoid and SiLU are not in 0.6.9's mapping, so MobileNetV3's hard-swish activations and its SE gate
-# count 0; its ReLUs, SE convs (with bias) and SE pool count.
-# nasir pools two places functionally; both count like the nn pooling modules of the official networks:
-# ``GlobalAvgPool`` (official DARTS: nn.AvgPool2d(7) / nn.AdaptiveAvgPool2d(1)), and the pool inside
-# ``SqueezeExcitation`` (torchvision's SE: nn.AdaptiveAvgPool2d(1)), which the SE module's own hook counts
-# (its input once); its convs and ReLU count by their own rules. torchvision's mobilenet_v2 pools
-# functionally, so ptflops 0.6.9 on it would count 1280*7*7 = 62,720 fewer than this rule.
-PTFLOPS_RULES: dict[type[nn.Module], Rule] = {
-    nn.Conv2d: _conv, nn.Linear: _linear, nn.BatchNorm1d: _norm, nn.BatchNorm2d: _norm,
-    **dict.fromkeys((nn.ReLU, nn.ReLU6, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.GELU), _outputs),
-    **dict.fromkeys((nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d,
-                     GlobalAvgPool, SqueezeExcitation), _inputs),
-}
-
-
-def ptflops_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """MACs of one forward pass of one sample under ptflops 0.6.9's per-module rules (``PTFLOPS_RULES``)."""
-    return count_forward(model, input_shape, lambda m: PTFLOPS_RULES.get(type(m)))
-
-
 def _compare(ours: int, refs: list[Ref]) -> list[dict[str, Any]]:
     return [{"value": value, "source": source, "rel_error": ours / value - 1} for value, source in refs]
 
@@ -133,12 +86,12 @@ def measure() -> list[dict[str, Any]]:
     for model, skeleton, build, params, macs, ptflops_refs in MODELS:
         network = build()
         module = lower(network, seed=0).eval()
-        pt_macs = ptflops_macs(module, network.input_shape)
+        pt_macs = network.count_flops("ptflops")
         row = {
             "model": model, "skeleton": skeleton,
             "params": network.count_params(), "torch_params": sum(p.numel() for p in module.parameters()),
             "macs": network.count_flops(), "torch_hooked_macs": measured_macs(module, network.input_shape),
-            "ptflops_macs": pt_macs,
+            "ptflops_macs": pt_macs, "torch_hooked_ptflops_macs": ptflops_macs(module, network.input_shape),
             "published_params": _compare(network.count_params(), params), "published_macs": _compare(network.count_flops(), macs),
             "published_ptflops_macs": _compare(pt_macs, ptflops_refs),
         }
@@ -172,8 +125,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, str]) -> str:
         "module (parameter count; forward hooks on the convs and linears that run) for every row. "
         "DARTS counts exclude the auxiliary head, as the official `count_parameters_in_MB` does.",
         "",
-        "ptflops rules (v0.6): the per-module rules of ptflops 0.6.9 (sovrasov/flops-counter.pytorch), re-implemented as "
-        "forward hooks on the lowered module: conv MACs (+1 per output if biased, as in the SE convs), linear in*out "
+        "ptflops rules (v0.6): `network.count_flops(\"ptflops\")` from the op registry (each op's parts, `nasir.ir.parts`), "
+        "equal for every row to the per-module rules of ptflops 0.6.9 (sovrasov/flops-counter.pytorch) run as forward hooks "
+        "on the lowered module (`nasir.frontends.torch.profile.ptflops_macs`): conv MACs (+1 per output if biased, as in the SE convs), linear in*out "
         "(+out if biased), BN 2 per input element (affine), ReLU/ReLU6 1 per output element, every pooling layer (global "
         "and SE pools included) 1 per input element; hard-swish, hard-sigmoid, adds, concatenations and the SE multiply "
         "count 0. Real ptflops 0.6.9 on the lowered module gives the same integers less nasir's functional global and SE "
@@ -218,7 +172,8 @@ def main() -> None:
     meta = {"date": datetime.date.today().isoformat(), "machine": platform.processor() or platform.machine(),
             "python": platform.python_version(), "torch": torch.__version__, "nasir": nasir.__version__, "command": COMMAND}
     rows = measure()
-    mismatched = [r["model"] for r in rows if (r["params"], r["macs"]) != (r["torch_params"], r["torch_hooked_macs"])]
+    mismatched = [r["model"] for r in rows
+                  if (r["params"], r["macs"], r["ptflops_macs"]) != (r["torch_params"], r["torch_hooked_macs"], r["torch_hooked_ptflops_macs"])]
     if mismatched:
         raise SystemExit(f"IR counts differ from the torch module for {mismatched}")
     args.out_dir.mkdir(parents=True, exist_ok=True)

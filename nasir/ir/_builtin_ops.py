@@ -7,11 +7,11 @@ names) while their weights are declared role by role (``conv.weight``, ``bn.runn
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from math import prod
 from typing import Any
 
 from nasir.errors import ShapeMismatchError
 from nasir.ir.ops import Attr, OpSpec, Shape, WeightSpec, register_op
+from nasir.ir.parts import Activation, BatchNorm, Conv, GlobalPool, Linear, Part, Pool
 
 __all__: list[str] = []
 
@@ -69,23 +69,12 @@ def _conv_macs(cin: int, out: Shape, kernel: int, groups: int = 1) -> int:
     return cout * oh * ow * (cin // groups) * kernel * kernel
 
 
-# NASLib-convention counts (see ``nasir.ir.ops``) of the torch modules that ops are made of.
+# The modules ops are made of (``nasir.ir.parts``), which the per-module FLOP conventions count.
 
 
-def _bn_naslib(shape: Shape, affine: bool) -> int:
-    """BatchNorm2d: 2 per element (normalise, scale-shift) when affine, else 1; 1-D BN counts 0."""
-    return prod(shape) * (2 if affine else 1) if len(shape) == 3 else 0
-
-
-def _adaptive_pool_naslib(shape: Shape) -> int:
-    """AdaptiveAvgPool2d(1) on ``(C, H, W)``: torchstat counts an inclusive window, C * (H + 1) * (W + 1)."""
-    c, h, w = shape
-    return c * (h + 1) * (w + 1)
-
-
-def _relu_conv_bn_naslib(cin: int, inp: Shape, out: Shape, kernel: int, affine: bool) -> int:
-    """ReLU on the input, conv MACs, BN on the output."""
-    return prod(inp) + _conv_macs(cin, out, kernel) + _bn_naslib(out, affine)
+def _relu_conv_bn_parts(inp: Shape, out: Shape, kernel: int, affine: bool) -> list[Part]:
+    """ReLU on the input, conv, BN on the output."""
+    return [Activation("relu", inp), Conv(inp[0], out, kernel), BatchNorm(out, affine)]
 
 
 def _same_as_input(op: str):
@@ -167,7 +156,7 @@ register_op(OpSpec(
 # ---------------------------------------------------------------- primitives
 
 register_op(OpSpec(
-    name="relu", doc="Rectified linear unit.", shape=_same_as_input("relu"), naslib_flops=lambda ins, out, a: prod(out),
+    name="relu", doc="Rectified linear unit.", shape=_same_as_input("relu"), parts=lambda ins, out, a: [Activation("relu", out)],
 ))
 
 
@@ -178,7 +167,7 @@ def _bn_shape(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
 register_op(OpSpec(
     name="batch_norm", doc="Batch normalisation over channels.", shape=_bn_shape, attrs=BN_ATTRS,
     weights=lambda ins, out, a: _bn_weights("", ins[0][0], a["affine"]),
-    naslib_flops=lambda ins, out, a: _bn_naslib(out, a["affine"]),
+    parts=lambda ins, out, a: [BatchNorm(out, a["affine"])],
 ))
 
 _PLAIN_CONV_ATTRS = {**CONV_ATTRS, "groups": Attr(int, 1, minimum=1), "bias": Attr(bool, False)}
@@ -187,7 +176,7 @@ register_op(OpSpec(
     shape=lambda ins, a: _conv_shape("conv", ins, a),
     weights=lambda ins, out, a: _conv_weights("", ins[0][0], out[0], a["kernel"], a["groups"], a["bias"]),
     flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"], a["groups"]),
-    naslib_flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"], a["groups"]) + (prod(out) if a["bias"] else 0),
+    parts=lambda ins, out, a: [Conv(ins[0][0], out, a["kernel"], a["groups"], a["bias"])],
 ))
 
 
@@ -210,21 +199,21 @@ _POOL_ATTRS = {
 }
 
 
-def _pool_naslib(_ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
-    return prod(out) * a["kernel"] ** 2
+def _pool_parts(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> list[Part]:
+    return [Pool(ins[0], out, a["kernel"])]
 
 
 register_op(OpSpec(
     name="max_pool", doc="Max pooling (padding never wins the max).", shape=_pool_shape("max_pool"), attrs=_POOL_ATTRS,
-    naslib_flops=_pool_naslib,
+    parts=_pool_parts,
 ))
 register_op(OpSpec(
     name="avg_pool", doc="Average pooling.", shape=_pool_shape("avg_pool"),
-    attrs={**_POOL_ATTRS, "count_include_pad": Attr(bool, False, doc="NB201 uses False")}, naslib_flops=_pool_naslib,
+    attrs={**_POOL_ATTRS, "count_include_pad": Attr(bool, False, doc="NB201 uses False")}, parts=_pool_parts,
 ))
 register_op(OpSpec(
     name="global_avg_pool", doc="Mean over H and W; (C, H, W) -> (C,).",
-    shape=lambda ins, a: (_image("global_avg_pool", ins[0])[0],), naslib_flops=lambda ins, out, a: _adaptive_pool_naslib(ins[0]),
+    shape=lambda ins, a: (_image("global_avg_pool", ins[0])[0],), parts=lambda ins, out, a: [GlobalPool(ins[0])],
 ))
 
 
@@ -238,7 +227,7 @@ register_op(OpSpec(
     name="linear", doc="Fully connected layer y = W x + b.", shape=_linear_shape,
     attrs={"out_features": Attr(int, minimum=1), "bias": Attr(bool, True)},
     weights=lambda ins, out, a: {"weight": WeightSpec((out[0], ins[0][0])), **({"bias": WeightSpec((out[0],))} if a["bias"] else {})},
-    flops=lambda ins, out, a: ins[0][0] * out[0],
+    flops=lambda ins, out, a: ins[0][0] * out[0], parts=lambda ins, out, a: [Linear(ins[0][0], out[0], a["bias"])],
 ))
 
 # ---------------------------------------------------------------- composites
@@ -252,13 +241,13 @@ register_op(OpSpec(
     name="relu_conv_bn", doc="ReLU -> Conv (no bias) -> BN, the NAS-Bench-201 / DARTS conv op.",
     attrs={**CONV_ATTRS, **BN_ATTRS}, shape=lambda ins, a: _conv_shape("relu_conv_bn", ins, a),
     weights=_composite_conv_weights, flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"]),
-    naslib_flops=lambda ins, out, a: _relu_conv_bn_naslib(ins[0][0], ins[0], out, a["kernel"], a["affine"]),
+    parts=lambda ins, out, a: _relu_conv_bn_parts(ins[0], out, a["kernel"], a["affine"]),
 ))
 register_op(OpSpec(
     name="conv_bn_relu", doc="Conv (no bias) -> BN -> ReLU, the NAS-Bench-101 conv op.",
     attrs={**CONV_ATTRS, **BN_ATTRS}, shape=lambda ins, a: _conv_shape("conv_bn_relu", ins, a),
     weights=_composite_conv_weights, flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"]),
-    naslib_flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"]) + _bn_naslib(out, a["affine"]) + prod(out),
+    parts=lambda ins, out, a: [Conv(ins[0][0], out, a["kernel"]), BatchNorm(out, a["affine"]), Activation("relu", out)],
 ))
 
 
@@ -283,13 +272,13 @@ def _basic_block_macs(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) ->
     return macs + (_conv_macs(cin, out, 1) if a["stride"] == 2 or cin != cout else 0)
 
 
-def _basic_block_naslib(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
-    """conv_a and conv_b as relu_conv_bn, plus the shortcut's pool (2x2 windows) and conv; the add counts 0."""
+def _basic_block_parts(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> list[Part]:
+    """conv_a and conv_b as relu_conv_bn, plus the shortcut's 2x2 pool and conv; the add is no module."""
     cin, cout, aff = ins[0][0], out[0], a["affine"]
-    flops = _relu_conv_bn_naslib(cin, ins[0], out, 3, aff) + _relu_conv_bn_naslib(cout, out, out, 3, aff)
+    parts = _relu_conv_bn_parts(ins[0], out, 3, aff) + _relu_conv_bn_parts(out, out, 3, aff)
     if a["stride"] == 2:
-        return flops + cin * prod(out[1:]) * 4 + _conv_macs(cin, out, 1)
-    return flops + (_relu_conv_bn_naslib(cin, ins[0], out, 1, aff) if cin != cout else 0)
+        return parts + [Pool(ins[0], (cin, *out[1:]), 2), Conv(cin, out, 1)]
+    return parts + (_relu_conv_bn_parts(ins[0], out, 1, aff) if cin != cout else [])
 
 
 register_op(OpSpec(
@@ -297,5 +286,5 @@ register_op(OpSpec(
     doc=("NAS-Bench-201 reduction block: relu_conv_bn 3x3 (stride) -> relu_conv_bn 3x3, plus a shortcut "
          "(stride 2: avg_pool 2x2 -> conv 1x1; channel change: relu_conv_bn 1x1; else identity)."),
     attrs={"out_channels": Attr(int, None, minimum=1, optional=True), "stride": Attr(int, 1, choices=(1, 2)), **BN_ATTRS},
-    shape=_basic_block_shape, weights=_basic_block_weights, flops=_basic_block_macs, naslib_flops=_basic_block_naslib,
+    shape=_basic_block_shape, weights=_basic_block_weights, flops=_basic_block_macs, parts=_basic_block_parts,
 ))

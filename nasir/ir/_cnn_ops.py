@@ -4,8 +4,9 @@ Each op is one IR node with its weights declared role by role, so parameter coun
 registry and a lowering that holds other tensors is rejected. FLOP rules count the
 multiply-accumulates of every conv and linear layer inside the op (depthwise, pointwise and the
 squeeze-excitation FCs included), the convention of the DARTS and MobileNet papers; element-wise
-work (activations, residual adds, the SE rescale) is not counted. The NASLib-convention rules
-(``naslib_flops``, see ``nasir.ir.ops``) count each op's torch modules as torchstat does.
+work (activations, residual adds, the SE rescale) is not counted. Each op's ``parts`` list the
+torch modules of its reference implementation, which the per-module conventions count (NASLib's
+torchstat, ptflops; see ``nasir.ir.ops``).
 
 DARTS ops follow ``operations.py`` of the official code (Liu et al., ICLR 2019); ``mbconv`` follows
 torchvision's ``InvertedResidual`` of MobileNetV2/V3 (Sandler et al. 2018; Howard et al. 2019).
@@ -14,14 +15,12 @@ torchvision's ``InvertedResidual`` of MobileNetV2/V3 (Sandler et al. 2018; Howar
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from math import prod
 from typing import Any
 
 from nasir.errors import ShapeMismatchError
-from nasir.ir._builtin_ops import (
-    BN_ATTRS, CONV_ATTRS, _adaptive_pool_naslib, _bn_naslib, _bn_weights, _conv_macs, _conv_shape, _conv_weights, _image,
-)
+from nasir.ir._builtin_ops import BN_ATTRS, CONV_ATTRS, _bn_weights, _conv_macs, _conv_shape, _conv_weights, _image
 from nasir.ir.ops import Attr, OpSpec, Shape, WeightSpec, register_op
+from nasir.ir.parts import Activation, BatchNorm, Conv, GlobalPool, Part
 
 __all__ = ["ACTIVATIONS", "make_divisible", "mbconv_has_residual", "se_channels"]
 
@@ -66,17 +65,18 @@ def _sep_conv_macs(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> in
     return 2 * _conv_macs(c, mid, k, groups=c) + _conv_macs(c, mid, 1) + _conv_macs(c, out, 1)
 
 
-def _sep_conv_naslib(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
-    """The MACs plus both ReLUs (on the input, on the middle) and both BNs (on the middle, on the output)."""
-    mid = (ins[0][0], *out[1:])
-    return _sep_conv_macs(ins, out, a) + prod(ins[0]) + prod(mid) + _bn_naslib(mid, a["affine"]) + _bn_naslib(out, a["affine"])
+def _sep_conv_parts(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> list[Part]:
+    c, k, aff = ins[0][0], a["kernel"], a["affine"]
+    mid = (c, *out[1:])
+    return [Activation("relu", ins[0]), Conv(c, mid, k, groups=c), Conv(c, mid, 1), BatchNorm(mid, aff),
+            Activation("relu", mid), Conv(c, mid, k, groups=c), Conv(c, out, 1), BatchNorm(out, aff)]
 
 
 register_op(OpSpec(
     name="sep_conv",
     doc=("DARTS SepConv: (ReLU -> depthwise kxk (stride) -> 1x1 -> BN) then (ReLU -> depthwise kxk -> 1x1 to "
          "out_channels -> BN); roles dw1, pw1, bn1, dw2, pw2, bn2."),
-    attrs=_SEP_ATTRS, shape=_sep_conv_shape, weights=_sep_conv_weights, flops=_sep_conv_macs, naslib_flops=_sep_conv_naslib,
+    attrs=_SEP_ATTRS, shape=_sep_conv_shape, weights=_sep_conv_weights, flops=_sep_conv_macs, parts=_sep_conv_parts,
 ))
 
 
@@ -101,7 +101,8 @@ register_op(OpSpec(
     doc="DARTS DilConv: ReLU -> dilated depthwise kxk (stride) -> 1x1 to out_channels -> BN; roles dw, pw, bn.",
     attrs={**_SEP_ATTRS, "dilation": Attr(int, 2, minimum=1)},
     shape=_dil_conv_shape, weights=_dil_conv_weights, flops=_dil_conv_macs,
-    naslib_flops=lambda ins, out, a: prod(ins[0]) + _dil_conv_macs(ins, out, a) + _bn_naslib(out, a["affine"]),
+    parts=lambda ins, out, a: [Activation("relu", ins[0]), Conv(ins[0][0], (ins[0][0], *out[1:]), a["kernel"], groups=ins[0][0]),
+                               Conv(ins[0][0], out, 1), BatchNorm(out, a["affine"])],
 ))
 
 
@@ -127,7 +128,8 @@ register_op(OpSpec(
     attrs={"out_channels": CONV_ATTRS["out_channels"], **BN_ATTRS},
     shape=_factorized_reduce_shape, weights=_factorized_reduce_weights,
     flops=lambda ins, out, a: _conv_macs(ins[0][0], out, 1),
-    naslib_flops=lambda ins, out, a: prod(ins[0]) + _conv_macs(ins[0][0], out, 1) + _bn_naslib(out, a["affine"]),
+    parts=lambda ins, out, a: [Activation("relu", ins[0]), Conv(ins[0][0], (out[0] // 2, *out[1:]), 1),  # conv_1
+                               Conv(ins[0][0], (out[0] // 2, *out[1:]), 1), BatchNorm(out, a["affine"])],  # conv_2, bn
 ))
 
 # ---------------------------------------------------------------- MobileNet ops
@@ -139,20 +141,15 @@ def _any_shape(ins: Sequence[Shape], _a: Mapping[str, Any]) -> Shape:
     return ins[0]
 
 
-def _act_naslib(fn: str, shape: Shape) -> int:
-    """torchstat counts ReLU and ReLU6 once per element and has no rule (0) for hard-swish / hard-sigmoid."""
-    return prod(shape) if fn in ("relu", "relu6") else 0
-
-
 register_op(OpSpec(
     name="activation", doc="Element-wise activation `fn` (relu, relu6, hswish, hsigmoid) on a tensor of any shape.",
-    attrs={"fn": Attr(str, choices=ACTIVATIONS)}, shape=_any_shape, naslib_flops=lambda ins, out, a: _act_naslib(a["fn"], out),
+    attrs={"fn": Attr(str, choices=ACTIVATIONS)}, shape=_any_shape, parts=lambda ins, out, a: [Activation(a["fn"], out)],
 ))
 
 
-def _conv_bn_act_naslib(cin: int, out: Shape, kernel: int, groups: int, a: Mapping[str, Any], act: str | None) -> int:
-    """Conv MACs, BN and activation on the output (``act=None``: no activation, the MobileNet projection)."""
-    return _conv_macs(cin, out, kernel, groups) + _bn_naslib(out, a["affine"]) + (_act_naslib(act, out) if act else 0)
+def _conv_bn_act_parts(cin: int, out: Shape, kernel: int, groups: int, affine: bool, act: str | None) -> list[Part]:
+    """Conv, BN and activation on the output (``act=None``: no activation, the MobileNet projection)."""
+    return [Conv(cin, out, kernel, groups), BatchNorm(out, affine), *([Activation(act, out)] if act else [])]
 
 
 register_op(OpSpec(
@@ -161,7 +158,7 @@ register_op(OpSpec(
     shape=lambda ins, a: _conv_shape("conv_bn_act", ins, a),
     weights=lambda ins, out, a: {**_conv_weights("conv.", ins[0][0], out[0], a["kernel"], a["groups"]), **_bn_weights("bn.", out[0], a["affine"])},
     flops=lambda ins, out, a: _conv_macs(ins[0][0], out, a["kernel"], a["groups"]),
-    naslib_flops=lambda ins, out, a: _conv_bn_act_naslib(ins[0][0], out, a["kernel"], a["groups"], a, a["act"]),
+    parts=lambda ins, out, a: _conv_bn_act_parts(ins[0][0], out, a["kernel"], a["groups"], a["affine"], a["act"]),
 ))
 
 
@@ -196,16 +193,18 @@ def _mbconv_macs(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
     return macs + (2 * e * se_channels(e) if a["se"] else 0)
 
 
-def _mbconv_naslib(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> int:
-    """Expand, depthwise and project as conv_bn_act; SE as AdaptiveAvgPool2d(1), two biased 1x1 convs and a ReLU."""
-    cin, e, act = ins[0][0], _expanded(ins, a), a["act"]
+def _mbconv_parts(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> list[Part]:
+    """Expand, depthwise and project as conv_bn_act; SE as AdaptiveAvgPool2d(1), 1x1+bias, ReLU, 1x1+bias,
+    hard-sigmoid (torchvision's ``SqueezeExcitation``); the rescale and the residual add are no modules."""
+    cin, e, act, aff = ins[0][0], _expanded(ins, a), a["act"], a["affine"]
     hidden = (e, *out[1:])
-    flops = _conv_bn_act_naslib(cin, (e, *ins[0][1:]), 1, 1, a, act) if e != cin else 0
-    flops += _conv_bn_act_naslib(e, hidden, a["kernel"], e, a, act) + _conv_bn_act_naslib(e, out, 1, 1, a, None)
+    parts = _conv_bn_act_parts(cin, (e, *ins[0][1:]), 1, 1, aff, act) if e != cin else []
+    parts += _conv_bn_act_parts(e, hidden, a["kernel"], e, aff, act)
     if a["se"]:
         sq = se_channels(e)
-        flops += _adaptive_pool_naslib(hidden) + (e * sq + sq) + sq + (sq * e + e)
-    return flops
+        parts += [GlobalPool(hidden), Conv(e, (sq, 1, 1), 1, bias=True), Activation("relu", (sq, 1, 1)),
+                  Conv(sq, (e, 1, 1), 1, bias=True), Activation("hsigmoid", (e, 1, 1))]
+    return parts + _conv_bn_act_parts(e, out, 1, 1, aff, None)
 
 
 register_op(OpSpec(
@@ -222,7 +221,7 @@ register_op(OpSpec(
         "act": _ACT_ATTR,
         **BN_ATTRS,
     },
-    shape=_mbconv_shape, weights=_mbconv_weights, flops=_mbconv_macs, naslib_flops=_mbconv_naslib,
+    shape=_mbconv_shape, weights=_mbconv_weights, flops=_mbconv_macs, parts=_mbconv_parts,
 ))
 
 

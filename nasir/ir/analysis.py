@@ -61,10 +61,11 @@ def count_params(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> int:
 
 
 def count_flops(arch: Arch, input_shapes: Shape | Sequence[Shape], convention: FlopConvention = "macs") -> int:
-    """FLOPs for one sample from each op's rule: multiply-accumulates (``"macs"``) or NASLib's count.
+    """FLOPs for one sample from each op's rule: multiply-accumulates (``"macs"``), NASLib's or ptflops' count.
 
     ``convention="naslib"`` is what NASLib's ``flops`` proxy reports (times 1e6, for a batch of
-    one): conv/linear MACs plus torchstat's element-wise counts; see :mod:`nasir.ir.ops`.
+    one): conv/linear MACs plus torchstat's element-wise counts; ``"ptflops"`` what ptflops 0.6.9
+    counts on the lowered module; see :mod:`nasir.ir.ops`.
     """
     shapes = infer_shapes(arch, input_shapes)
     total = 0

@@ -125,10 +125,11 @@ class Network:
         return sum(w.size for w in self.weight_specs().values() if w.trainable)
 
     def count_flops(self, convention: FlopConvention = "macs") -> int:
-        """FLOPs of the whole network for one sample: multiply-accumulates, or NASLib's count.
+        """FLOPs of the whole network for one sample: multiply-accumulates, NASLib's or ptflops' count.
 
         ``convention="naslib"`` equals NASLib's ``flops`` proxy times 1e6 (see :mod:`nasir.ir.ops`);
         on NAS-Bench-201 it reproduces ``flops_naslib_m_*`` of the package table for every cell.
+        ``convention="ptflops"`` is what ptflops 0.6.9 counts on the lowered torch module.
         """
         ins = self.block_input_shapes()
         return sum(analysis.count_flops(b.arch, ins[b.name], convention) for b in self.blocks)

@@ -9,10 +9,10 @@ Layout conventions (the framework-neutral weight layout):
     * shapes are per sample, channels first: ``(C, H, W)`` for images, ``(F,)`` for vectors;
     * conv kernels are ``OIHW`` (out, in / groups, kh, kw); linear weights are ``(out, in)``;
     * batch-norm ``momentum`` follows PyTorch (weight of the new batch statistic).
-FLOPs are counted in one of :data:`FLOP_CONVENTIONS`, each op declaring its count per convention:
+FLOPs are counted in one of :data:`FLOP_CONVENTIONS`:
 
 * ``"macs"`` (the default): multiply-accumulates of convs and linear layers, the convention of the
-  DARTS, MobileNet and NAS-Bench-201 papers ("multiply-adds").
+  DARTS, MobileNet and NAS-Bench-201 papers ("multiply-adds"); the op's ``flops`` rule.
 * ``"naslib"``: NASLib's ``flops`` zero-cost proxy times 1e6 (NASLib reports MFLOPs of a batch of
   one). NASLib's ``get_model_stats`` sums tensorwatch's ``ModelStats.Flops`` (a torchstat fork)
   over the leaf ``nn.Module`` s of the forward pass: conv MACs plus one per output element for a
@@ -20,11 +20,15 @@ FLOPs are counted in one of :data:`FLOP_CONVENTIONS`, each op declaring its coun
   ReLU6 1 per element; Avg/MaxPool2d ``kernel**2`` per output element; AdaptiveAvgPool2d(1)
   ``C * (H + 1) * (W + 1)`` (torchstat counts its window bounds inclusively); Linear ``in * out``
   (bias not counted); 0 for anything else, including work done outside modules (residual adds,
-  concat, identity, zero, flatten, hard-swish / hard-sigmoid, the SE rescale). Each op counts the
-  modules of its reference implementation, ``global_avg_pool`` an ``nn.AdaptiveAvgPool2d(1)`` as
-  in NASLib's NAS-Bench-201 head (exact on all 15,625 cells); NASLib's NAS-Bench-101 network
-  pools with ``torch.mean``, which torchstat does not see, so its values are ``C * (H + 1) *
-  (W + 1)`` (41,472) lower.
+  concat, identity, zero, flatten, hard-swish / hard-sigmoid, the SE rescale). ``global_avg_pool``
+  counts as an ``nn.AdaptiveAvgPool2d(1)``, as in NASLib's NAS-Bench-201 head (exact on all 15,625
+  cells); NASLib's NAS-Bench-101 network pools with ``torch.mean``, which torchstat does not see,
+  so its values are ``C * (H + 1) * (W + 1)`` (41,472) lower.
+* ``"ptflops"``: the per-module rules of the ptflops counter, 0.6.9 (:mod:`nasir.ir.parts`); the
+  PC-DARTS and P-DARTS papers' ImageNet FLOPs are these counts (BENCHMARKS.md).
+
+The two per-module conventions are counted from the op's ``parts`` (the modules of its reference
+implementation, :mod:`nasir.ir.parts`), so each op lists its modules once for both.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from nasir.errors import AttributeValueError, UnknownNameError, UnknownOpError
+from nasir.ir.parts import Part
 from nasir.registry import Registry
 
 __all__ = [
@@ -54,8 +59,9 @@ Shape = tuple[int, ...]
 ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
 WeightRule = Callable[[Sequence[Shape], Shape, Mapping[str, Any]], dict[str, "WeightSpec"]]
 FlopRule = Callable[[Sequence[Shape], Shape, Mapping[str, Any]], int]
-FlopConvention = Literal["macs", "naslib"]
-FLOP_CONVENTIONS: tuple[FlopConvention, ...] = ("macs", "naslib")
+PartsRule = Callable[[Sequence[Shape], Shape, Mapping[str, Any]], list[Part]]
+FlopConvention = Literal["macs", "naslib", "ptflops"]
+FLOP_CONVENTIONS: tuple[FlopConvention, ...] = ("macs", "naslib", "ptflops")
 
 
 class _Required:
@@ -144,9 +150,9 @@ class OpSpec:
         attrs: attribute schema.
         weights: declares the op's weights (role -> :class:`WeightSpec`) for given shapes.
         flops: multiply-accumulate count for given shapes (convention ``"macs"``).
-        naslib_flops: the count in NASLib's convention (see the module docstring) for given
-            shapes; ``None`` means it equals ``flops`` (ops whose only counted work is conv or
-            linear MACs, or none at all).
+        parts: the modules of the op's reference implementation for given shapes, which the
+            per-module conventions (``"naslib"``, ``"ptflops"``) count; ``None`` means those equal
+            ``flops`` (ops with no counted module, or a user op that declares MACs only).
         commutative: whether input order is irrelevant (``add``): hashing ignores ports then.
     """
 
@@ -158,16 +164,16 @@ class OpSpec:
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     weights: WeightRule = _no_weights
     flops: FlopRule = _no_flops
-    naslib_flops: FlopRule | None = None
+    parts: PartsRule | None = None
     commutative: bool = False
 
     def count_flops(self, ins: Sequence[Shape], out: Shape, attrs: Mapping[str, Any], convention: FlopConvention = "macs") -> int:
         """FLOPs of one node in ``convention``, one of :data:`FLOP_CONVENTIONS`."""
-        if convention == "macs":
+        if convention not in FLOP_CONVENTIONS:
+            raise UnknownNameError(f"unknown FLOP convention {convention!r} (known: {list(FLOP_CONVENTIONS)})")
+        if convention == "macs" or self.parts is None:
             return self.flops(ins, out, attrs)
-        if convention == "naslib":
-            return (self.naslib_flops or self.flops)(ins, out, attrs)
-        raise UnknownNameError(f"unknown FLOP convention {convention!r} (known: {list(FLOP_CONVENTIONS)})")
+        return sum(getattr(part, convention)() for part in self.parts(ins, out, attrs))
 
     def resolve_attrs(self, given: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """Validates attributes and fills defaults; returns a read-only mapping."""

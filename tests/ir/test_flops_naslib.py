@@ -121,6 +121,7 @@ def test_macs_stay_the_default() -> None:
 def test_unknown_convention_and_ops_without_a_naslib_rule() -> None:
     with pytest.raises(UnknownNameError, match="naslib"):
         _one("relu", {}, (4, 5, 5), "tflops")
-    assert FLOP_CONVENTIONS == ("macs", "naslib")
+    assert FLOP_CONVENTIONS == ("macs", "naslib", "ptflops")
     spec = OpSpec(name="double", doc="test op", shape=lambda ins, a: ins[0], flops=lambda ins, out, a: 7)
-    assert spec.count_flops([(4,)], (4,), {}, "naslib") == spec.count_flops([(4,)], (4,), {}) == 7
+    assert spec.count_flops([(4,)], (4,), {}, "naslib") == spec.count_flops([(4,)], (4,), {}, "ptflops") == 7
+    assert spec.count_flops([(4,)], (4,), {}) == 7

@@ -11,7 +11,7 @@ from torch import nn
 from nasir.backends.onnx import export
 from nasir.errors import ArchStringError, InvalidArchError, NasirError, SpaceTooLargeError
 from nasir.frontends.torch import lower
-from nasir.frontends.torch.profile import measured_macs
+from nasir.frontends.torch.profile import measured_macs, ptflops_macs
 from nasir.ir import Arch, count_flops, count_params
 from nasir.space import SPACES, SearchSpace
 from nasir.spaces.darts import space
@@ -160,6 +160,7 @@ def test_small_networks_match_onnxruntime_and_count_the_macs_they_run(dataset: s
     assert torch_vs_onnx(network, seed=1) <= TOL
     model = lower(network, seed=0).eval()
     assert measured_macs(model, (3, size, size)) == network.count_flops()
+    assert ptflops_macs(model, (3, size, size)) == network.count_flops("ptflops")  # sep/dil convs, reductions, aux head
 
 
 # ---------------------------------------------------------------- the ops against the official modules

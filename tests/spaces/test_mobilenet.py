@@ -10,7 +10,7 @@ from torch import nn
 from nasir.backends.onnx import export
 from nasir.errors import ArchStringError, InvalidArchError, SpaceTooLargeError
 from nasir.frontends.torch import lower
-from nasir.frontends.torch.profile import measured_macs
+from nasir.frontends.torch.profile import measured_macs, ptflops_macs
 from nasir.ir import Arch, count_flops, count_params
 from nasir.space import SPACES, SearchSpace
 from nasir.spaces import mobilenet as mb
@@ -51,6 +51,7 @@ def test_published_mobilenets_are_points_of_the_space(build, text: str, params: 
     model = lower(network, seed=0).eval()
     assert network.count_params() == params == sum(p.numel() for p in model.parameters())
     assert network.count_flops() == macs == measured_macs(model, (3, 224, 224))
+    assert network.count_flops("ptflops") == ptflops_macs(model, (3, 224, 224))  # SE pool and convs, hard-swish 0
     assert abs(macs / published_macs - 1) <= 0.02
 
 
