@@ -193,6 +193,14 @@ for _spec in (
                "optimizer": "SGD lr 0.1, momentum 0.9, weight decay 4e-5 (weights only)", "target_size": 8,
                "stage_weights": (0.25, 0.5, 1.0), "task": "single (options: single, combo, nb101)"},
               orientation="negated (GenNAS: lower regression loss is better)"),
+    ProxySpec("swap", frozenset({"data"}),
+              "Peng et al., SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS, ICLR 2024, Sec. 3 (pym1024/SWAP)",
+              "mean over 32 Gaussian inits of the number of distinct sample-wise patterns sign(relu(x)) over the batch, "
+              "over every unit of every ReLU with a 4-d input",
+              {"batch_size": 16, "input": "one random training batch, not augmented", "bn": "train mode",
+               "init": "conv/linear weights N(0, 1), biases 0, BN weight 1 / bias 0, re-drawn per repeat",
+               "repeats": 32, "augment": False,
+               "regularisation": "off (options mu, sigma: times exp(-(params/1e3 - mu)^2 / sigma))"}),
     ProxySpec("az_expressivity", frozenset(), AZ_NAS,
               "sum over blocks of the entropy of the normalised eigenvalues of the block output's channel covariance "
               "(over batch x positions)", _AZ),

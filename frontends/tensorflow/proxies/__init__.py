@@ -60,7 +60,10 @@ Model = Network | ArchModel | NetworkModel
 TFProxy = ProxyImpl  # a TensorFlow fn(subject, batch, **options) -> float for a spec
 
 TF_PROXIES: Registry[TFProxy] = Registry("tensorflow proxy")
-UNSUPPORTED: dict[str, str] = {}
+UNSUPPORTED: dict[str, str] = {
+    "swap": "SWAP (added 2026-11-30) is in the PyTorch frontend only so far; its 32 N(0, 1) re-inits would need torch's "
+            "draws handed over, as AZ-NAS does, for a parity check",
+}
 
 for _name, _fn in (
     ("naswot", naswot.naswot),

@@ -40,7 +40,7 @@ from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
 from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas, zico
-from nasir.frontends.torch.proxies import aznas, gennas, hnas, linear_regions
+from nasir.frontends.torch.proxies import aznas, gennas, hnas, linear_regions, swap
 from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
 from nasir.frontends.torch.proxies._fused import GROUPS
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork
@@ -81,6 +81,7 @@ for _name, _fn, _plain in (
     ("linear_regions", linear_regions.linear_regions, None),
     ("ntk_trace", hnas.ntk_trace, None),
     ("gennas", gennas.gennas, None),
+    ("swap", swap.swap, swap.swap_plain),
     ("az_expressivity", aznas.az_expressivity, None),
     ("az_progressivity", aznas.az_progressivity, None),
     ("az_trainability", aznas.az_trainability, None),

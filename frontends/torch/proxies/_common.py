@@ -24,7 +24,11 @@ from nasir.rng import Seed, as_rng
 from nasir.frontends.torch.data import augment, normalize
 from nasir.frontends.torch.modules import NetworkModule, lower
 
-__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "model_dtype", "weight_layers", "forward_hooks"]
+__all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "model_dtype", "weight_layers", "forward_hooks",
+           "normal_reinit"]
+
+_CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
 
 
 @dataclass
@@ -124,3 +128,18 @@ def input_shape(subject: Subject) -> tuple[int, ...] | None:
         return tuple(subject.network.input_shape)
     shapes = getattr(subject.model, "input_shapes", None)
     return tuple(shapes[0]) if shapes else None
+
+
+def normal_reinit(model: nn.Module, gen: torch.Generator, std: Callable[[torch.Tensor], float]) -> None:
+    """Re-draws every conv/linear weight as ``N(0, std(weight)^2)`` on the CPU from ``gen`` (the same
+    values on every device), zeroes their biases and sets affine norms to weight 1 / bias 0: the
+    re-initialisations of AZ-NAS (Kaiming) and SWAP (unit normal)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, _CONV_LINEAR):
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * std(m.weight))
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, _NORMS) and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()

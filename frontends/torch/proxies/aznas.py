@@ -53,30 +53,16 @@ from nasir.errors import InvalidArchError
 from nasir.frontends.torch.modules import NetworkModule, lower
 from nasir.frontends.torch.weights import export_weights
 from nasir.ir import Network
-from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, model_dtype
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, model_dtype, normal_reinit
 from nasir.frontends.torch.proxies._guard import check_output
 
 __all__ = ["FUSED", "BATCH_SIZE", "draws", "feature_blocks", "jacobian_pairs", "az_scores", "az_expressivity",
            "az_progressivity", "az_trainability"]
 
 FUSED, BATCH_SIZE, INITS = proxy_math.AZ_TERMS, proxy_math.AZ_BATCH_SIZE, proxy_math.AZ_INITS
-_CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
-
-
 def _kaiming_init(model: nn.Module, gen: torch.Generator) -> None:
-    """The reference's ``kaiming_norm_fanin`` init, drawn on the CPU from ``gen`` (device-independent)."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, _CONV_LINEAR):
-                w = m.weight
-                std = math.sqrt(2.0 / w[0].numel())  # ReLU gain over fan_in
-                w.copy_(torch.randn(w.shape, generator=gen) * std)
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, _NORMS) and m.affine:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
+    """The reference's ``kaiming_norm_fanin`` init: std sqrt(2 / fan_in), the ReLU gain."""
+    normal_reinit(model, gen, lambda w: math.sqrt(2.0 / w[0].numel()))
 
 
 def draws(network: Network, seed: int, *, init: str = "kaiming", batch_size: int = BATCH_SIZE) -> dict[str, Any]:

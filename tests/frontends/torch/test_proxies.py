@@ -29,7 +29,7 @@ from nasir.frontends.torch.proxies._fused import fused_loss_gradient
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 MIXED = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-CHEAP = ("naswot", "jacob_cov", "synflow", "snip", "grasp", "fisher", "grad_norm", "params", "flops", "meco", "zico")
+CHEAP = ("naswot", "jacob_cov", "synflow", "snip", "grasp", "fisher", "grad_norm", "params", "flops", "meco", "zico", "swap")
 
 
 def small(arch: str = BEST, channels: int = 4):
