@@ -19,15 +19,15 @@ double precision, where the two frameworks agree to ~1e-12: a check of definitio
 Guarantees (as in the torch frontend): the caller's Network/model is never modified (scoring runs
 on a private copy; every proxy runs BatchNorm in train mode, whose output never reads the moving
 statistics the pass updates, so the copy is shared, except by synflow which builds its own
-float64 ``|theta|`` copy, gennas which trains its own and AZ-NAS which re-initialises its own);
+float64 ``|theta|`` copy, gennas which trains its own and AZ-NAS and SWAP which re-initialise their own);
 the same ``seed`` gives the same weights, batch and score; an architecture whose output is
 constant, or whose score is NaN/inf, scores ``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`.
 Augmented batches (uint8 images) are drawn from numpy, not torch's generator: same distribution,
 other crops. What a proxy draws besides the weights and batch, from the same seed, also has
 TensorFlow's values where torch draws it with its own generator (linear_regions' thin network,
-gennas' heads, meco's input image, AZ-NAS' Kaiming weights, noise and Rademacher vectors); the
-options ``thin_weights``, ``head_weights``, ``image`` and AZ-NAS' ``weights``, ``x``, ``signs`` take
-the torch frontend's, to compare frameworks.
+gennas' heads, meco's input image, AZ-NAS' Kaiming weights, noise and Rademacher vectors, SWAP's 32
+N(0, 1) re-inits); the options ``thin_weights``, ``head_weights``, ``image``, AZ-NAS' ``weights``, ``x``,
+``signs`` and SWAP's ``weights`` take the torch frontend's, to compare frameworks.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import tensorflow as tf
 
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
-from nasir.frontends.tensorflow.proxies import aznas, gennas, hnas, linear_regions, meco
+from nasir.frontends.tensorflow.proxies import aznas, gennas, hnas, linear_regions, meco, swap
 from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
@@ -60,10 +60,7 @@ Model = Network | ArchModel | NetworkModel
 TFProxy = ProxyImpl  # a TensorFlow fn(subject, batch, **options) -> float for a spec
 
 TF_PROXIES: Registry[TFProxy] = Registry("tensorflow proxy")
-UNSUPPORTED: dict[str, str] = {
-    "swap": "SWAP (added 2026-11-30) is in the PyTorch frontend only so far; its 32 N(0, 1) re-inits would need torch's "
-            "draws handed over, as AZ-NAS does, for a parity check",
-}
+UNSUPPORTED: dict[str, str] = {}
 
 for _name, _fn in (
     ("naswot", naswot.naswot),
@@ -81,6 +78,7 @@ for _name, _fn in (
     ("meco", meco.meco),
     ("ntk_trace", hnas.ntk_trace),
     ("gennas", gennas.gennas),
+    ("swap", swap.swap),
     ("az_expressivity", aznas.az_expressivity),
     ("az_progressivity", aznas.az_progressivity),
     ("az_trainability", aznas.az_trainability),

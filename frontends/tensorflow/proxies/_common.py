@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from nasir.frontends.tensorflow import layers as L
 from nasir.frontends.tensorflow.data import augment, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.weights import copy_model
@@ -24,7 +25,7 @@ from nasir.proxy_batches import check_dtype, check_image_shape, draw_indices, in
 from nasir.rng import Seed, as_rng
 
 __all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
-           "make_subject", "run_blocks", "to_nchw", "to_nhwc", "widened"]
+           "make_subject", "run_blocks", "to_nchw", "to_nhwc", "widened", "normal_reinit"]
 
 
 class DegenerateNetwork(Exception):
@@ -134,3 +135,18 @@ def check_output(out: tf.Tensor) -> None:
     """Raises :class:`DegenerateNetwork` when every sample of a batch (>1) gives the same output."""
     if out.shape[0] > 1 and bool(tf.reduce_all(out == out[:1])):
         raise DegenerateNetwork("the network's output is identical for every input in the batch")
+
+
+def normal_reinit(model: ArchModel | NetworkModel, rng: np.random.Generator, std: Callable[[tuple[int, ...]], float]) -> None:
+    """Re-draws every conv/linear kernel as ``N(0, std(kernel shape)^2)`` from ``rng``, zeroes their
+    biases and sets affine BatchNorm to gamma 1 / beta 0: AZ-NAS's (Kaiming) and SWAP's (unit normal)
+    re-initialisations, as the torch frontend's ``normal_reinit`` (draws differ: numpy, not torch)."""
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, (L.Conv, L.Linear)):
+            shape = tuple(layer.kernel.shape)
+            layer.kernel.assign(tf.cast(rng.standard_normal(shape, dtype=np.float32) * np.float32(std(shape)), layer.kernel.dtype))
+            if layer.bias is not None:
+                layer.bias.assign(tf.zeros_like(layer.bias))
+        elif isinstance(layer, L.BatchNorm) and layer.affine:
+            layer.gamma.assign(tf.ones_like(layer.gamma))
+            layer.beta.assign(tf.zeros_like(layer.beta))

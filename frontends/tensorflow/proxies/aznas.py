@@ -32,9 +32,8 @@ import tensorflow as tf
 
 from nasir import proxy_math
 from nasir.errors import InvalidArchError, SchemaError
-from nasir.frontends.tensorflow import layers as L
 from nasir.frontends.tensorflow.models import NetworkModel
-from nasir.frontends.tensorflow.proxies._common import Batch, Subject, check_output, run_blocks, to_nhwc
+from nasir.frontends.tensorflow.proxies._common import Batch, Subject, check_output, normal_reinit, run_blocks, to_nhwc
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
 from nasir.proxies import fused_member
 from nasir.proxy_math import feature_blocks, jacobian_pairs
@@ -51,16 +50,7 @@ def _stream(seed: int, kind: int) -> np.random.Generator:
 
 def _kaiming_init(model: NetworkModel, rng: np.random.Generator) -> None:
     """The reference's ``kaiming_norm_fanin`` init (fan_in of a Keras kernel: all axes but the last)."""
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, (L.Conv, L.Linear)):
-            shape = tuple(layer.kernel.shape)
-            std = np.float32(math.sqrt(2.0 / math.prod(shape[:-1])))
-            layer.kernel.assign(tf.cast(rng.standard_normal(shape, dtype=np.float32) * std, layer.kernel.dtype))
-            if layer.bias is not None:
-                layer.bias.assign(tf.zeros_like(layer.bias))
-        elif isinstance(layer, L.BatchNorm) and layer.affine:
-            layer.gamma.assign(tf.ones_like(layer.gamma))
-            layer.beta.assign(tf.zeros_like(layer.beta))
+    normal_reinit(model, rng, lambda shape: math.sqrt(2.0 / math.prod(shape[:-1])))
 
 
 def _channel_cov(feat: tf.Tensor) -> np.ndarray:

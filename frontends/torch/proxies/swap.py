@@ -18,13 +18,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
+from nasir.frontends.torch.modules import lower
 from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, normal_reinit
 from nasir.frontends.torch.proxies._guard import check_output
+from nasir.frontends.torch.weights import export_weights
+from nasir.ir import Network
 
-__all__ = ["swap", "swap_plain", "REPEATS"]
+__all__ = ["swap", "swap_plain", "draws", "REPEATS"]
 
 REPEATS = 32
 _MAX_TABLE_BITS = 24  # batches up to 24 images count patterns in a table; larger ones take the plain path
@@ -33,6 +37,18 @@ _MAX_TABLE_BITS = 24  # batches up to 24 images count patterns in a table; large
 def _gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
     """The reference's ``network_weight_gaussian_init``: conv/linear weights N(0, 1)."""
     normal_reinit(model, gen, lambda w: 1.0)
+
+
+def draws(network: Network, seed: int, *, repeats: int = REPEATS) -> list[dict[str, np.ndarray]]:
+    """The weights :func:`swap` draws for ``seed``, one neutral weight dict per repeat: the TF frontend
+    takes them as its ``weights`` option to score the same networks."""
+    module = lower(network, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(repeats):
+        _gaussian_init(module, gen)
+        out.append(export_weights(module))
+    return out
 
 
 def _relus(model: nn.Module) -> list[nn.Module]:

@@ -38,9 +38,11 @@ def test_every_spec_has_a_tensorflow_implementation_or_a_reason() -> None:
         assert name in tfp.TF_PROXIES or len(tfp.UNSUPPORTED[name]) > 20
     for name in tfp.TF_PROXIES:
         assert tfp.TF_PROXIES.get(name).spec is PROXIES.get(name) and name in ptp.TORCH_PROXIES
-    # linear_regions, meco, ntk_trace, gennas: tested against torch in test_proxies_tenas_gennas.py; AZ-NAS in test_proxies_aznas.py
+    # linear_regions, meco, ntk_trace, gennas: tested against torch in test_proxies_tenas_gennas.py; AZ-NAS in
+    # test_proxies_aznas.py; SWAP in test_proxies_swap.py
     az = {"az_expressivity", "az_progressivity", "az_trainability"}
-    assert set(PROXY_NAMES) | {"ntk_cond", "linear_regions", "meco", "ntk_trace", "gennas"} | az == set(tfp.TF_PROXIES.names())
+    others = {"ntk_cond", "linear_regions", "meco", "ntk_trace", "gennas", "swap"}
+    assert set(PROXY_NAMES) | others | az == set(tfp.TF_PROXIES.names())
 
 
 @pytest.mark.parametrize("arch", [BEST, ALL_OPS])
