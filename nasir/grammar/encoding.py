@@ -176,7 +176,8 @@ def _longest_path(grammar: Grammar, budget: int) -> int:
                                                      for p in grammar.productions(s)))]
             if new != best[s]:
                 best[s], changed = new, True
-    return max(0, int(best[grammar.start][budget]))
+    longest = best[grammar.start][budget]
+    return int(longest) if longest > 0 else 0  # -inf: nothing fits the budget
 
 
 def _longest_in(p: Production, best: dict[str, list[float]], budget: int, fewest: dict[str, int]) -> list[float]:
