@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from nasir.errors import SchemaError
 from nasir.frontends.tensorflow.layers import tap
+from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies._common import Batch, Subject, check_output, normal_reinit
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
 
@@ -30,7 +31,7 @@ __all__ = ["swap", "REPEATS"]
 REPEATS = 32
 
 
-def _count(model, x: tf.Tensor) -> int:
+def _count(model: ArchModel | NetworkModel, x: tf.Tensor) -> int:
     n = int(x.shape[0])
     codes: list[np.ndarray] = []
 
