@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JACOB_COV_K", "ProxyWarning", "hamming_kernel", "logdet_psd", "jacob_cov_score", "corr_min_eig",
-    "meco_score", "thin_network", "one_channel_crops", "count_patterns", "ntk_trace_norm",
+    "meco_score", "thin_network", "one_channel_crops", "count_patterns", "swap_regular_factor", "ntk_trace_norm",
     "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
     "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "AZ_TERMS", "AZ_INITS", "AZ_BATCH_SIZE", "az_terms_asked",
     "az_entropy_terms", "spectral_entropy", "az_progressivity", "jacobian_norm_score", "feature_blocks", "jacobian_pairs",
@@ -231,6 +231,14 @@ def count_patterns(codes: np.ndarray) -> int:
     if codes.shape[1] == 0:
         return 1
     return int(np.unique(np.packbits(codes, axis=1), axis=0).shape[0])
+
+
+def swap_regular_factor(params: int, mu: float | None, sigma: float | None) -> float:
+    """SWAP's regularisation (Peng et al., ICLR 2024): ``exp(-(params/1e3 - mu)^2 / sigma)``, 1 without
+    ``mu`` and ``sigma``; ``params`` counts trainable weights (no BN statistics)."""
+    if mu is None or sigma is None:
+        return 1.0
+    return math.exp(-((params / 1e3 - mu) ** 2) / sigma)
 
 
 def ntk_trace_norm(sq_norms: Sequence[float]) -> float:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from nasir import proxy_math
 from nasir.errors import SchemaError
 from nasir.frontends.tensorflow.layers import tap
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
@@ -37,11 +38,11 @@ def _count(model: ArchModel | NetworkModel, x: tf.Tensor) -> int:
 
     def fold(pre: tf.Tensor) -> None:
         if pre.shape.rank == 4:  # sign(relu(pre)) is pre > 0
-            codes.append(np.packbits(np.asarray(tf.reshape(pre, (n, -1)) > 0), axis=0).T)
+            codes.append(np.asarray(tf.reshape(pre, (n, -1)) > 0))
 
     with tap(relu=fold):
         check_output(model(x, training=True))
-    return len(np.unique(np.concatenate(codes), axis=0)) if codes else 0
+    return proxy_math.count_patterns(np.concatenate(codes, axis=1).T) if codes else 0  # rows: units
 
 
 def swap(subject: Subject, batch: Batch, *, repeats: int = REPEATS, mu: float | None = None, sigma: float | None = None,
@@ -58,8 +59,5 @@ def swap(subject: Subject, batch: Batch, *, repeats: int = REPEATS, mu: float | 
         else:
             normal_reinit(model, rng, lambda shape: 1.0)
         counts.append(_count(model, batch.x))
-    factor = 1.0
-    if mu is not None and sigma is not None:
-        thousands = sum(math.prod(v.shape) for v in model.trainable_weights) / 1e3  # torch's parameters(): no BN statistics
-        factor = math.exp(-((thousands - mu) ** 2) / sigma)
-    return sum(counts) / len(counts) * factor
+    params = sum(math.prod(v.shape) for v in model.trainable_weights)  # torch's parameters(): no BN statistics
+    return sum(counts) / len(counts) * proxy_math.swap_regular_factor(params, mu, sigma)

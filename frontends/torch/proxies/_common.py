@@ -25,7 +25,7 @@ from nasir.frontends.torch.data import augment, normalize
 from nasir.frontends.torch.modules import NetworkModule, lower
 
 __all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "model_dtype", "weight_layers", "forward_hooks",
-           "normal_reinit"]
+           "normal_reinit", "relu_modules"]
 
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
@@ -143,3 +143,8 @@ def normal_reinit(model: nn.Module, gen: torch.Generator, std: Callable[[torch.T
             elif isinstance(m, _NORMS) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
+
+
+def relu_modules(model: nn.Module) -> list[nn.Module]:
+    """Every ``nn.ReLU`` of ``model``: the units NASWOT and SWAP read."""
+    return [m for m in model.modules() if isinstance(m, nn.ReLU)]

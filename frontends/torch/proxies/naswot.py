@@ -15,14 +15,11 @@ import torch
 from torch import nn
 
 from nasir import proxy_math
-from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, relu_modules
 from nasir.frontends.torch.proxies._guard import check_output
 
 __all__ = ["naswot", "naswot_plain"]
 
-
-def _relus(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, nn.ReLU)]
 
 
 def naswot(subject: Subject, batch: Batch) -> float:
@@ -37,7 +34,7 @@ def naswot(subject: Subject, batch: Batch) -> float:
         s = c.sum(1, dtype=torch.float64)
         k.add_(2.0 * (c @ c.T).double() - s[:, None] - s[None, :] + c.shape[1])
 
-    with forward_hooks(_relus(model), hook), torch.no_grad():
+    with forward_hooks(relu_modules(model), hook), torch.no_grad():
         out = model(batch.x)
     check_output(out)
     return proxy_math.logdet_psd(k.cpu().numpy())
@@ -53,7 +50,7 @@ def naswot_plain(subject: Subject, batch: Batch) -> float:
         nonlocal k
         k = k + proxy_math.hamming_kernel([(inputs[0].detach().reshape(n, -1) > 0).cpu().numpy()])
 
-    with forward_hooks(_relus(model), hook), torch.no_grad():
+    with forward_hooks(relu_modules(model), hook), torch.no_grad():
         out = model(batch.x)
     check_output(out)
     return proxy_math.logdet_psd(k)

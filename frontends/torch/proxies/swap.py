@@ -15,15 +15,15 @@ reference computes it (``unique`` over the rows of the transposed sign matrix), 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from nasir import proxy_math
 from nasir.frontends.torch.modules import lower
-from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, normal_reinit
+from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks, normal_reinit, relu_modules
 from nasir.frontends.torch.proxies._guard import check_output
 from nasir.frontends.torch.weights import export_weights
 from nasir.ir import Network
@@ -51,17 +51,6 @@ def draws(network: Network, seed: int, *, repeats: int = REPEATS) -> list[dict[s
     return out
 
 
-def _relus(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, nn.ReLU)]
-
-
-def _regular_factor(model: nn.Module, mu: float | None, sigma: float | None) -> float:
-    """``exp(-(P - mu)^2 / sigma)``, P = parameters in thousands (1 without ``mu`` and ``sigma``)."""
-    if mu is None or sigma is None:
-        return 1.0
-    thousands = sum(p.numel() for p in model.parameters()) / 1e3
-    return math.exp(-((thousands - mu) ** 2) / sigma)
-
 
 def _score(subject: Subject, batch: Batch, count: Callable[[nn.Module, torch.Tensor], int], repeats: int,
            mu: float | None, sigma: float | None) -> float:
@@ -71,7 +60,7 @@ def _score(subject: Subject, batch: Batch, count: Callable[[nn.Module, torch.Ten
     for _ in range(repeats):
         _gaussian_init(model, gen)
         counts.append(count(model, batch.x))
-    return sum(counts) / len(counts) * _regular_factor(model, mu, sigma)
+    return sum(counts) / len(counts) * proxy_math.swap_regular_factor(sum(p.numel() for p in model.parameters()), mu, sigma)
 
 
 def _count_packed(model: nn.Module, x: torch.Tensor) -> int:
@@ -85,7 +74,7 @@ def _count_packed(model: nn.Module, x: torch.Tensor) -> int:
         if inputs[0].dim() == 4:
             seen[((output.detach().reshape(n, -1) > 0).long() * weights[:, None]).sum(0)] = True
 
-    with forward_hooks(_relus(model), hook), torch.no_grad():
+    with forward_hooks(relu_modules(model), hook), torch.no_grad():
         check_output(model(x))
     return int(seen.sum().item())
 
@@ -98,7 +87,7 @@ def _count_plain(model: nn.Module, x: torch.Tensor) -> int:
         if inputs[0].dim() == 4:
             outputs.append(output.detach().reshape(n, -1))
 
-    with forward_hooks(_relus(model), hook), torch.no_grad():
+    with forward_hooks(relu_modules(model), hook), torch.no_grad():
         check_output(model(x))
     if not outputs:
         return 0
