@@ -129,6 +129,9 @@ def main() -> None:
     budget = {"queries": args.queries, "population": args.population, "tournament": args.tournament}
     others = [r for r in done if _budget(r) != budget]
     runs = [r for r in done if _budget(r) == budget]
+    for run in runs:  # rows written before the pick's fitness was recorded: score the pick again (deterministic, seed 0)
+        if "fitness" not in run:
+            run["fitness"] = fitness(space.parse(run["arch"]))[args.fitness]
     with tempfile.TemporaryDirectory() as tmp:
         studies = args.study_dir or Path(tmp)
         studies.mkdir(parents=True, exist_ok=True)
@@ -144,7 +147,8 @@ def main() -> None:
             best = study.optimize(budget_evals=args.queries)
             key = space.format(best.arch)
             runs.append({"seed": seed, **budget, "seconds": round(time.perf_counter() - start, 1),
-                         "scored_live": fitness.live - live_before, "arch": key, **({"resumed_after": resumed} if resumed else {}),
+                         "scored_live": fitness.live - live_before, "arch": key, "fitness": best.metrics[args.fitness],
+                         **({"resumed_after": resumed} if resumed else {}),
                          **{name: bench.query(key, *column) for name, column in TESTS.items()}})
             write(args, runs, others)
             print(runs[-1], flush=True)
