@@ -77,7 +77,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
         outs = [h(F.interpolate(feats[n], (task.size, task.size))) for h, n in zip(heads, names)]
         return sum(w * F.mse_loss(o, t) for w, o, t in zip(stage_weights, outs, goal) if w)
 
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []  # kept on the device: one host sync at the end, not one per evaluation
     try:
         for it in range(1, iterations + 1):
             model.train()
@@ -90,11 +90,11 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
                 model.eval()
                 heads.eval()
                 with torch.no_grad():
-                    losses.append(float(loss_now()))
+                    losses.append(loss_now())
     finally:
         for h in handles:
             h.remove()
-    return losses
+    return torch.stack(losses).tolist()
 
 
 def gennas(subject: Subject, batch: Batch, **options) -> float:
