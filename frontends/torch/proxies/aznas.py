@@ -84,11 +84,11 @@ def draws(network: Network, seed: int, *, init: str = "kaiming", batch_size: int
     return out
 
 
-def _channel_cov(feat: torch.Tensor) -> np.ndarray:
-    """Covariance of the channels over batch and positions (float64), as ``(C, C)``."""
+def _channel_cov(feat: torch.Tensor) -> torch.Tensor:
+    """Covariance of the channels over batch and positions (float64, on the feature's device), as ``(C, C)``."""
     f = feat.detach().movedim(1, -1).reshape(-1, feat.shape[1]).double()
     f = f - f.mean(dim=0, keepdim=True)
-    return (f.T @ f / f.shape[0]).cpu().numpy()
+    return f.T @ f / f.shape[0]
 
 
 def _same_positions(g_in: torch.Tensor, g_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,20 +106,23 @@ def _same_positions(g_in: torch.Tensor, g_out: torch.Tensor) -> tuple[torch.Tens
 
 
 def _trainability(pairs: list[tuple[str, str]], feats: dict[str, torch.Tensor], gen: torch.Generator) -> float:
-    """Mean block term; a block whose output does not depend on its input block has a zero Jacobian (about -1e6)."""
-    scores = []
+    """Mean block term; a block whose output does not depend on its input block has a zero Jacobian (about -1e6).
+
+    An identity block (input gradient equal to the output's) scores -inf. The per-block matrices and
+    identity flags stay on the device until every block is done: one read-back, not two per block.
+    """
+    blocks: list[tuple[torch.Tensor, torch.Tensor]] = []
     for src, dst in reversed(pairs):  # last block first, as the reference draws its Rademacher vectors
         f_in, f_out = feats[src], feats[dst]
         g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2 - 1
         (g_in,) = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True)
         g_in = torch.zeros_like(f_in) if g_in is None else g_in
-        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
-            scores.append(-math.inf)
-            continue
+        identity = (g_in == g_out).all() if g_in.shape == g_out.shape else torch.zeros((), dtype=torch.bool)
         a, b = _same_positions(g_in, g_out)
         a = a.movedim(1, -1).reshape(-1, a.shape[1]).double()
         b = b.movedim(1, -1).reshape(-1, b.shape[1]).double()
-        scores.append(proxy_math.jacobian_norm_score((a.T @ b / b.shape[0]).cpu().numpy()))
+        blocks.append((identity, a.T @ b / b.shape[0]))
+    scores = [-math.inf if bool(flag) else proxy_math.jacobian_norm_score(m.cpu().numpy()) for flag, m in blocks]
     return float(np.mean(scores))
 
 
@@ -149,7 +152,8 @@ def az_scores(subject: Subject, batch: Batch | None = None, names: Iterable[str]
     check_output(out.detach())
     scores: dict[str, float] = {}
     if names & {"az_expressivity", "az_progressivity"}:
-        scores |= proxy_math.az_entropy_terms([proxy_math.spectral_entropy(_channel_cov(feats[n])) for n in blocks])
+        covs = [_channel_cov(feats[n]) for n in blocks]  # all queued before the first read-back
+        scores |= proxy_math.az_entropy_terms([proxy_math.spectral_entropy(c.cpu().numpy()) for c in covs])
     if grads:
         scores["az_trainability"] = _trainability(jacobian_pairs(network), feats, gen)
     return {n: scores[n] for n in names}

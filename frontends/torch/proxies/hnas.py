@@ -39,8 +39,12 @@ def ntk_trace(subject: Subject, batch: Batch) -> float:
     logits = model(batch.x)
     check_output(logits.detach())
     picked = logits.gather(1, batch.y[:, None]).squeeze(1)
-    sq_norms = []
+    sq_norms = []  # float64 tensors on the device, summed in the same order as before: one read-back at the end
     for i in range(len(picked)):
         grads = torch.autograd.grad(picked[i], params, retain_graph=i + 1 < len(picked), allow_unused=True)
-        sq_norms.append(sum(float(g.double().pow(2).sum()) for g in grads if g is not None))
-    return proxy_math.ntk_trace_norm(sq_norms)
+        total = torch.zeros((), dtype=torch.float64, device=picked.device)
+        for g in grads:
+            if g is not None:
+                total = total + g.double().pow(2).sum()
+        sq_norms.append(total)
+    return proxy_math.ntk_trace_norm(torch.stack(sq_norms).tolist())

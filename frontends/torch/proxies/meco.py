@@ -12,7 +12,6 @@ so some feature maps are counted a different number of times. The closing formul
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -26,12 +25,12 @@ def meco(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
     gen = torch.Generator().manual_seed(subject.seed)
     x = torch.randn((1, *batch.x.shape[1:]), generator=gen).to(batch.x)  # float64: the float32 draw widened
-    features: list[np.ndarray] = []
+    features: list[torch.Tensor] = []  # kept on the device: read back after the pass, not one sync per module
 
     def hook(module: nn.Module, inputs, output) -> None:
         if isinstance(output, torch.Tensor) and output.dim() >= 2:
-            features.append(output[0].detach().double().cpu().numpy())
+            features.append(output[0].detach().double())
 
     with forward_hooks(model.modules(), hook), torch.no_grad():
         model(x)
-    return proxy_math.meco_score(features)
+    return proxy_math.meco_score([f.cpu().numpy() for f in features])
