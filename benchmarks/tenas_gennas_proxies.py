@@ -60,7 +60,8 @@ def score_arch(index: int, data, args: argparse.Namespace, *, warm_up: bool = Fa
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
-            row[proxy] = score_network(net, [proxy], data, seed=args.seed, fused=False, catch=True, options=options)[proxy]
+            row[proxy] = score_network(net, [proxy], data, seed=args.seed, device=args.device, fused=False, catch=True,
+                                       options=options)[proxy]
         row[f"ms:{proxy}"] = round(1000 * (time.perf_counter() - start), 1)
     return row
 
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--gennas-task", default="single")
     parser.add_argument("--gennas-iterations", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda; resumed rows keep the device they were scored on")
     parser.add_argument("--note", default="", help="free text recorded with the results (e.g. what was reduced and why)")
     parser.add_argument("--tag", default="", help="suffix of the csv/json files (several settings side by side)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
@@ -167,7 +169,8 @@ def main() -> None:
     truth = bench.column(*TRUTH)[scored]
     also = {key: bench.column(*column)[scored] for key, column in ALSO_TRUTH.items()}
     meta = {"command": "python benchmarks/" + Path(__file__).name + " " + shlex.join(sys.argv[1:]), "date": date.today().isoformat(),
-            "machine": cpu_label(), "threads": args.threads, "torch": torch.__version__,
+            "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else cpu_label(),
+            "threads": args.threads, "torch": torch.__version__,
             "n_archs": len(rows), "sample": "first N of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
             "truth": "nb201v11_cifar10valid_test_acc (cifar10-valid/test_acc)", "channels": args.channels, "cells": args.cells,
             "gennas_task": args.gennas_task, "proxies": args.proxies, "gennas_iterations": args.gennas_iterations, "seed": args.seed, "note": args.note,
