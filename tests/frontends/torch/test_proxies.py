@@ -24,7 +24,6 @@ from nasir.frontends.torch import lower
 from nasir.frontends.torch.proxies import TORCH_PROXIES, UNSUPPORTED, ProxyWarning, score, score_many, score_network
 from nasir.frontends.torch.proxies import naswot, tenas
 from nasir.frontends.torch.proxies._common import make_batch, make_subject
-from nasir.frontends.torch.proxies._fused import fused_loss_gradient
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 MIXED = "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
@@ -177,10 +176,15 @@ def test_cpu_device_argument_is_the_default_path(data, best_scores) -> None:
     assert score(small(), "jacob_cov", data, seed=0, device="cpu") == best_scores["jacob_cov"]
 
 
+# counts (sign patterns, regions) and long recipes (100 SGD steps, NTK eigenvalues) amplify float32 round-off
+CUDA_REL = {"swap": 1e-2, "linear_regions": 1e-2, "gennas": 5e-2, "ntk_cond": 1e-2, "ntk_trace": 1e-2}
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU-only twin of test_cpu_device_argument_is_the_default_path")
-def test_cuda_scores_match_cpu(data, best_scores) -> None:
-    for name in ("naswot", "synflow", "snip", "jacob_cov"):
-        assert score(small(), name, data, seed=0, device="cuda") == pytest.approx(best_scores[name], rel=1e-3), name
+@pytest.mark.parametrize("name", TORCH_PROXIES.names())
+def test_cuda_scores_match_cpu(data, name) -> None:
+    cpu = score(small(), name, data, seed=0)
+    assert score(small(), name, data, seed=0, device="cuda") == pytest.approx(cpu, rel=CUDA_REL.get(name, 1e-3)), name
 
 
 def test_caller_module_is_not_mutated(data) -> None:
