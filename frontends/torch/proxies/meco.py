@@ -29,7 +29,7 @@ def meco(subject: Subject, batch: Batch) -> float:
 
     def hook(module: nn.Module, inputs, output) -> None:
         if isinstance(output, torch.Tensor) and output.dim() >= 2:
-            features.append(output[0].detach().double())
+            features.append(output[0].detach().to(torch.float64, copy=True))  # a copy: later in-place ops cannot reach it
 
     with forward_hooks(model.modules(), hook), torch.no_grad():
         model(x)
