@@ -114,11 +114,13 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10, help="REA population size")
     parser.add_argument("--tournament", type=int, default=3, help="REA tournament (sample) size")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/<fitness>_rea.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: benchmarks/results/<fitness>_rea.json (gennas_<task>_rea.json for a task other than nb101)")
     parser.add_argument("--study-dir", type=Path, default=None,
                         help="keep each seed's SQLite study here, so a killed search resumes mid-seed (default: a temporary folder)")
     args = parser.parse_args()
-    args.out = args.out or RESULTS / f"{args.fitness}_rea.json"
+    other_task = args.fitness == "gennas" and args.task != "nb101"  # rows of another GenNAS task go to their own file
+    args.out = args.out or RESULTS / (f"gennas_{args.task}_rea.json" if other_task else f"{args.fitness}_rea.json")
     torch.set_num_threads(args.threads)
     bench = NB201Benchmark.default()
     if args.fitness == "ensemble":
