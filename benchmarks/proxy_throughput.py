@@ -84,6 +84,7 @@ def score_cell(index: int, job: str, data, device: torch.device) -> dict[str, fl
 
 
 def timed(index: int, job: str, data, device: torch.device) -> tuple[float, dict[str, float]]:
+    """Milliseconds from building the network to the scores back on the host, and the scores."""
     start = time.perf_counter()
     values = score_cell(index, job, data, device)
     if device.type == "cuda":
@@ -92,8 +93,8 @@ def timed(index: int, job: str, data, device: torch.device) -> tuple[float, dict
 
 
 def count_syncs(cells: np.ndarray, job: str, data, device: torch.device) -> float | None:
-    """Synchronising CUDA calls per architecture (None on CPU)."""
-    if device.type != "cuda":
+    """Synchronising CUDA calls per architecture (None on CPU or with no cells)."""
+    if device.type != "cuda" or not len(cells):
         return None
     torch.cuda.set_sync_debug_mode("warn")
     try:
