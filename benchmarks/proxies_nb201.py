@@ -120,7 +120,7 @@ def with_cell_conv_bias(model: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 
 def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str, fresh: bool = False,
-               fresh_init: bool = False, cell_bias: bool = False) -> dict:
+               fresh_init: bool = False, cell_bias: bool = False, device: str | torch.device = "cpu") -> dict:
     net = space.network(space.from_index(int(index)), dataset=dataset)
     if fresh:
         data = fresh_batch(data, [seed, int(index)])
@@ -135,8 +135,8 @@ def score_arch(index: int, proxies: list[str], data, seed: int, dataset: str, fr
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
-            values = score_network(net, [n for n, _ in parsed], data, seed=seed, fused=len(group) > 1, catch=True,
-                                   options={n: o for n, o in parsed})
+            values = score_network(net, [n for n, _ in parsed], data, seed=seed, device=device, fused=len(group) > 1,
+                                   catch=True, options={n: o for n, o in parsed})
         ms = round(1000 * (time.perf_counter() - start), 2)
         for t, (n, _) in zip(group, parsed):
             row[t] = values[n]

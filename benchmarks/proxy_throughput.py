@@ -38,13 +38,11 @@ import torch
 from scipy.stats import spearmanr
 
 from nasir.data import load_sample
-from nasir.frontends.torch.proxies import ProxyWarning, score_network
 from nasir.machine import cpu_label
-from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
-from proxies_nb201 import parse_proxy, sample_indices  # noqa: E402
+from proxies_nb201 import sample_indices, score_arch  # noqa: E402
 from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
 
 SIX = "synflow+snip+grasp+fisher+grad_norm+jacob_cov"
@@ -73,14 +71,9 @@ def stored_scores() -> dict[str, dict[int, float]]:
 
 
 def score_cell(index: int, job: str, data, device: torch.device) -> dict[str, float]:
-    """One cell's scores for one job, as ``proxies_nb201.py`` computes them (seed 0), on ``device``."""
-    parsed = [parse_proxy(t) for t in job.split("+")]
-    net = space.network(space.from_index(int(index)), dataset="cifar10")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ProxyWarning)
-        values = score_network(net, [n for n, _ in parsed], data, seed=0, device=device, fused=len(parsed) > 1,
-                               catch=True, options={n: o for n, o in parsed})
-    return {text: values[name] for text, (name, _) in zip(job.split("+"), parsed)}
+    """One cell's scores for one job, by ``proxies_nb201.py``'s own scoring (seed 0), on ``device``."""
+    row = score_arch(int(index), [job], data, 0, "cifar10", device=device)
+    return {text: row[text] for text in job.split("+")}
 
 
 def timed(index: int, job: str, data, device: torch.device) -> tuple[float, dict[str, float]]:

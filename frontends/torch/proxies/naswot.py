@@ -21,7 +21,6 @@ from nasir.frontends.torch.proxies._guard import check_output
 __all__ = ["naswot", "naswot_plain"]
 
 
-
 def naswot(subject: Subject, batch: Batch) -> float:
     """Fast path: the kernel is accumulated on the device with one matmul per ReLU,
     ``K = 2 c c^T - s_i - s_j + D`` (equal to ``c c^T + (1-c)(1-c)^T``; integer-exact)."""
