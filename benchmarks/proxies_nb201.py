@@ -36,6 +36,7 @@ import csv
 import json
 import math
 import platform
+import sys
 import time
 import warnings
 from datetime import date
@@ -53,6 +54,9 @@ from nasir.frontends.torch.proxies._common import make_batch
 from nasir.proxy_ensembles import rank_ensemble
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import sample_indices  # noqa: E402
 
 DEFAULT_PROXIES = ("naswot", "jacob_cov", "synflow", "synflow:bn=identity", "snip", "grasp", "fisher", "grad_norm",
                    "params", "flops", "meco")
@@ -84,12 +88,6 @@ def parse_proxy(text: str) -> tuple[str, dict]:
     name, _, rest = text.partition(":")
     opts = dict(kv.split("=", 1) for kv in rest.split(",") if kv)
     return name, opts
-
-
-def sample_indices(n: int) -> np.ndarray:
-    if n >= 15625:
-        return np.arange(15625)
-    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
 
 
 def fresh_batch(data: ImageData, key: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

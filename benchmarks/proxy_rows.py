@@ -1,4 +1,5 @@
-"""The per-architecture rows ``proxies_nb201.py`` writes, read back for the benchmarks built on them.
+"""The standard 1,000-architecture sample, and the per-architecture rows ``proxies_nb201.py`` writes on it, read back
+for the benchmarks built on them.
 
 One row per cell (official ``index``, ``arch_str``, one column per proxy, ``ms:<proxy>`` times);
 several runs on the same sample (``--tag``) hold different proxies of the same cells, so they are
@@ -10,7 +11,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def sample_indices(n: int) -> np.ndarray:
+    """The first ``n`` official indices of the standard sample: 1,000 cells drawn without replacement with seed 0, so
+    every benchmark's first ``n`` are the same cells (all 15,625 for ``n >= 15625``)."""
+    if n >= 15625:
+        return np.arange(15625)
+    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
 
 
 def sample_rows(*tags: str) -> tuple[Path, ...]:

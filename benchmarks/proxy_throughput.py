@@ -42,8 +42,8 @@ from nasir.machine import cpu_label
 from nasir.spaces.nb201_bench import NB201Benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
-from proxies_nb201 import sample_indices, score_arch  # noqa: E402
-from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
+from proxies_nb201 import score_arch  # noqa: E402
+from proxy_rows import RESULTS, merged_rows, sample_indices, sample_rows  # noqa: E402
 
 SIX = "synflow+snip+grasp+fisher+grad_norm+jacob_cov"
 DEFAULT_JOBS = ("naswot", "synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "six", "meco", "zico", "swap",

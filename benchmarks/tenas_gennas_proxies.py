@@ -41,13 +41,12 @@ from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.frontends.torch.proxies import ProxyWarning, score_network
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import sample_indices  # noqa: E402
+
 PROXIES = ("linear_regions", "ntk_trace", "gennas", "ntk_cond")
 TRUTH = ("cifar10-valid", "test_acc")
 ALSO_TRUTH = {"c10_test": ("cifar10", "test_acc")}  # AZ-NAS's column; GenNAS does not say which it used
-
-
-def sample_indices(n: int) -> np.ndarray:
-    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
 
 
 def score_arch(index: int, data, args: argparse.Namespace, *, warm_up: bool = False) -> dict:

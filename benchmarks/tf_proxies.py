@@ -62,6 +62,7 @@ import csv  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -94,6 +95,9 @@ from nasir.proxy_batches import PROXY_DTYPES  # noqa: E402
 from nasir.proxy_math import thin_network  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
+from proxy_rows import sample_indices  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = {"naswot": 64, "jacob_cov": 16, "synflow": 1, "snip+grad_norm+fisher": 32, "grasp": 16, "zico": 32,
          "ntk_cond": 8, "params": 1, "flops": 1, "linear_regions": 128, "meco": 1, "ntk_trace": 8, "gennas": 16,
@@ -102,10 +106,6 @@ TOL = 1e-3
 NO_FLOAT64 = ("linear_regions", "gennas")
 ROUND_OFF = 6e-8  # relative weight perturbation of the gennas torch-vs-torch check (float32 eps / 2)
 ROUND_OFF64 = 1.1e-16  # the same in float64 (float64 eps / 2)
-
-
-def sample_indices(n: int) -> np.ndarray:
-    return np.random.default_rng(0).choice(15625, 1000, replace=False)[:n]
 
 
 def nb201(index: int, cells: int):
