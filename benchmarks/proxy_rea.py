@@ -15,12 +15,17 @@ best-scored architecture, mean +- std over the seeds, and wall time per search o
 Cells of the reference sample reuse their stored scores (same code, seed and data); the rest are
 scored live. ``--fitness gennas``: GenNAS's regression loss (negated) with ``--task`` (default ``nb101``,
 the task GenNAS searched on NAS-Bench-101 and transferred to NB201: "GenNAS-N"), full C=16 N=5 network,
-100 SGD iterations on 16 images, seed 0; every architecture is scored live (cached within the run).
+100 SGD iterations on 16 images, seed 0; every architecture is scored live.
 Any other proxy name (``meco``, ``synflow``, ``naswot``, ...) is scored the same way, alone, with its
 reference settings; a single fast proxy is the cheapest training-free search.
 GenNAS's own NB201 search (``do_explore.py``) is larger: population 50, tournament 10, 400 evolution
 steps (450 evaluations), each edge re-drawn with probability 1/5 per mutation; ``--population 50
 --tournament 10 --queries 450`` runs that budget with our one-edge mutation.
+A single proxy's scores are deterministic, so a cell scored once (by an earlier seed, or by any study of the same
+fitness in ``--study-dir``) is looked up, not scored again: the search is the same, only faster. Each row therefore
+gives ``seconds`` (this run's wall time) and ``uncached_seconds`` (the search's time as if nothing had been cached:
+every trial records ``score_seconds``, the time its cell's first scoring took), ``scored_live`` and ``cells`` (the
+distinct cells the search evaluated).
 Writes benchmarks/results/<fitness>_rea.json: per-seed rows appended as they finish (a finished seed is
 skipped when the command runs again; ``--study-dir`` also resumes one cut mid-search), and one summary per
 search budget, with the command that runs it.
@@ -48,7 +53,7 @@ from nasir.proxy_ensembles import ReferenceRanks
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import RegularizedEvolution
-from nasir.study import Study
+from nasir.study import SQLiteStorage, Study, TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
 from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
@@ -56,35 +61,67 @@ from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
 REFERENCE_ROWS = sample_rows("a", "az")
 AZ = ("az_expressivity", "az_progressivity", "az_trainability")
 MEMBERS = (*AZ, "flops", "meco")
+SCORE_SECONDS = "score_seconds"  # recorded with every trial: what computing its scores took (the first time)
 TESTS = {"cifar10": ("cifar10", "test_acc"), "cifar100": ("cifar100", "test_acc"), "imagenet16": ("ImageNet16-120", "test_acc")}
 
 
 def stored_scores() -> dict[str, dict[str, float]]:
-    """Our scores of the 1,000-architecture sample, keyed by arch string."""
-    return {row["arch_str"]: {m: float(row[m]) for m in MEMBERS} for row in merged_rows(REFERENCE_ROWS).values()}
+    """Our scores of the 1,000-architecture sample and the seconds they took, keyed by arch string."""
+    return {row["arch_str"]: {**{m: float(row[m]) for m in MEMBERS},
+                              SCORE_SECONDS: sum(float(row[f"ms:{m}"]) for m in ("az_expressivity", "flops", "meco")) / 1000}
+            for row in merged_rows(REFERENCE_ROWS).values()}  # the AZ-NAS terms share one fused pass: its time is each one's
 
 
 class ProxyFitness:
-    """``arch -> {name: ...}``: one proxy's score of the full network, live, each architecture once."""
+    """``arch -> {name: ..., score_seconds: ...}``: one proxy's score of the full network, live, each architecture once.
+
+    Scores are deterministic (seed 0), so one cell scored by an earlier seed or by another study (:meth:`reuse`) is not
+    scored again; every score keeps the seconds its first computation took, so a search's cost can be counted as if
+    nothing had been cached.
+    """
 
     def __init__(self, name: str, options: dict | None = None) -> None:
-        self.name, self.options, self.data, self.cache = name, options or {}, load_sample(), {}
+        self.name, self.options, self.data = name, options or {}, load_sample()
+        self.cache: dict[str, tuple[float, float]] = {}  # arch string -> (score, seconds its first computation took)
         self.live = 0
 
     def __call__(self, arch) -> dict[str, float]:
         key = space.format(arch)
         if key not in self.cache:
             self.live += 1
+            start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ProxyWarning)
                 value = score_network(space.network(arch), [self.name], self.data, seed=0, catch=True,
                                       options={self.name: self.options})[self.name]
-            self.cache[key] = float(value)
-        return {self.name: self.cache[key]}
+            self.cache[key] = (float(value), time.perf_counter() - start)
+        value, seconds = self.cache[key]
+        return {self.name: value, SCORE_SECONDS: seconds}
+
+    def reuse(self, paths: list[Path]) -> int:
+        """Takes the scores (and first-computation times) of the cells the studies in ``paths`` evaluated; returns how
+        many cells that adds. Studies written before trials recorded ``score_seconds`` give their trial's wall time."""
+        before = len(self.cache)
+        for path in paths:
+            storage = SQLiteStorage(path)
+            try:
+                for study in storage.study_names():
+                    for trial in storage.trials(study, TrialState.COMPLETE):
+                        if trial.duplicate_of is None and self.name in trial.metrics:
+                            key, seconds = space.format(trial.arch), trial.metrics.get(SCORE_SECONDS, trial.seconds)
+                            known = self.cache.get(key, (0.0, 0.0))[1]
+                            self.cache[key] = (trial.metrics[self.name], max(seconds, known))  # a lookup's trial is fast
+            finally:
+                storage.close()
+        return len(self.cache) - before
 
 
 class EnsembleFitness:
-    """``arch -> {"ensemble": ..., members...}``: live proxy scores (or the stored ones) through ReferenceRanks."""
+    """``arch -> {"ensemble": ..., members..., score_seconds}``: live proxy scores (or the stored ones) through ReferenceRanks.
+
+    A cell of the reference sample takes its stored scores; its ``score_seconds`` is their stored time (the fused AZ-NAS
+    pass, FLOPs and MeCo), so a search's cost counts it as if scored live.
+    """
 
     def __init__(self, stored: dict[str, dict[str, float]]) -> None:
         self.stored, self.data = stored, load_sample()
@@ -96,12 +133,15 @@ class EnsembleFitness:
         scores = self.stored.get(key)
         if scores is None:
             self.live += 1
+            start = time.perf_counter()
             net = space.network(arch)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ProxyWarning)
                 scores = score_network(net, [*AZ, "flops"], self.data, seed=0, fused=True, catch=True)
                 scores |= score_network(net, ["meco"], self.data, seed=0, catch=True)
-        return {"ensemble": float(self.ranks({m: [scores[m]] for m in MEMBERS})[0]), **{m: float(scores[m]) for m in MEMBERS}}
+            scores[SCORE_SECONDS] = time.perf_counter() - start
+        return {"ensemble": float(self.ranks({m: [scores[m]] for m in MEMBERS})[0]),
+                **{m: float(scores[m]) for m in (*MEMBERS, SCORE_SECONDS)}}
 
 
 def main() -> None:
@@ -137,24 +177,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         studies = args.study_dir or Path(tmp)
         studies.mkdir(parents=True, exist_ok=True)
+        prefix = f"{args.fitness}-{args.task}" if other_task else args.fitness
+        if isinstance(fitness, ProxyFitness):  # cells another seed's study already scored are looked up
+            print(f"{fitness.reuse(sorted(studies.glob(f'{prefix}-q*.db')))} scored cells taken from {studies}", flush=True)
         for seed in range(args.seeds):
             if any(r["seed"] == seed for r in runs):
                 continue
-            live_before, start = fitness.live, time.perf_counter()
+            live_before, start, started_at = fitness.live, time.perf_counter(), time.time()
             objective = FunctionObjective(fitness, args.fitness, name=f"{args.fitness}-rea")
             strategy = RegularizedEvolution(space, population_size=args.population, sample_size=args.tournament)
-            db = f"{args.fitness}-q{args.queries}-p{args.population}-t{args.tournament}-{seed}.db"
+            db = f"{prefix}-q{args.queries}-p{args.population}-t{args.tournament}-{seed}.db"
             study = Study.open(studies / db, space, strategy, objective, seed=seed)
             resumed = len(study.trials)  # trials a killed run of this seed already committed
             best = study.optimize(budget_evals=args.queries)
-            key = space.format(best.arch)
-            runs.append({"seed": seed, **budget, "seconds": round(time.perf_counter() - start, 1),
-                         "scored_live": fitness.live - live_before, "arch": key, "fitness": best.metrics[args.fitness],
-                         **({"resumed_after": resumed} if resumed else {}),
+            seconds, key = time.perf_counter() - start, space.format(best.arch)
+            runs.append({"seed": seed, **budget, "seconds": round(seconds, 1),
+                         "uncached_seconds": round(uncached_cost(study.trials, seconds, started_at), 1),
+                         "scored_live": fitness.live - live_before, "cells": sum(t.duplicate_of is None for t in study.trials),
+                         "arch": key, "fitness": best.metrics[args.fitness], **({"resumed_after": resumed} if resumed else {}),
                          **{name: bench.query(key, *column) for name, column in TESTS.items()}})
             write(args, runs, others)
             print(runs[-1], flush=True)
     print(json.dumps(write(args, runs, others)["summaries"], indent=1))
+
+
+def uncached_cost(trials: list, seconds: float, started_at: float) -> float:
+    """A search's seconds as if no score had been cached: this run's wall time, plus for every cell the search evaluated
+    the scoring time a cache hit (another seed's score, a stored reference score) saved, plus the scoring time of cells
+    an earlier, killed run of the search committed. Re-proposals the study looks up cost nothing either way."""
+    cost = seconds
+    for trial in trials:
+        if trial.duplicate_of is not None or not trial.finished:
+            continue
+        first = trial.metrics.get(SCORE_SECONDS, trial.seconds)  # no score_seconds: a failed trial, or an older study
+        earlier = trial.started is None or trial.started < started_at
+        cost += first if earlier else max(first - trial.seconds, 0.0)
+    return cost
 
 
 def _budget(run: dict) -> dict:
@@ -186,7 +244,9 @@ def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
                f"--population {budget['population']} --tournament {budget['tournament']} --threads {args.threads}")
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
+    uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # rows before 2026-12-01 lack it
     return summary | budget | {"runs": len(runs), "median_seconds_per_search": float(np.median([r["seconds"] for r in runs])),
+                               "median_uncached_seconds_per_search": float(np.median(uncached)) if len(uncached) == len(runs) else None,
                                "command": command}
 
 
