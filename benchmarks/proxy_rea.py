@@ -244,7 +244,7 @@ def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
                f"--population {budget['population']} --tournament {budget['tournament']} --threads {args.threads}")
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
-    uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # rows before 2026-12-01 lack it
+    uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # older rows lack it
     return summary | budget | {"runs": len(runs), "median_seconds_per_search": float(np.median([r["seconds"] for r in runs])),
                                "median_uncached_seconds_per_search": float(np.median(uncached)) if len(uncached) == len(runs) else None,
                                "command": command}
