@@ -2,7 +2,7 @@
 ensemble, GenNAS, or any one registered proxy.
 
 Usage: python -P benchmarks/proxy_rea.py [--fitness ensemble|gennas|meco|synflow|...] [--task nb101] [--seeds 10] [--queries 100]
-       [--population 10] [--tournament 3] [--threads 1]
+       [--population 10] [--tournament 3] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1]
 
 ``--fitness ensemble`` (default): AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
 1,000-architecture proxy table, rho 0.919), each computed live with the torch frontend (full C=16
@@ -21,12 +21,15 @@ reference settings; a single fast proxy is the cheapest training-free search.
 GenNAS's own NB201 search (``do_explore.py``) is larger: population 50, tournament 10, 400 evolution
 steps (450 evaluations), each edge re-drawn with probability 1/5 per mutation; ``--population 50
 --tournament 10 --queries 450`` runs that budget with our one-edge mutation.
+``--rerank PROXY --rerank-top K`` makes the search a cascade: after it, the K distinct cells it scored best are scored
+with a second, costlier proxy (e.g. MeCo's search, then GenNAS on its ten best) and the pick is the second proxy's best;
+rows keep the shortlist with both scores. A cascade reuses a finished search's study in ``--study-dir``.
 A single proxy's scores are deterministic, so a cell scored once (by an earlier seed, or by any study of the same
 fitness in ``--study-dir``) is looked up, not scored again: the search is the same, only faster. Each row therefore
 gives ``seconds`` (this run's wall time) and ``uncached_seconds`` (the search's time as if nothing had been cached:
 every trial records ``score_seconds``, the time its cell's first scoring took), ``scored_live`` and ``cells`` (the
 distinct cells the search evaluated).
-Writes benchmarks/results/<fitness>_rea.json: per-seed rows appended as they finish (a finished seed is
+Writes benchmarks/results/<fitness>[_<rerank>]_rea.json: per-seed rows appended as they finish (a finished seed is
 skipped when the command runs again; ``--study-dir`` also resumes one cut mid-search), and one summary per
 search budget, with the command that runs it.
 """
@@ -158,17 +161,24 @@ def main() -> None:
                         help="default: benchmarks/results/<fitness>_rea.json (gennas_<task>_rea.json for a task other than nb101)")
     parser.add_argument("--study-dir", type=Path, default=None,
                         help="keep each seed's SQLite study here, so a killed search resumes mid-seed (default: a temporary folder)")
+    parser.add_argument("--rerank", choices=TORCH_PROXIES.names(), default=None,
+                        help="a cascade: after the search, score its --rerank-top best cells with this proxy and pick its best")
+    parser.add_argument("--rerank-top", type=int, default=10, help="how many of the search's best cells --rerank scores")
     args = parser.parse_args()
-    other_task = args.fitness == "gennas" and args.task != "nb101"  # rows of another GenNAS task go to their own file
-    args.out = args.out or RESULTS / (f"gennas_{args.task}_rea.json" if other_task else f"{args.fitness}_rea.json")
+    args.out = args.out or RESULTS / f"{_tag(args)}_rea.json"
     torch.set_num_threads(args.threads)
     bench = NB201Benchmark.default()
     if args.fitness == "ensemble":
         fitness = EnsembleFitness(stored_scores())
     else:
-        fitness = ProxyFitness(args.fitness, {"task": args.task} if args.fitness == "gennas" else None)
+        fitness = ProxyFitness(args.fitness, _options(args, args.fitness))
     done = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
     budget = {"queries": args.queries, "population": args.population, "tournament": args.tournament}
+    if args.rerank:
+        budget |= {"rerank": args.rerank, "rerank_top": args.rerank_top}
+        scorer = ProxyFitness(args.rerank, _options(args, args.rerank))
+        for run in done:  # the second stage's scores of earlier rows
+            scorer.cache.update({row["arch"]: (row["score"], row["seconds"]) for row in run.get("shortlist", [])})
     others = [r for r in done if _budget(r) != budget]
     runs = [r for r in done if _budget(r) == budget]
     for run in runs:  # rows written before the pick's fitness was recorded: score the pick again (deterministic, seed 0)
@@ -177,9 +187,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         studies = args.study_dir or Path(tmp)
         studies.mkdir(parents=True, exist_ok=True)
-        prefix = f"{args.fitness}-{args.task}" if other_task else args.fitness
+        prefix = _prefix(args, args.fitness)
         if isinstance(fitness, ProxyFitness):  # cells another seed's study already scored are looked up
             print(f"{fitness.reuse(sorted(studies.glob(f'{prefix}-q*.db')))} scored cells taken from {studies}", flush=True)
+        if args.rerank:
+            scorer.reuse(sorted(studies.glob(f"{_prefix(args, args.rerank)}-q*.db")))
         for seed in range(args.seeds):
             if any(r["seed"] == seed for r in runs):
                 continue
@@ -190,15 +202,35 @@ def main() -> None:
             study = Study.open(studies / db, space, strategy, objective, seed=seed)
             resumed = len(study.trials)  # trials a killed run of this seed already committed
             best = study.optimize(budget_evals=args.queries)
-            seconds, key = time.perf_counter() - start, space.format(best.arch)
-            runs.append({"seed": seed, **budget, "seconds": round(seconds, 1),
-                         "uncached_seconds": round(uncached_cost(study.trials, seconds, started_at), 1),
+            key, fit, second, saved = space.format(best.arch), best.metrics[args.fitness], {}, 0.0
+            if args.rerank:
+                shortlist, saved = rerank(study, args.fitness, scorer, args.rerank_top)
+                pick = max(shortlist, key=lambda row: row["score"])  # the first of equals: the one the search scored higher
+                second = {"stage1_arch": key, "rerank_score": pick["score"], "shortlist": shortlist}
+                key, fit = pick["arch"], pick["stage1"]
+            seconds = time.perf_counter() - start
+            uncached = uncached_cost(study.trials, seconds, started_at) + saved
+            runs.append({"seed": seed, **budget, "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
                          "scored_live": fitness.live - live_before, "cells": sum(t.duplicate_of is None for t in study.trials),
-                         "arch": key, "fitness": best.metrics[args.fitness], **({"resumed_after": resumed} if resumed else {}),
+                         "arch": key, "fitness": fit, **({"resumed_after": resumed} if resumed else {}), **second,
                          **{name: bench.query(key, *column) for name, column in TESTS.items()}})
             write(args, runs, others)
             print(runs[-1], flush=True)
     print(json.dumps(write(args, runs, others)["summaries"], indent=1))
+
+
+def rerank(study: Study, metric: str, scorer: ProxyFitness, top: int) -> tuple[list[dict], float]:
+    """A cascade's second stage: the ``top`` distinct cells the search scored best by ``metric``, best first, each scored
+    by ``scorer`` (``arch``, ``stage1``, ``score``, ``seconds`` its first scoring took); and the seconds cache hits saved."""
+    cells = {space.format(t.arch): t.metrics[metric] for t in study.trials
+             if t.state is TrialState.COMPLETE and t.duplicate_of is None}
+    shortlist, saved = [], 0.0
+    for key in sorted(cells, key=cells.get, reverse=True)[:top]:
+        live = scorer.live
+        scores = scorer(space.parse(key))
+        shortlist.append({"arch": key, "stage1": cells[key], "score": scores[scorer.name], "seconds": scores[SCORE_SECONDS]})
+        saved += 0.0 if scorer.live > live else scores[SCORE_SECONDS]
+    return shortlist, saved
 
 
 def uncached_cost(trials: list, seconds: float, started_at: float) -> float:
@@ -215,9 +247,25 @@ def uncached_cost(trials: list, seconds: float, started_at: float) -> float:
     return cost
 
 
+def _options(args: argparse.Namespace, proxy: str) -> dict | None:
+    return {"task": args.task} if proxy == "gennas" else None
+
+
+def _prefix(args: argparse.Namespace, proxy: str) -> str:
+    """The study files' prefix of a proxy's searches: GenNAS's task is part of it unless it is ``nb101``."""
+    return f"gennas-{args.task}" if proxy == "gennas" and args.task != "nb101" else proxy
+
+
+def _tag(args: argparse.Namespace) -> str:
+    """The result file's name: the fitness, then the cascade's second proxy (GenNAS with a task other than nb101 adds it)."""
+    return "_".join(_prefix(args, p).replace("-", "_") for p in (args.fitness, args.rerank) if p)
+
+
 def _budget(run: dict) -> dict:
-    """A row's search budget (rows written before the REA sizes were options ran population 10, tournament 3)."""
-    return {"queries": run["queries"], "population": run.get("population", 10), "tournament": run.get("tournament", 3)}
+    """A row's search budget, with a cascade's second stage (rows written before the REA sizes were options ran population
+    10, tournament 3)."""
+    second = {key: run[key] for key in ("rerank", "rerank_top") if key in run}
+    return {"queries": run["queries"], "population": run.get("population", 10), "tournament": run.get("tournament", 3)} | second
 
 
 def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dict:
@@ -227,8 +275,10 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
         fitness = {"gennas_task": args.task, "network": "NB201 C=16 N=5, seed 0, 100 iterations, batch 16"}
     elif args.fitness != "ensemble":
         fitness = {"proxy": args.fitness, "network": "NB201 C=16 N=5, seed 0, the proxy's reference settings"}
+    if args.rerank:
+        fitness["rerank"] = args.rerank + (f" (task {args.task})" if args.rerank == "gennas" else "")
     groups: dict[str, list[dict]] = {}
-    for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r["seed"])):
+    for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
     result = {"meta": {"date": datetime.date.today().isoformat(), "machine": cpu_label(), **fitness},
               "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
@@ -239,9 +289,10 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
 def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
     """Mean and std of the picks' test accuracies over the seeds of one budget, and its command."""
     budget = _budget(runs[0])
-    task = f" --task {args.task}" if args.fitness == "gennas" else ""
+    task = f" --task {args.task}" if "gennas" in (args.fitness, args.rerank) else ""
+    second = f" --rerank {budget['rerank']} --rerank-top {budget['rerank_top']}" if "rerank" in budget else ""
     command = (f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {len(runs)} --queries {budget['queries']} "
-               f"--population {budget['population']} --tournament {budget['tournament']} --threads {args.threads}")
+               f"--population {budget['population']} --tournament {budget['tournament']}{second} --threads {args.threads}")
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
     uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # older rows lack it
