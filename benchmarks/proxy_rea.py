@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--tournament", type=int, default=3, help="REA tournament (sample) size")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None,
-                        help="default: benchmarks/results/<fitness>_rea.json (gennas_<task>_rea.json for a task other than nb101)")
+                        help="default: benchmarks/results/<fitness>[_<rerank>]_rea.json (gennas_<task> for a GenNAS task other than nb101)")
     parser.add_argument("--study-dir", type=Path, default=None,
                         help="keep each seed's SQLite study here, so a killed search resumes mid-seed (default: a temporary folder)")
     parser.add_argument("--rerank", choices=TORCH_PROXIES.names(), default=None,
