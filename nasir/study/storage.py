@@ -117,6 +117,13 @@ class SQLiteStorage:
                                      (TrialState.FAILED.value, reason, time.time(), study, TrialState.RUNNING.value))
         return cur.rowcount
 
+    def requeue_running(self, study: str) -> int:
+        """Puts trials left RUNNING (by a process that died) back to WAITING, to be evaluated again; returns how many."""
+        with self._conn:
+            cur = self._conn.execute("UPDATE trial SET state=?, started=NULL WHERE study=? AND state=?",
+                                     (TrialState.WAITING.value, study, TrialState.RUNNING.value))
+        return cur.rowcount
+
     def add_trials(self, study: str, rows: Sequence[tuple[int, str, str]]) -> None:
         """Commits proposals ``(number, arch_hash, arch_json)`` as WAITING, all or none."""
         now = time.time()

@@ -11,7 +11,9 @@ Determinism. The study owns the seed and gives it to the strategy, whose proposa
 depends only on (seed, ``t``, earlier results) (see :mod:`nasir.strategies.base`). Proposals are
 committed before they are evaluated, so on reopening the strategy is rebuilt by ``replay`` from
 the stored trials and the search continues exactly; trials a dead process left RUNNING are marked
-FAILED (their evaluation never finished), WAITING ones are evaluated.
+FAILED (their evaluation never finished), WAITING ones are evaluated. With ``retry_interrupted=True``
+the RUNNING ones are evaluated again instead, so a resumed search with a deterministic objective ends
+exactly as an uninterrupted one; leave it off when other live workers may still hold asked trials.
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ class Study:
         executor: where evaluations run (default: in this process).
         batch_size: most proposals asked at once in ``optimize`` (default: the executor's
             ``max_workers``, else 1). Results do not depend on it.
+        retry_interrupted: evaluate trials a dead process left RUNNING again, instead of marking them
+            FAILED (the default, safe when other live workers may hold asked trials).
     """
 
     def __init__(self, storage: SQLiteStorage, name: str, space: SearchSpace, strategy: Strategy, objective: Objective, *,
-                 seed: int | None = None, executor: Executor | None = None, batch_size: int | None = None) -> None:
+                 seed: int | None = None, executor: Executor | None = None, batch_size: int | None = None,
+                 retry_interrupted: bool = False) -> None:
         self.storage, self.name, self.space = storage, name, space
         self.strategy, self.objective = strategy, objective
         self.executor = executor or InProcessExecutor()
@@ -61,18 +66,26 @@ class Study:
         storage.ensure_study(name, {
             "space": space.name, "strategy": strategy.name, "strategy_config": _config(strategy), "objective": objective.name,
             "primary_metric": objective.primary, "directions": dict(objective.directions), "seed": self.seed})
-        lost = storage.fail_running(name, DIED)
-        if lost:
-            log.warning("study %r: %d trial(s) left running by a dead process marked FAILED", name, lost)
+        if retry_interrupted:
+            again = storage.requeue_running(name)
+            if again:
+                log.warning("study %r: %d trial(s) left running by a dead process will be evaluated again", name, again)
+        else:
+            lost = storage.fail_running(name, DIED)
+            if lost:
+                log.warning("study %r: %d trial(s) left running by a dead process marked FAILED", name, lost)
         trials = self.trials
         strategy.replay(trials, [self._told(t) if t.finished else None for t in trials])
         self._count = len(trials)
 
     @classmethod
     def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int | None = None,
-             name: str = "default", executor: Executor | None = None, batch_size: int | None = None) -> Study:
-        """Creates the study in ``path`` or resumes it (the file must hold the same search)."""
-        return cls(SQLiteStorage(path), name, space, strategy, objective, seed=seed, executor=executor, batch_size=batch_size)
+             name: str = "default", executor: Executor | None = None, batch_size: int | None = None,
+             retry_interrupted: bool = False) -> Study:
+        """Creates the study in ``path`` or resumes it (the file must hold the same search); ``retry_interrupted``: see
+        the module docstring."""
+        return cls(SQLiteStorage(path), name, space, strategy, objective, seed=seed, executor=executor, batch_size=batch_size,
+                   retry_interrupted=retry_interrupted)
 
     # ------------------------------------------------------------------ state
     def __len__(self) -> int:

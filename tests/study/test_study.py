@@ -103,6 +103,21 @@ def test_ask_tell_primitives_and_dead_process_recovery(tmp_path: Path) -> None:
     assert len(again) == 5
 
 
+
+@pytest.mark.parametrize("strategy", ["rea", "local", "random"])
+def test_retry_interrupted_resumes_into_the_uninterrupted_study(tmp_path: Path, strategy: str) -> None:
+    whole = study(tmp_path / "whole.db", strategy)
+    whole.optimize(budget_evals=30)
+    part = study(tmp_path / "part.db", strategy)
+    part.optimize(budget_evals=12)
+    (cut,) = part.ask(1)
+    part.storage.close()  # the evaluation of `cut` started, then the process died
+    resumed = study(tmp_path / "part.db", strategy, retry_interrupted=True)
+    assert resumed.trials[cut.number].state is TrialState.WAITING
+    resumed.optimize(budget_evals=30)
+    assert hashes(resumed) == hashes(whole)
+    assert [(t.state, t.metrics) for t in resumed.trials] == [(t.state, t.metrics) for t in whole.trials]
+
 def test_process_pool_gives_the_same_study(tmp_path: Path) -> None:
     inproc = study(tmp_path / "a.db", "local")
     inproc.optimize(budget_evals=40)
