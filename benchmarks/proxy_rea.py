@@ -199,7 +199,7 @@ def main() -> None:
             objective = FunctionObjective(fitness, args.fitness, name=f"{args.fitness}-rea")
             strategy = RegularizedEvolution(space, population_size=args.population, sample_size=args.tournament)
             db = f"{prefix}-q{args.queries}-p{args.population}-t{args.tournament}-{seed}.db"
-            study = Study.open(studies / db, space, strategy, objective, seed=seed)
+            study = Study.open(studies / db, space, strategy, objective, seed=seed, retry_interrupted=True)  # only this process runs it
             resumed = len(study.trials)  # trials a killed run of this seed already committed
             best = study.optimize(budget_evals=args.queries)
             key, fit, second, saved = space.format(best.arch), best.metrics[args.fitness], {}, 0.0
