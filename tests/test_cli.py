@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -179,6 +180,21 @@ def test_search_commits_and_resumes(tmp_path: Path) -> None:
     fresh = json.loads(run("search", "--trials", "5", "--storage", db, "--strategy", "random", "--fresh", "--json").stdout)
     assert fresh["trials"] == 5
 
+
+
+def test_search_resume_retries_or_fails_the_interrupted_trial(tmp_path: Path) -> None:
+    whole = json.loads(run("search", "--trials", "12", "--storage", str(tmp_path / "whole.db"), "--json", "--quiet").stdout)
+    run("search", "--trials", "10", "--storage", str(tmp_path / "a.db"), "--json", "--quiet")
+    conn = sqlite3.connect(tmp_path / "a.db")  # trial 9 was being evaluated when the process died
+    with conn:
+        conn.execute("UPDATE trial SET state='RUNNING' WHERE number=9")
+    conn.close()  # the last connection: the change leaves the WAL for the file that is copied
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    retried = json.loads(run("search", "--trials", "12", "--storage", str(tmp_path / "a.db"), "--json", "--quiet").stdout)
+    failed = json.loads(run("search", "--trials", "12", "--storage", str(tmp_path / "b.db"), "--json", "--quiet",
+                            "--fail-interrupted").stdout)
+    assert retried["failed"] == 0 and retried["best"] == whole["best"]
+    assert failed["failed"] == 1
 
 def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
     args = ("search", "--objective", "params,flops", "--strategy", "random", "--trials", "8", "--json", "--quiet")

@@ -147,6 +147,9 @@ def search(
     storage: Annotated[str, typer.Option(help="Study file: a path or sqlite:///file.db; every trial is committed.")] = DEFAULT_STORAGE,
     name: NameOpt = "default",
     resume: Annotated[bool, typer.Option("--resume/--fresh", help="Continue a stored study, or delete it and start over.")] = True,
+    retry: Annotated[bool, typer.Option("--retry-interrupted/--fail-interrupted", help=(
+        "On resume, evaluate again a trial a killed run left unfinished (so the search ends as an uninterrupted one), "
+        "or record it as failed."))] = True,
     executor: Annotated[str, typer.Option(help="Where evaluations run: inprocess or process (a local worker pool).")] = "inprocess",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes of --executor process.")] = 2,
     threads: ThreadsOpt = 1,
@@ -179,7 +182,7 @@ def search(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool)
+    study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool, retry_interrupted=retry)
     try:
         _run_study(study, trials, seconds, quiet)
         summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
