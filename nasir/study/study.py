@@ -66,14 +66,10 @@ class Study:
         storage.ensure_study(name, {
             "space": space.name, "strategy": strategy.name, "strategy_config": _config(strategy), "objective": objective.name,
             "primary_metric": objective.primary, "directions": dict(objective.directions), "seed": self.seed})
-        if retry_interrupted:
-            again = storage.requeue_running(name)
-            if again:
-                log.warning("study %r: %d trial(s) left running by a dead process will be evaluated again", name, again)
-        else:
-            lost = storage.fail_running(name, DIED)
-            if lost:
-                log.warning("study %r: %d trial(s) left running by a dead process marked FAILED", name, lost)
+        left = storage.requeue_running(name) if retry_interrupted else storage.fail_running(name, DIED)
+        if left:
+            fate = "will be evaluated again" if retry_interrupted else "marked FAILED"
+            log.warning("study %r: %d trial(s) left running by a dead process %s", name, left, fate)
         trials = self.trials
         strategy.replay(trials, [self._told(t) if t.finished else None for t in trials])
         self._count = len(trials)
