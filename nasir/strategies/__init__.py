@@ -20,9 +20,10 @@ from nasir.strategies.local_search import LocalSearch
 from nasir.strategies.nsga2 import NSGA2
 from nasir.strategies.random_search import RandomSearch
 from nasir.strategies.scorers import CachedScorer, ProxyScorer, Scorer, TableScorer
+from nasir.strategies.shortlist import Shortlist
 
 __all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
-           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Scorer", "ProxyScorer", "TableScorer",
+           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Shortlist", "Scorer", "ProxyScorer", "TableScorer",
            "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")

@@ -97,6 +97,13 @@ class Study:
         done = [t for t in self.trials if t.state is TrialState.COMPLETE]
         return max(done, key=lambda t: (self._score(t), -t.number)) if done else None
 
+    def top_trials(self, k: int) -> list[Trial]:
+        """The ``k`` best completed trials, one per architecture, best first (the earliest on ties): a cascade's shortlist."""
+        if k < 1:
+            raise ValueError(f"top_trials(k) needs k >= 1, got {k}")
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None and self._score(t) != FAILED]
+        return sorted(done, key=lambda t: (-self._score(t), t.number))[:k]
+
     def summary(self) -> dict[str, Any]:
         trials, best = self.trials, self.best_trial()
         count = lambda state: sum(t.state is state for t in trials)  # noqa: E731
