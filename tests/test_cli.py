@@ -109,6 +109,10 @@ def _nb101_json() -> str:
     (("search", "--objective", "accuracy"), "unknown term 'accuracy': use tabular, params, flops, latency or a proxy"),
     (("search", "--storage", "postgres://db/x"), "studies are stored in SQLite"),
     (("search", "--executor", "threads"), "unknown executor 'threads'"),
+    (("search", "--objective", "synflow:bogus"), "proxy options are name:option=value"),
+    (("search", "--rerank", "tabular"), "--rerank repeats the search's own objective"),
+    (("search", "--rerank", "accuracy"), "unknown term 'accuracy'"),
+    (("search", "--strategy", "random", "--population", "20"), "strategy 'random' has none (use rea, area, nsga2)"),
     (("search", "--trials", "0"), "'--trials'"),
     (("latency", "6111", "--predict", "tpu-v9"), "neither an HW-NAS-Bench device"),
     (("report", "STUDY", "--pareto", "params_m"), "give two metrics X,Y"),
@@ -195,6 +199,35 @@ def test_search_resume_retries_or_fails_the_interrupted_trial(tmp_path: Path) ->
                             "--fail-interrupted").stdout)
     assert retried["failed"] == 0 and retried["best"] == whole["best"]
     assert failed["failed"] == 1
+
+def test_a_cascade_reranks_the_searchs_best_cells_and_resumes(tmp_path: Path) -> None:
+    args = ("search", "--objective", "flops", "--population", "5", "--tournament", "2", "--trials", "20", "--rerank", "tabular",
+            "--rerank-top", "4", "--storage", str(tmp_path / "c.db"), "--json", "--quiet")
+    first = json.loads(run(*args).stdout)
+    shortlist = first["rerank"]["shortlist"]
+    assert len(shortlist) == 4 and [row["stage1"] for row in shortlist] == sorted(row["stage1"] for row in shortlist)
+    assert first["primary"] == "cifar10-valid/valid_acc" and first["rerank"]["search_primary"] == "flops_m"
+    assert first["best"]["metrics"]["cifar10-valid/valid_acc"] == max(row["stage2"] for row in shortlist)
+    assert first["best"]["arch"] in [row["arch"] for row in shortlist] and "rank" in first["best_rank"]
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        config = json.loads(conn.execute("SELECT strategy_config FROM study WHERE name='default'").fetchone()[0])
+        reranked = conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (first["rerank"]["study"],)).fetchone()[0]
+    assert (config["population_size"], config["sample_size"], reranked) == (5, 2, 4)
+    again = json.loads(run(*args[:-4], "--rerank-top", "6", *args[-4:]).stdout)  # resumed: only the two new cells run
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (first["rerank"]["study"],)).fetchone()[0] == 6
+    assert [row["arch"] for row in again["rerank"]["shortlist"][:4]] == [row["arch"] for row in shortlist]
+    text = run(*args[:-2], "--quiet").stdout
+    assert "shortlist: the search's 4 best cells" in text and "cascade pick" in text and first["best"]["arch"] in text
+
+
+def test_proxy_options_reach_the_proxy(tmp_path: Path) -> None:
+    result = json.loads(run("search", "--objective", "params", "--rerank", "gennas:task=nope", "--rerank-top", "1", "--trials", "2",
+                            "--strategy", "random", "--storage", str(tmp_path / "o.db"), "--json", "--quiet").stdout)
+    (row,) = result["rerank"]["shortlist"]
+    assert row["state"] == "FAILED" and "unknown GenNAS task 'nope'" in row["error"] and result["best"] is None
+    assert result["rerank"]["objective"] == "cli:gennas:task=nope:truth"
+
 
 def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
     args = ("search", "--objective", "params,flops", "--strategy", "random", "--trials", "8", "--json", "--quiet")

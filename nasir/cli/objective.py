@@ -28,14 +28,18 @@ def check_proxies(names: Sequence[str], framework: str = "torch") -> Any:
 
 
 class NetworkProxyScores:
-    """Scores networks with zero-cost proxies in one framework on the shipped CIFAR-10 sample (one seeded batch per size)."""
+    """Scores networks with zero-cost proxies in one framework on the shipped CIFAR-10 sample (one seeded batch per size).
 
-    def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1, framework: str = "torch") -> None:
+    ``options``: ``{proxy: {option: value}}`` overriding a proxy's reference settings (e.g. GenNAS's ``task``).
+    """
+
+    def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1, framework: str = "torch",
+                 options: dict[str, dict[str, Any]] | None = None) -> None:
         self.frontend = check_proxies(names, framework)
         self.frontend.set_threads(threads)
         from nasir.data import load_sample
 
-        self.names, self.seed, self.data = list(names), seed, load_sample()
+        self.names, self.seed, self.data, self.options = list(names), seed, load_sample(), options or {}
 
     def __call__(self, network: Any) -> dict[str, float]:
         """``{proxy: score}``, higher is better; a degenerate network scores -inf (no warning printed)."""
@@ -43,7 +47,7 @@ class NetworkProxyScores:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ProxyWarning)
-            scores = self.frontend.score_many([network], self.names, self.data, seed=self.seed)
+            scores = self.frontend.score_many([network], self.names, self.data, seed=self.seed, options=self.options)
         return {name: float(scores[name][0]) for name in self.names}
 
 
@@ -51,7 +55,8 @@ class SearchObjective:
     """What ``nasir search --objective`` measures: proxies, IR costs, CPU latency and NB201 ground truth.
 
     Terms: ``tabular`` (NB201 validation accuracy, test accuracy reported), a proxy name
-    (``proxy/<name>``, maximised), ``params`` / ``flops`` (``params_m`` / ``flops_m`` from the IR,
+    (``proxy/<name>``, maximised; ``name:option=value[:option=value]`` overrides its reference settings,
+    e.g. ``gennas:task=nb101``, and the options become part of the objective's stored name), ``params`` / ``flops`` (``params_m`` / ``flops_m`` from the IR,
     minimised), ``latency`` (``latency_ms`` on onnxruntime CPU, one thread, minimised). The first
     term is optimised; the others, and the ground truth when ``truth`` is set, are recorded for
     reports and Pareto fronts. Proxies are computed in ``framework``. Picklable for the process-pool
@@ -63,8 +68,9 @@ class SearchObjective:
                  framework: str = "torch") -> None:
         self.space_name, self.terms, self.seed, self.threads, self.framework = space, list(terms), seed, threads, framework
         self.truth = truth or "tabular" in self.terms
-        proxies = [t for t in self.terms if t not in ("tabular", "params", "flops", "latency")]
-        if len(set(self.terms)) != len(self.terms):
+        self.options = {t.split(":")[0]: _proxy_options(t) for t in self.terms if t not in ("tabular", "params", "flops", "latency")}
+        proxies = list(self.options)
+        if len({t.split(":")[0] for t in self.terms}) != len(self.terms):
             raise typer.BadParameter(f"objective terms repeat: {','.join(self.terms)}", param_hint="--objective")
         if self.truth and space != "nb201":
             raise typer.BadParameter(f"ground truth ships for nb201 only, not {space!r}; use a proxy, params, flops or latency",
@@ -91,7 +97,7 @@ class SearchObjective:
     def _metrics(term: str) -> dict[str, str]:
         fixed = {"tabular": {"cifar10-valid/valid_acc": "maximize", TRUTH_ACC: "maximize"}, "params": {"params_m": "minimize"},
                  "flops": {"flops_m": "minimize"}, "latency": {"latency_ms": "minimize"}}
-        return fixed.get(term, {f"proxy/{term}": "maximize"})
+        return fixed.get(term, {f"proxy/{term.split(':')[0]}": "maximize"})
 
     def _directions(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -112,7 +118,8 @@ class SearchObjective:
 
                 self._state["truth"] = TabularObjective(NB201Benchmark.default(), self._state["space"])
             if self.proxies:
-                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads, self.framework)
+                options = {name: opts for name, opts in self.options.items() if opts}
+                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads, self.framework, options)
             if "latency" in self.terms:
                 self._state["measure"] = _need("nasir.backends.onnx", "onnx", "measuring latency").measure
         return self._state
@@ -130,3 +137,23 @@ class SearchObjective:
         if "latency" in self.terms:
             metrics["latency_ms"] = state["measure"](network, threads=1, warmup=3, repeats=10, runs=1).median_ms
         return metrics
+
+
+def _proxy_options(term: str) -> dict[str, Any]:
+    """``"gennas:task=nb101:iterations=50"`` -> ``{"task": "nb101", "iterations": 50}`` (numbers parsed, the rest text)."""
+    options: dict[str, Any] = {}
+    for item in term.split(":")[1:]:
+        key, sep, text = item.partition("=")
+        if not sep or not key or not text:
+            raise typer.BadParameter(f"proxy options are name:option=value[:option=value], got {term!r}", param_hint="--objective")
+        options[key] = _number(text)
+    return options
+
+
+def _number(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

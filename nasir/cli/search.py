@@ -83,13 +83,23 @@ def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: in
 RANKED_BY_SCORER = ("area", "naswot", "hybrid_bo")
 
 
+EVOLVED = {"population": ("rea", "area", "nsga2"), "tournament": ("rea", "area")}  # strategies that take each option
+
+
 def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates: int | None, framework: str, seed: int,
-              threads: int) -> Any:
-    """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one."""
+              threads: int, population: int | None = None, tournament: int | None = None) -> Any:
+    """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one, the
+    population and tournament sizes of an evolution."""
     from nasir.strategies import STRATEGIES, ProxyScorer, make_strategy
 
     STRATEGIES.get(name)  # an unknown name fails with close matches before any work
     options: dict[str, Any] = {}
+    for option, value, keyword in (("population", population, "population_size"), ("tournament", tournament, "sample_size")):
+        if value is not None:
+            if name not in EVOLVED[option]:
+                raise typer.BadParameter(f"--{option} sets an evolution's size; strategy {name!r} has none "
+                                         f"(use {', '.join(EVOLVED[option])})", param_hint=f"--{option}")
+            options[keyword] = value
     if name == "nsga2":
         if len(getattr(objective, "terms", ())) < 2:
             raise typer.BadParameter("nsga2 searches a Pareto front: give two or more --objective terms, e.g. "
@@ -141,6 +151,13 @@ def search(
     scorer: Annotated[str, typer.Option(help="Proxy that area, naswot and hybrid_bo rank candidates with, live.")] = "naswot",
     candidates: Annotated[Optional[int], typer.Option(min=1, help=(
         "Candidates naswot (N) or area (its initial pool) scores with --scorer; default: the strategy's (100, 1000)."))] = None,
+    population: Annotated[Optional[int], typer.Option(min=2, help=(
+        "Population size of rea, area (default 10) or nsga2 (default 20)."))] = None,
+    tournament: Annotated[Optional[int], typer.Option(min=1, help="Tournament (sample) size of rea and area (default 3).")] = None,
+    rerank: Annotated[Optional[str], typer.Option(help=(
+        "A cascade: after the search, evaluate its --rerank-top best cells with this costlier term (e.g. gennas:task=nb101) "
+        "and pick its best; stored beside the search, resumed like it."))] = None,
+    rerank_top: Annotated[int, typer.Option(min=1, help="How many of the search's best cells --rerank evaluates.")] = 10,
     trials: Annotated[int, typer.Option(min=1, help="Total trials (queries) the study should hold.")] = 100,
     seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help="Stop after this many seconds.")] = None,
     seed: SeedOpt = 0,
@@ -177,7 +194,11 @@ def search(
     terms = _names(objective, "--objective")
     pool = _executor(executor, workers)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
-    plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads)
+    plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
+                     population=population, tournament=tournament)
+    second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework)
+    if second is not None and second.name == obj.name:
+        raise typer.BadParameter("--rerank repeats the search's own objective", param_hint="--rerank")
     if not resume and is_study_file(path):  # never delete a file that is not a study
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -187,6 +208,10 @@ def search(
         _run_study(study, trials, seconds, quiet)
         summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
         best = study.best_trial()
+        if second is not None and best is not None:
+            summary["rerank"], best = _rerank(study, second, rerank_top, pool, retry, quiet)
+            summary["primary"] = second.primary
+            summary["best"] = None if best is None else {"number": best.number, "metrics": best.metrics, "arch": sp.format(best.arch)}
         if strategy == "nsga2":
             summary["pareto_front"] = [{"number": t.number, "arch": sp.format(t.arch), "metrics": t.metrics}
                                        for t in study.pareto_front()]
@@ -211,12 +236,35 @@ def search(
     _print_search(summary)
 
 
+def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet: bool) -> tuple[dict[str, Any], Any]:
+    """The cascade's second stage: its shortlist for the summary, and the trial of its pick (None if every cell failed)."""
+    from nasir.study import rerank
+
+    label = f"reranking the {top} best cells with {objective.name}"
+    with notes.status(label, spinner="dots") if not quiet else nullcontext():
+        cascade = rerank(study, objective, top, executor=pool, retry_interrupted=retry)
+    pick = cascade.best()
+    shortlist = [{"arch": study.space.format(first.arch), "stage1": first.metrics.get(study.objective.primary),
+                  "stage2": second.metrics.get(objective.primary), "state": second.state.value, "error": second.error}
+                 for first, second in cascade.pairs]
+    out = {"objective": objective.name, "top": top, "study": cascade.study.name, "search_primary": study.objective.primary,
+           "search_best": study.space.format(study.best_trial().arch), "shortlist": shortlist}
+    return out, None if pick is None else pick[1]
+
+
 def _print_search(summary: dict[str, Any]) -> None:
-    best = summary["best"]
+    best, second = summary["best"], summary.get("rerank")
+    if second is not None:
+        _print_shortlist(second, summary["primary"])
     if best is None:
-        console.print(f"no completed trial in {summary['storage']} ({summary['failed']} failed)")
+        failed = f"every --rerank evaluation failed, e.g. {second['shortlist'][0]['error']}" if second else f"{summary['failed']} failed"
+        console.print(f"no completed trial in {summary['storage']} ({failed})")
         return
-    console.print(f"[bold]best of {summary['trials']} trials[/bold] (trial {best['number']}): {best['arch']}")
+    if second is not None:
+        console.print(f"[bold]cascade pick[/bold]: the best by {summary['primary']} of the search's {len(second['shortlist'])} "
+                      f"best cells (of {summary['trials']} trials): {best['arch']}")
+    else:
+        console.print(f"[bold]best of {summary['trials']} trials[/bold] (trial {best['number']}): {best['arch']}")
     ordered = sorted(best["metrics"].items(), key=lambda kv: kv[0] != summary["primary"])
     rank = summary.get("best_rank", {})
     for metric, value in ordered:
@@ -235,6 +283,13 @@ def _print_search(summary: dict[str, Any]) -> None:
     if "report" in summary:
         console.print(f"report written to {summary['report']}")
     console.print(f"study stored in {summary['storage']} ({summary['duplicates']} re-proposals looked up, {summary['failed']} failed)")
+
+
+def _print_shortlist(second: dict[str, Any], primary: str) -> None:
+    table = Table(second["search_primary"], primary, "architecture", title=f"shortlist: the search's {len(second['shortlist'])} best cells")
+    for row in second["shortlist"]:
+        table.add_row(_fmt(row["stage1"]), _fmt(row["stage2"]) if row["state"] == "COMPLETE" else "failed", row["arch"])
+    console.print(table)
 
 
 def _print_front(front: list[dict[str, Any]]) -> None:
