@@ -2,7 +2,7 @@
 ensemble, GenNAS, or any one registered proxy.
 
 Usage: python -P benchmarks/proxy_rea.py [--fitness ensemble|gennas|meco|synflow|...] [--task nb101] [--seeds 10] [--queries 100]
-       [--population 10] [--tournament 3] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1]
+       [--population 10] [--tournament 3] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1] [--device cuda]
 
 ``--fitness ensemble`` (default): AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
 1,000-architecture proxy table, rho 0.919), each computed live with the torch frontend (full C=16
@@ -23,7 +23,8 @@ steps (450 evaluations), each edge re-drawn with probability 1/5 per mutation; `
 --tournament 10 --queries 450`` runs that budget with our one-edge mutation.
 ``--rerank PROXY --rerank-top K`` makes the search a cascade: after it, the K distinct cells it scored best are scored
 with a second, costlier proxy (e.g. MeCo's search, then GenNAS on its ten best) and the pick is the second proxy's best;
-rows keep the shortlist with both scores. A cascade reuses a finished search's study in ``--study-dir``.
+rows keep the shortlist with both scores. The second stage is the library's ``nasir.study.rerank``, stored beside the
+search in its study file; a cascade reuses a finished search's study in ``--study-dir``.
 A single proxy's scores are deterministic, so a cell scored once (by an earlier seed, or by any study of the same
 fitness in ``--study-dir``) is looked up, not scored again: the search is the same, only faster. Each row therefore
 gives ``seconds`` (this run's wall time) and ``uncached_seconds`` (the search's time as if nothing had been cached:
@@ -56,7 +57,7 @@ from nasir.proxy_ensembles import ReferenceRanks
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import RegularizedEvolution
-from nasir.study import SQLiteStorage, Study, TrialState
+from nasir.study import Cascade, SQLiteStorage, Study, TrialState, rerank
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
 from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
@@ -83,8 +84,8 @@ class ProxyFitness:
     nothing had been cached.
     """
 
-    def __init__(self, name: str, options: dict | None = None) -> None:
-        self.name, self.options, self.data = name, options or {}, load_sample()
+    def __init__(self, name: str, options: dict | None = None, device: str = "cpu") -> None:
+        self.name, self.options, self.data, self.device = name, options or {}, load_sample(), device
         self.cache: dict[str, tuple[float, float]] = {}  # arch string -> (score, seconds its first computation took)
         self.live = 0
 
@@ -95,20 +96,22 @@ class ProxyFitness:
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ProxyWarning)
-                value = score_network(space.network(arch), [self.name], self.data, seed=0, catch=True,
+                value = score_network(space.network(arch), [self.name], self.data, seed=0, catch=True, device=self.device,
                                       options={self.name: self.options})[self.name]
             self.cache[key] = (float(value), time.perf_counter() - start)
         value, seconds = self.cache[key]
         return {self.name: value, SCORE_SECONDS: seconds}
 
-    def reuse(self, paths: list[Path]) -> int:
-        """Takes the scores (and first-computation times) of the cells the studies in ``paths`` evaluated; returns how
-        many cells that adds. Studies written before trials recorded ``score_seconds`` give their trial's wall time."""
+    def reuse(self, paths: list[Path], study_name: str | None = None) -> int:
+        """Takes the scores (and first-computation times) of the cells the studies in ``paths`` (only those named
+        ``study_name``, if given) evaluated; returns how many cells that adds. Studies written before trials recorded
+        ``score_seconds`` give their trial's wall time."""
         before = len(self.cache)
         for path in paths:
             storage = SQLiteStorage(path)
             try:
-                for study in storage.study_names():
+                names = storage.study_names()
+                for study in names if study_name is None else [n for n in names if n == study_name]:
                     for trial in storage.trials(study, TrialState.COMPLETE):
                         if trial.duplicate_of is None and self.name in trial.metrics:
                             key, seconds = space.format(trial.arch), trial.metrics.get(SCORE_SECONDS, trial.seconds)
@@ -126,8 +129,8 @@ class EnsembleFitness:
     pass, FLOPs and MeCo), so a search's cost counts it as if scored live.
     """
 
-    def __init__(self, stored: dict[str, dict[str, float]]) -> None:
-        self.stored, self.data = stored, load_sample()
+    def __init__(self, stored: dict[str, dict[str, float]], device: str = "cpu") -> None:
+        self.stored, self.data, self.device = stored, load_sample(), device
         self.ranks = ReferenceRanks({m: [row[m] for row in stored.values()] for m in MEMBERS})
         self.live = 0
 
@@ -140,8 +143,8 @@ class EnsembleFitness:
             net = space.network(arch)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ProxyWarning)
-                scores = score_network(net, [*AZ, "flops"], self.data, seed=0, fused=True, catch=True)
-                scores |= score_network(net, ["meco"], self.data, seed=0, catch=True)
+                scores = score_network(net, [*AZ, "flops"], self.data, seed=0, fused=True, catch=True, device=self.device)
+                scores |= score_network(net, ["meco"], self.data, seed=0, catch=True, device=self.device)
             scores[SCORE_SECONDS] = time.perf_counter() - start
         return {"ensemble": float(self.ranks({m: [scores[m]] for m in MEMBERS})[0]),
                 **{m: float(scores[m]) for m in (*MEMBERS, SCORE_SECONDS)}}
@@ -157,6 +160,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10, help="REA population size")
     parser.add_argument("--tournament", type=int, default=3, help="REA tournament (sample) size")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="where the proxies run (cuda: the GPU check of gpu_checks.sh)")
     parser.add_argument("--out", type=Path, default=None,
                         help="default: benchmarks/results/<fitness>[_<rerank>]_rea.json (gennas_<task> for a GenNAS task other than nb101)")
     parser.add_argument("--study-dir", type=Path, default=None,
@@ -169,14 +173,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     bench = NB201Benchmark.default()
     if args.fitness == "ensemble":
-        fitness = EnsembleFitness(stored_scores())
+        fitness = EnsembleFitness(stored_scores(), args.device)
     else:
-        fitness = ProxyFitness(args.fitness, _options(args, args.fitness))
+        fitness = ProxyFitness(args.fitness, _options(args, args.fitness), args.device)
     done = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
     budget = {"queries": args.queries, "population": args.population, "tournament": args.tournament}
     if args.rerank:
         budget |= {"rerank": args.rerank, "rerank_top": args.rerank_top}
-        scorer = ProxyFitness(args.rerank, _options(args, args.rerank))
+        scorer = ProxyFitness(args.rerank, _options(args, args.rerank), args.device)
         for run in done:  # the second stage's scores of earlier rows
             scorer.cache.update({row["arch"]: (row["score"], row["seconds"]) for row in run.get("shortlist", [])})
     others = [r for r in done if _budget(r) != budget]
@@ -190,8 +194,9 @@ def main() -> None:
         prefix = _prefix(args, args.fitness)
         if isinstance(fitness, ProxyFitness):  # cells another seed's study already scored are looked up
             print(f"{fitness.reuse(sorted(studies.glob(f'{prefix}-q*.db')))} scored cells taken from {studies}", flush=True)
-        if args.rerank:
+        if args.rerank:  # GenNAS's own searches, and the second stages of earlier cascades
             scorer.reuse(sorted(studies.glob(f"{_prefix(args, args.rerank)}-q*.db")))
+            scorer.reuse(sorted(studies.glob(f"{prefix}-q*.db")), f"default:rerank:{_rerank_name(args)}")
         for seed in range(args.seeds):
             if any(r["seed"] == seed for r in runs):
                 continue
@@ -202,14 +207,15 @@ def main() -> None:
             study = Study.open(studies / db, space, strategy, objective, seed=seed, retry_interrupted=True)  # only this process runs it
             resumed = len(study.trials)  # trials a killed run of this seed already committed
             best = study.optimize(budget_evals=args.queries)
-            key, fit, second, saved = space.format(best.arch), best.metrics[args.fitness], {}, 0.0
+            key, fit, second, trials = space.format(best.arch), best.metrics[args.fitness], {}, study.trials
             if args.rerank:
-                shortlist, saved = rerank(study, args.fitness, scorer, args.rerank_top)
-                pick = max(shortlist, key=lambda row: row["score"])  # the first of equals: the one the search scored higher
-                second = {"stage1_arch": key, "rerank_score": pick["score"], "shortlist": shortlist}
-                key, fit = pick["arch"], pick["stage1"]
+                cascade = rerank(study, FunctionObjective(scorer, args.rerank, name=_rerank_name(args)), args.rerank_top,
+                                 retry_interrupted=True)
+                first, pick = cascade.best()  # the first of equals: the one the search scored higher
+                second = {"stage1_arch": key, "rerank_score": pick.metrics[args.rerank], "shortlist": shortlist_rows(cascade, args.fitness)}
+                key, fit, trials = space.format(pick.arch), first.metrics[args.fitness], trials + cascade.study.trials
             seconds = time.perf_counter() - start
-            uncached = uncached_cost(study.trials, seconds, started_at) + saved
+            uncached = uncached_cost(trials, seconds, started_at)
             runs.append({"seed": seed, **budget, "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
                          "scored_live": fitness.live - live_before, "cells": sum(t.duplicate_of is None for t in study.trials),
                          "arch": key, "fitness": fit, **({"resumed_after": resumed} if resumed else {}), **second,
@@ -219,24 +225,18 @@ def main() -> None:
     print(json.dumps(write(args, runs, others)["summaries"], indent=1))
 
 
-def rerank(study: Study, metric: str, scorer: ProxyFitness, top: int) -> tuple[list[dict], float]:
-    """A cascade's second stage: the ``top`` distinct cells the search scored best by ``metric``, best first, each scored
-    by ``scorer`` (``arch``, ``stage1``, ``score``, ``seconds`` its first scoring took); and the seconds cache hits saved."""
-    cells = {space.format(t.arch): t.metrics[metric] for t in study.trials
-             if t.state is TrialState.COMPLETE and t.duplicate_of is None}
-    shortlist, saved = [], 0.0
-    for key in sorted(cells, key=cells.get, reverse=True)[:top]:
-        live = scorer.live
-        scores = scorer(space.parse(key))
-        shortlist.append({"arch": key, "stage1": cells[key], "score": scores[scorer.name], "seconds": scores[SCORE_SECONDS]})
-        saved += 0.0 if scorer.live > live else scores[SCORE_SECONDS]
-    return shortlist, saved
+def shortlist_rows(cascade: Cascade, metric: str) -> list[dict]:
+    """A cascade's shortlist for the row, best first by stage 1 (``metric``): ``arch``, ``stage1`` and ``score`` (the two
+    proxies' scores) and ``seconds`` (what the second proxy's first scoring of the cell took)."""
+    stage2 = cascade.study.objective.primary
+    return [{"arch": space.format(first.arch), "stage1": first.metrics[metric], "score": second.metrics.get(stage2, -np.inf),
+             "seconds": second.metrics.get(SCORE_SECONDS, second.seconds)} for first, second in cascade.pairs]
 
 
 def uncached_cost(trials: list, seconds: float, started_at: float) -> float:
-    """A search's seconds as if no score had been cached: this run's wall time, plus for every cell the search evaluated
-    the scoring time a cache hit (another seed's score, a stored reference score) saved, plus the scoring time of cells
-    an earlier, killed run of the search committed. Re-proposals the study looks up cost nothing either way."""
+    """A search's seconds as if no score had been cached: this run's wall time, plus for every cell the search (and its
+    second stage) evaluated the scoring time a cache hit (another seed's score, a stored reference score) saved, plus the
+    scoring time of cells an earlier, killed run committed. Re-proposals the study looks up cost nothing either way."""
     cost = seconds
     for trial in trials:
         if trial.duplicate_of is not None or not trial.finished:
@@ -245,6 +245,11 @@ def uncached_cost(trials: list, seconds: float, started_at: float) -> float:
         earlier = trial.started is None or trial.started < started_at
         cost += first if earlier else max(first - trial.seconds, 0.0)
     return cost
+
+
+def _rerank_name(args: argparse.Namespace) -> str:
+    """The second stage's objective name: its proxy, with GenNAS's task unless it is ``nb101``."""
+    return f"{_prefix(args, args.rerank)}-rerank"
 
 
 def _options(args: argparse.Namespace, proxy: str) -> dict | None:
@@ -280,7 +285,8 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
     groups: dict[str, list[dict]] = {}
     for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
-    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": cpu_label(), **fitness},
+    machine = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else cpu_label()
+    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": machine, **fitness},
               "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
     args.out.write_text(json.dumps(result, indent=1))
     return result
@@ -292,7 +298,8 @@ def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
     task = f" --task {args.task}" if "gennas" in (args.fitness, args.rerank) else ""
     second = f" --rerank {budget['rerank']} --rerank-top {budget['rerank_top']}" if "rerank" in budget else ""
     command = (f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {len(runs)} --queries {budget['queries']} "
-               f"--population {budget['population']} --tournament {budget['tournament']}{second} --threads {args.threads}")
+               f"--population {budget['population']} --tournament {budget['tournament']}{second} --threads {args.threads}"
+               + (f" --device {args.device}" if args.device != "cpu" else ""))
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
     uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # older rows lack it
