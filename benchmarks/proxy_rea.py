@@ -213,7 +213,8 @@ def main() -> None:
                                  retry_interrupted=True)
                 first, pick = cascade.best()  # the first of equals: the one the search scored higher
                 second = {"stage1_arch": key, "rerank_score": pick.metrics[args.rerank], "shortlist": shortlist_rows(cascade, args.fitness)}
-                key, fit, trials = space.format(pick.arch), first.metrics[args.fitness], trials + cascade.study.trials
+                key, fit = space.format(pick.arch), first.metrics[args.fitness]
+                trials += [second for _, second in cascade.pairs]  # not the cells a longer shortlist scored before
             seconds = time.perf_counter() - start
             uncached = uncached_cost(trials, seconds, started_at)
             runs.append({"seed": seed, **budget, "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
