@@ -56,10 +56,10 @@ class SearchObjective:
 
     Terms: ``tabular`` (NB201 validation accuracy, test accuracy reported), a proxy name
     (``proxy/<name>``, maximised; ``name:option=value[:option=value]`` overrides its reference settings,
-    e.g. ``gennas:task=nb101``, and the options become part of the objective's stored name), ``params`` / ``flops`` (``params_m`` / ``flops_m`` from the IR,
-    minimised), ``latency`` (``latency_ms`` on onnxruntime CPU, one thread, minimised). The first
-    term is optimised; the others, and the ground truth when ``truth`` is set, are recorded for
-    reports and Pareto fronts. Proxies are computed in ``framework``. Picklable for the process-pool
+    e.g. ``gennas:task=nb101``, and the options become part of the objective's stored name),
+    ``params`` / ``flops`` (``params_m`` / ``flops_m`` from the IR, minimised), ``latency``
+    (``latency_ms`` on onnxruntime CPU, one thread, minimised). The first term is optimised; the
+    others, and the ground truth when ``truth`` is set, are recorded for reports and Pareto fronts. Proxies are computed in ``framework``. Picklable for the process-pool
     executor: only settings travel, the benchmark, data and frameworks are loaded in the worker on
     first use.
     """

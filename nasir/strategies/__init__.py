@@ -23,8 +23,8 @@ from nasir.strategies.scorers import CachedScorer, ProxyScorer, Scorer, TableSco
 from nasir.strategies.shortlist import Shortlist
 
 __all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
-           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Shortlist", "Scorer", "ProxyScorer", "TableScorer",
-           "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
+           "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Shortlist", "Scorer",
+           "ProxyScorer", "TableScorer", "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
 STRATEGIES.register("random", RandomSearch)

@@ -8,5 +8,5 @@ from nasir.study.storage import APPLICATION_ID, STORAGE_SCHEMA_VERSION, SQLiteSt
 from nasir.study.study import Study
 from nasir.study.trial import Trial, TrialState
 
-__all__ = ["Study", "Cascade", "rerank", "Trial", "TrialState", "SQLiteStorage", "StudyStorageError", "StudyMismatchError", "BudgetError",
-           "STORAGE_SCHEMA_VERSION", "APPLICATION_ID"]
+__all__ = ["Study", "Cascade", "rerank", "Trial", "TrialState", "SQLiteStorage", "StudyStorageError", "StudyMismatchError",
+           "BudgetError", "STORAGE_SCHEMA_VERSION", "APPLICATION_ID"]

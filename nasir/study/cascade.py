@@ -9,11 +9,11 @@ evaluates only the cells it has not evaluated yet.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from nasir.executors import Executor
-from nasir.objectives import Objective, score
+from nasir.objectives import Objective
+from nasir.strategies.base import FAILED
 from nasir.strategies.shortlist import Shortlist
 from nasir.study._errors import BudgetError
 from nasir.study.study import Study
@@ -33,10 +33,8 @@ class Cascade:
     def best(self) -> tuple[Trial, Trial] | None:
         """The pair whose second-stage score is best (the cell the first stage ranked higher on ties); None if every
         second-stage evaluation failed."""
-        primary, direction = self.study.objective.primary, self.study.direction
-        scored = [(score(pair[1].metrics, primary, direction), -i, pair) for i, pair in enumerate(self.pairs)
-                  if pair[1].state is TrialState.COMPLETE]
-        scored = [item for item in scored if not math.isnan(item[0])]
+        scored = [(self.study._score(pair[1]), -i, pair) for i, pair in enumerate(self.pairs)]  # failed: FAILED
+        scored = [item for item in scored if item[0] != FAILED]
         return max(scored, key=lambda item: item[:2])[2] if scored else None
 
 
