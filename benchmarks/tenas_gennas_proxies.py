@@ -12,7 +12,8 @@ TE-NAS's thin network, GenNAS's 100 iterations) on the NB201 network of ``--chan
 (the benchmark's 16 x 5 by default; smaller values are a stated reduction). ``tenas`` is
 :func:`nasir.proxy_ensembles.tenas_rank` of ``ntk_cond`` and ``linear_regions``; ``azlog`` the
 AZ-NAS log-rank sum of the same two (both need ``ntk_cond`` and ``linear_regions`` in ``--proxies``).
-``--proxies`` scores a subset, so a slow proxy can run alone on a larger sample. Rows go to
+``--proxies`` scores a subset, so a slow proxy can run alone on a larger sample (``--resume --reverse`` in a second process
+works through it from the other end, on the same csv). Rows go to
 ``<out>/tenas_gennas_proxies[_<tag>].csv`` as they are scored (``--resume`` keeps them;
 ``--summarize-only`` summarises the rows written so far), the summary to the matching ``.json``; the
 markdown section ``tenas_gennas_section.md`` is rebuilt from every ``tenas_gennas_proxies*.json`` in ``<out>``.
@@ -66,10 +67,12 @@ def score_arch(index: int, data, args: argparse.Namespace, *, warm_up: bool = Fa
 
 
 def read_rows(path: Path) -> list[dict]:
+    """The rows written so far, one per cell (the first, if two processes both scored a cell)."""
     if not path.exists():
         return []
     with path.open() as f:
-        return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+        rows = {int(r["index"]): {k: float(v) for k, v in r.items()} for r in reversed(list(csv.DictReader(f)))}
+    return list(reversed(rows.values()))
 
 
 def summarize(rows: list[dict], truth: np.ndarray, proxies: list[str], also: dict[str, np.ndarray]) -> dict:
@@ -114,19 +117,17 @@ def section(runs: list[dict]) -> str:
 
 def score_all(args: argparse.Namespace, csv_path: Path) -> list[dict]:
     """Scores the sample (appending rows to ``csv_path``; ``--resume`` keeps rows already there)."""
-    rows = read_rows(csv_path) if args.resume or args.summarize_only else []
     if args.summarize_only:
-        return rows
+        return read_rows(csv_path)
     if not args.resume and csv_path.exists():
         csv_path.unlink()
-    done = {int(r["index"]) for r in rows}
     data = load_sample()
     indices = [int(i) for i in sample_indices(args.sample)]
     score_arch(indices[0], data, args, warm_up=True)  # imports, allocator, first-call paths
     fields = ["index", *args.proxies, *(f"ms:{p}" for p in args.proxies)]
-    for k, index in enumerate(indices):
-        if index in done:
-            continue
+    for k, index in reversed(list(enumerate(indices))) if args.reverse else enumerate(indices):
+        if index in {int(r["index"]) for r in read_rows(csv_path)}:
+            continue  # scored before, or by another process working through the sample from the other end
         row = score_arch(index, data, args)
         new = not csv_path.exists()
         with csv_path.open("a", newline="") as f:
@@ -134,9 +135,9 @@ def score_all(args: argparse.Namespace, csv_path: Path) -> list[dict]:
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        rows.append(row)
         print(f"[{k + 1}/{len(indices)}] {index} " + " ".join(f"{p}={row[p]:.4g} ({row[f'ms:{p}']:.0f} ms)" for p in args.proxies), flush=True)
     order = {ix: i for i, ix in enumerate(indices)}
+    rows = read_rows(csv_path)  # with what another process wrote meanwhile
     return sorted((r for r in rows if int(r["index"]) in order), key=lambda r: order[int(r["index"])])
 
 
@@ -154,9 +155,13 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the csv/json files (several settings side by side)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--reverse", action="store_true",
+                        help="score the sample from its end: a second process beside a --resume one, both appending to one csv")
     parser.add_argument("--proxies", nargs="+", choices=PROXIES, default=list(PROXIES), help="score only these")
     parser.add_argument("--summarize-only", action="store_true", help="score nothing; summarise the rows already written")
     args = parser.parse_args()
+    if args.reverse and not args.resume:
+        parser.error("--reverse runs beside another process on the same csv: give --resume too")
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / ("tenas_gennas_proxies" + (f"_{args.tag}" if args.tag else ""))
