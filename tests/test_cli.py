@@ -229,6 +229,15 @@ def test_proxy_options_reach_the_proxy(tmp_path: Path) -> None:
     assert result["rerank"]["objective"] == "cli:gennas:task=nope:truth"
 
 
+def test_proxy_options_parse_into_the_objective() -> None:
+    from nasir.cli.objective import SearchObjective
+
+    objective = SearchObjective("nb201", ["gennas:task=nb101:iterations=50:lr=0.05", "params"])
+    assert objective.options == {"gennas": {"task": "nb101", "iterations": 50, "lr": 0.05}}
+    assert objective.primary == "proxy/gennas" and objective.name == "cli:gennas:task=nb101:iterations=50:lr=0.05,params:truth"
+    assert SearchObjective("nb201", ["gennas"]).options == {"gennas": {}}
+
+
 def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
     args = ("search", "--objective", "params,flops", "--strategy", "random", "--trials", "8", "--json", "--quiet")
     inproc = json.loads(run(*args, "--storage", str(tmp_path / "a.db")).stdout)
