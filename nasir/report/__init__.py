@@ -14,7 +14,7 @@ from nasir.report.cell import cell_layout, draw_cell
 from nasir.report.html import render_report, write_report
 from nasir.report.pareto import best_so_far, pareto_mask
 from nasir.report.plots import pareto_plot, proxy_scatter, search_curve
-from nasir.report.study import StudyRecord, load_study
+from nasir.report.study import StudyRecord, load_cascades, load_study
 
-__all__ = ["StudyRecord", "best_so_far", "cell_layout", "draw_cell", "load_study", "pareto_mask", "pareto_plot",
+__all__ = ["StudyRecord", "best_so_far", "cell_layout", "draw_cell", "load_cascades", "load_study", "pareto_mask", "pareto_plot",
            "proxy_scatter", "render_report", "search_curve", "write_report"]

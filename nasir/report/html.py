@@ -19,7 +19,7 @@ from nasir.objectives import MINIMIZE
 from nasir.report._figure import data_uri
 from nasir.report.cell import draw_cell
 from nasir.report.plots import pareto_plot, proxy_scatter, search_curve
-from nasir.report.study import StudyRecord, load_study
+from nasir.report.study import StudyRecord, load_cascades, load_study
 from nasir.study import Trial, TrialState
 
 __all__ = ["render_report", "write_report", "PARAMS"]
@@ -138,6 +138,26 @@ def _best_section(record: StudyRecord, best: Trial, arch_of: Callable[[Trial], s
             f"<table>{shown}</table>", _figure("the best cell: ops as boxes, data flowing left to right", picture, "best cell")]
 
 
+def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[[Trial], str]) -> list[str]:
+    """A second stage of the search (``nasir.study.rerank``): its cells with both scores, its pick highlighted."""
+    first = {t.arch_hash: t for t in record.trials if t.duplicate_of is None}
+    truth = _truth_metric(stage.metrics)
+    metrics = [record.primary, stage.primary, *([truth] if truth and truth != stage.primary else [])]
+    pick = stage.best()
+    rows = []
+    for t in stage.trials:
+        values = [first[t.arch_hash].value(record.primary) if t.arch_hash in first else None, t.value(stage.primary)]
+        values += [t.value(truth)] if len(metrics) == 3 else []
+        cls = f"{t.state.value}{' best' if pick is not None and t.number == pick.number else ''}"
+        rows.append(f'<tr class="{cls}"><td class="arch">{html.escape(arch_of(t))}</td>'
+                    + "".join(f"<td>{_number(v)}</td>" for v in values) + "</tr>")
+    head = "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
+    verdict = (f"pick: <code>{html.escape(arch_of(pick))}</code>, the best by {html.escape(stage.primary)} of the "
+               f"{len(stage.trials)} cells it evaluated" if pick is not None else "every cell it evaluated failed")
+    return [f"<h2>Cascade: {html.escape(stage.objective)} on the search's best cells</h2><p>{verdict}</p>",
+            f'<table><tr><th class="arch">architecture</th>{head}</tr>{"".join(rows)}</table>']
+
+
 def _figures(record: StudyRecord, values: dict[str, np.ndarray], direction: dict[str, str], axes: tuple[str, str] | None) -> list[str]:
     """Search curve, one proxy-vs-accuracy scatter per stored proxy, the Pareto front; each architecture counted once."""
     figures = [_figure("best so far against trials", search_curve({record.strategy: [values[record.primary]]},
@@ -156,8 +176,10 @@ def _figures(record: StudyRecord, values: dict[str, np.ndarray], direction: dict
     return figures
 
 
-def render_report(record: StudyRecord, *, pareto: tuple[str, str] | None = None, title: str | None = None) -> str:
-    """The HTML page of a study: summary, best cell, search curve, proxy scatters, Pareto front, trials."""
+def render_report(record: StudyRecord, *, pareto: tuple[str, str] | None = None, title: str | None = None,
+                  cascades: Sequence[StudyRecord] = ()) -> str:
+    """The HTML page of a study: summary, its cascades' picks, best cell, search curve, proxy scatters, Pareto front,
+    trials."""
     space = _space(record.space)
     arch_of = _formatter(space)
     metrics = record.metrics
@@ -167,7 +189,8 @@ def render_report(record: StudyRecord, *, pareto: tuple[str, str] | None = None,
     values = {m: record.values(m) for m in metrics} | extra
     best = record.best()
     title = title or f"nasir study {record.name!r}"
-    parts = [f"<h1>{html.escape(title)}</h1>", _identity(record), *(_best_section(record, best, arch_of) if best else []),
+    picks = [part for stage in cascades for part in _cascade_section(record, stage, arch_of)]
+    parts = [f"<h1>{html.escape(title)}</h1>", _identity(record), *picks, *(_best_section(record, best, arch_of) if best else []),
              '<h2>Plots</h2><div class="figures">', *_figures(record, values, direction, _pareto_axes(record, metrics, extra, pareto)),
              f'</div><h2>Trials ({len(record.trials)})</h2><div class="scroll">', _trial_table(record, metrics, extra, arch_of, best),
              f"</div><p><small>written by nasir from {html.escape(str(record.path))}</small></p>"]
@@ -178,8 +201,9 @@ def render_report(record: StudyRecord, *, pareto: tuple[str, str] | None = None,
 
 def write_report(study: str | Path | StudyRecord, out: str | Path, *, name: str | None = None,
                  pareto: tuple[str, str] | None = None, title: str | None = None) -> Path:
-    """Writes the report of a study file (or record) to ``out`` and returns its path."""
+    """Writes the report of a study file (or record) to ``out``, with the cascades stored beside it, and returns its path."""
     record = study if isinstance(study, StudyRecord) else load_study(study, name)
     out = Path(out)
-    out.write_text(render_report(record, pareto=pareto, title=title), encoding="utf-8")
+    out.write_text(render_report(record, pareto=pareto, title=title, cascades=load_cascades(record.path, record.name)),
+                   encoding="utf-8")
     return out

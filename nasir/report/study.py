@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from nasir.objectives import MAXIMIZE, default_direction
-from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyStorageError, Trial, TrialState
+from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyStorageError, Trial, TrialState, rerank_name
 from nasir.study.storage import SQLiteStorage
 
-__all__ = ["StudyRecord", "load_study", "is_study_file"]
+__all__ = ["StudyRecord", "load_study", "load_cascades", "is_study_file"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,9 @@ def is_study_file(path: str | Path) -> bool:
         return False
 
 
-def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
-    """The study's record, read through a read-only connection (checks that this is a nasir study file)."""
+def _study_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """Every study's record in the file, oldest first, read through a read-only connection (checks that this is a nasir
+    study file)."""
     where = repr(str(path))
     try:
         conn = _read_only(path)
@@ -103,6 +104,12 @@ def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
             conn.close()
     except sqlite3.DatabaseError as err:
         raise StudyStorageError(f"{where} cannot be read as a nasir study ({err})") from None
+    return rows
+
+
+def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
+    """The named study's record (the only one when ``name`` is None)."""
+    where, rows = repr(str(path)), _study_rows(path)
     if not rows:
         raise StudyStorageError(f"{where} holds no study yet")
     if name is None:
@@ -112,6 +119,13 @@ def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
     if name not in rows:
         raise StudyStorageError(f"{where} has no study {name!r} (it holds {sorted(rows)})")
     return name, rows[name]
+
+
+def load_cascades(path: str | Path, name: str) -> list[StudyRecord]:
+    """The second stages ``nasir.study.rerank`` stored beside study ``name`` under their default names, oldest first."""
+    prefix = rerank_name(name, "")
+    return [load_study(path, other) for other, row in _study_rows(Path(path)).items()
+            if other.startswith(prefix) and row["strategy"] == "shortlist"]
 
 
 def load_study(path: str | Path, name: str | None = None) -> StudyRecord:

@@ -19,7 +19,14 @@ from nasir.study._errors import BudgetError
 from nasir.study.study import Study
 from nasir.study.trial import Trial, TrialState
 
-__all__ = ["Cascade", "rerank"]
+__all__ = ["Cascade", "rerank", "rerank_name", "RERANK"]
+
+RERANK = ":rerank:"  # joins a search's name and its second stage's objective in the stage's default name
+
+
+def rerank_name(study: str, objective: str) -> str:
+    """The default name of ``study``'s second stage with ``objective``: how a report finds a search's cascades."""
+    return f"{study}{RERANK}{objective}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ def rerank(study: Study, objective: Objective, top: int, *, name: str | None = N
     if not shortlist:
         raise BudgetError(f"study {study.name!r} has no completed trial to rerank")
     strategy = Shortlist(study.space, [t.arch for t in shortlist])
-    second = Study(study.storage, name or f"{study.name}:rerank:{objective.name}", study.space, strategy, objective,
+    second = Study(study.storage, name or rerank_name(study.name, objective.name), study.space, strategy, objective,
                    seed=study.seed, executor=executor, retry_interrupted=retry_interrupted)
     new = len(strategy.unseen())
     if new or any(t.state is TrialState.WAITING for t in second.trials):  # WAITING: committed by a killed run

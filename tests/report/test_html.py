@@ -13,11 +13,11 @@ import pytest
 from matplotlib.image import imread
 
 from nasir.objectives import TabularObjective
-from nasir.report import load_study, write_report
+from nasir.report import load_cascades, load_study, write_report
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import make_strategy
-from nasir.study import Study, StudyStorageError
+from nasir.study import Study, StudyStorageError, rerank, rerank_name
 
 
 class Page(HTMLParser):
@@ -69,6 +69,23 @@ def test_report_is_one_self_contained_page(study_file: Path, tmp_path: Path) -> 
         assert width > 300 and height > 150
     assert page.rows >= 20 + 1 + 9  # trials + header + the identity and best-metrics tables
     assert "Best architecture (trial" in text and "|nor_conv" in text
+
+
+def test_report_shows_the_cascades_stored_beside_the_search(study_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    search = Study.open(path, space, make_strategy("rea", space), TabularObjective(NB201Benchmark.default(), space), seed=0)
+    search.optimize(budget_evals=20)
+    costly = TabularObjective(NB201Benchmark.default(), space, dataset="cifar100", metric="test_acc", report=())
+    pick = rerank(search, costly, 4).best()[1]
+    search.storage.close()
+    (stage,) = load_cascades(path, "default")
+    assert stage.name == rerank_name("default", costly.name) and len(stage.trials) == 4
+    text = write_report(path, tmp_path / "r.html", name="default").read_text(encoding="utf-8")
+    page = _parse(text)
+    assert f"Cascade: {costly.name} on the search's best cells" in text
+    assert f"pick: <code>{space.format(pick.arch)}</code>, the best by cifar100/test_acc of the 4 cells" in text
+    assert text.count('<tr class="COMPLETE best">') == 2 and page.images  # the pick in the cascade, the search's best
+    assert load_cascades(study_file, "default") == []
 
 
 def test_report_names_the_pareto_metrics_it_is_given(study_file: Path, tmp_path: Path) -> None:
