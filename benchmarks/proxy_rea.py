@@ -57,7 +57,7 @@ from nasir.proxy_ensembles import ReferenceRanks
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import RegularizedEvolution
-from nasir.study import Cascade, SQLiteStorage, Study, TrialState, rerank
+from nasir.study import Cascade, SQLiteStorage, Study, TrialState, rerank, rerank_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
 from proxy_rows import RESULTS, merged_rows, sample_rows  # noqa: E402
@@ -196,7 +196,7 @@ def main() -> None:
             print(f"{fitness.reuse(sorted(studies.glob(f'{prefix}-q*.db')))} scored cells taken from {studies}", flush=True)
         if args.rerank:  # GenNAS's own searches, and the second stages of earlier cascades
             scorer.reuse(sorted(studies.glob(f"{_prefix(args, args.rerank)}-q*.db")))
-            scorer.reuse(sorted(studies.glob(f"{prefix}-q*.db")), f"default:rerank:{_rerank_name(args)}")
+            scorer.reuse(sorted(studies.glob(f"{prefix}-q*.db")), rerank_name("default", _rerank_name(args)))
         for seed in range(args.seeds):
             if any(r["seed"] == seed for r in runs):
                 continue

@@ -210,6 +210,7 @@ def search(
         best = study.best_trial()
         if second is not None and best is not None:
             summary["rerank"], best = _rerank(study, second, rerank_top, pool, retry, quiet)
+            summary["rerank"]["search_best"] = summary["best"]["arch"]
             summary["primary"] = second.primary
             summary["best"] = None if best is None else {"number": best.number, "metrics": best.metrics, "arch": sp.format(best.arch)}
         if strategy == "nsga2":
@@ -248,7 +249,7 @@ def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet:
                   "stage2": second.metrics.get(objective.primary), "state": second.state.value, "error": second.error}
                  for first, second in cascade.pairs]
     out = {"objective": objective.name, "top": top, "study": cascade.study.name, "search_primary": study.objective.primary,
-           "search_best": study.space.format(study.best_trial().arch), "shortlist": shortlist}
+           "shortlist": shortlist}
     return out, None if pick is None else pick[1]
 
 

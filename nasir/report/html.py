@@ -146,8 +146,7 @@ def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[
     pick = stage.best()
     rows = []
     for t in stage.trials:
-        values = [first[t.arch_hash].value(record.primary) if t.arch_hash in first else None, t.value(stage.primary)]
-        values += [t.value(truth)] if len(metrics) == 3 else []
+        values = [first[t.arch_hash].value(record.primary) if t.arch_hash in first else None, *map(t.value, metrics[1:])]
         cls = f"{t.state.value}{' best' if pick is not None and t.number == pick.number else ''}"
         rows.append(f'<tr class="{cls}"><td class="arch">{html.escape(arch_of(t))}</td>'
                     + "".join(f"<td>{_number(v)}</td>" for v in values) + "</tr>")
