@@ -155,7 +155,9 @@ def main() -> None:
     parser.add_argument("--fitness", choices=("ensemble", *TORCH_PROXIES.names()), default="ensemble",
                         help="our ensemble, or one registered proxy (gennas, meco, synflow, naswot, ...)")
     parser.add_argument("--task", default="nb101", help="GenNAS task (--fitness gennas)")
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="run seeds 0 .. SEEDS-1 (those without a row yet)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="start at this seed: a second process beside one still on the lower seeds (own study files)")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--population", type=int, default=10, help="REA population size")
     parser.add_argument("--tournament", type=int, default=3, help="REA tournament (sample) size")
@@ -197,7 +199,7 @@ def main() -> None:
         if args.rerank:  # GenNAS's own searches, and the second stages of earlier cascades
             scorer.reuse(sorted(studies.glob(f"{_prefix(args, args.rerank)}-q*.db")))
             scorer.reuse(sorted(studies.glob(f"{prefix}-q*.db")), rerank_name("default", _rerank_name(args)))
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.seeds):
             if any(r["seed"] == seed for r in runs):
                 continue
             live_before, start, started_at = fitness.live, time.perf_counter(), time.time()
@@ -211,13 +213,17 @@ def main() -> None:
             if args.rerank:
                 cascade = rerank(study, FunctionObjective(scorer, args.rerank, name=_rerank_name(args)), args.rerank_top,
                                  retry_interrupted=True)
+                if cascade.best() is None:  # nothing to pick; the study file keeps every failure and its error
+                    raise SystemExit(f"seed {seed}: every --rerank {args.rerank} evaluation failed, e.g. "
+                                     f"{cascade.pairs[0][1].error or cascade.pairs[0][1].state.value}")
                 first, pick = cascade.best()  # the first of equals: the one the search scored higher
                 second = {"stage1_arch": key, "rerank_score": pick.metrics[args.rerank], "shortlist": shortlist_rows(cascade, args.fitness)}
                 key, fit = space.format(pick.arch), first.metrics[args.fitness]
                 trials += [second for _, second in cascade.pairs]  # not the cells a longer shortlist scored before
             seconds = time.perf_counter() - start
             uncached = uncached_cost(trials, seconds, started_at)
-            runs.append({"seed": seed, **budget, "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
+            runs.append({"seed": seed, **budget, "machine": _machine(args.device),
+                         "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
                          "scored_live": fitness.live - live_before, "cells": sum(t.duplicate_of is None for t in study.trials),
                          "arch": key, "fitness": fit, **({"resumed_after": resumed} if resumed else {}), **second,
                          **{name: bench.query(key, *column) for name, column in TESTS.items()}})
@@ -267,6 +273,11 @@ def _tag(args: argparse.Namespace) -> str:
     return "_".join(_prefix(args, p).replace("-", "_") for p in (args.fitness, args.rerank) if p)
 
 
+def _machine(device: str) -> str:
+    """What ran the proxies: the GPU's name, or the CPU's (sessions have run on different VMs)."""
+    return torch.cuda.get_device_name(device) if device.startswith("cuda") else cpu_label()
+
+
 def _budget(run: dict) -> dict:
     """A row's search budget, with a cascade's second stage (rows written before the REA sizes were options ran population
     10, tournament 3)."""
@@ -275,7 +286,8 @@ def _budget(run: dict) -> dict:
 
 
 def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dict:
-    """Writes every row, and one summary per search budget (each with the command that runs it)."""
+    """Writes every row (with the rows another process wrote meanwhile), and one summary per search budget (each with
+    the command that runs it)."""
     fitness = {"members": list(MEMBERS), "reference": [str(p.relative_to(RESULTS.parent.parent)) for p in REFERENCE_ROWS]}
     if args.fitness == "gennas":
         fitness = {"gennas_task": args.task, "network": "NB201 C=16 N=5, seed 0, 100 iterations, batch 16"}
@@ -283,11 +295,13 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
         fitness = {"proxy": args.fitness, "network": "NB201 C=16 N=5, seed 0, the proxy's reference settings"}
     if args.rerank:
         fitness["rerank"] = args.rerank + (f" (task {args.task})" if args.rerank == "gennas" else "")
+    mine = {(json.dumps(_budget(r)), r["seed"]) for r in runs + others}
+    on_disk = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
+    others = others + [r for r in on_disk if (json.dumps(_budget(r)), r["seed"]) not in mine]  # another process's seeds
     groups: dict[str, list[dict]] = {}
     for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
-    machine = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else cpu_label()
-    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": machine, **fitness},
+    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": _machine(args.device), **fitness},
               "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
     args.out.write_text(json.dumps(result, indent=1))
     return result

@@ -75,6 +75,19 @@ def read_rows(path: Path) -> list[dict]:
     return list(reversed(rows.values()))
 
 
+def spans(rows: list[dict], sample: int) -> str:
+    """Which positions of the sample ``rows`` hold, e.g. "positions 1-639, 760-1000": two processes fill it from both ends."""
+    positions = {i + 1 for i, index in enumerate(sample_indices(sample)) if int(index) in {int(r["index"]) for r in rows}}
+    runs, start = [], None
+    for k in range(1, sample + 2):
+        if k in positions and start is None:
+            start = k
+        elif k not in positions and start is not None:
+            runs.append(f"{start}-{k - 1}" if k - 1 > start else str(start))
+            start = None
+    return "positions " + ", ".join(runs)
+
+
 def summarize(rows: list[dict], truth: np.ndarray, proxies: list[str], also: dict[str, np.ndarray]) -> dict:
     cols = {p: np.array([r[p] for r in rows]) for p in proxies}
     if {"ntk_cond", "linear_regions"} <= set(proxies):
@@ -175,7 +188,7 @@ def main() -> None:
     meta = {"command": "python benchmarks/" + Path(__file__).name + " " + shlex.join(sys.argv[1:]), "date": date.today().isoformat(),
             "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else cpu_label(),
             "threads": args.threads, "torch": torch.__version__,
-            "n_archs": len(rows), "sample": "first N of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
+            "n_archs": len(rows), "sample": f"{spans(rows, args.sample)} of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
             "truth": "nb201v11_cifar10valid_test_acc (cifar10-valid/test_acc)", "channels": args.channels, "cells": args.cells,
             "gennas_task": args.gennas_task, "proxies": args.proxies, "gennas_iterations": args.gennas_iterations, "seed": args.seed, "note": args.note,
             "data": "nasir shipped CIFAR-10 sample (512 train images), one batch per batch size, seed " + str(args.seed)}

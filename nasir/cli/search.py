@@ -159,7 +159,8 @@ def search(
         "and pick its best; stored beside the search, resumed like it."))] = None,
     rerank_top: Annotated[int, typer.Option(min=1, help="How many of the search's best cells --rerank evaluates.")] = 10,
     trials: Annotated[int, typer.Option(min=1, help="Total trials (queries) the study should hold.")] = 100,
-    seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help="Stop after this many seconds.")] = None,
+    seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help=(
+        "Stop the search after this many seconds; a --rerank then evaluates its whole shortlist."))] = None,
     seed: SeedOpt = 0,
     storage: Annotated[str, typer.Option(help="Study file: a path or sqlite:///file.db; every trial is committed.")] = DEFAULT_STORAGE,
     name: NameOpt = "default",
