@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from nasir.errors import ArchIndexError, BenchmarkFileError, BenchmarkQueryError, MissingDependencyError, SchemaError
+from nasir.errors import ArchIndexError, BenchmarkFileError, BenchmarkQueryError, SchemaError
 from nasir.ir import Arch
 
 __all__ = ["NB201Benchmark", "DATASETS", "COLUMNS"]
