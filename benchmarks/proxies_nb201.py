@@ -22,8 +22,10 @@ correlated with; published figures are on this column), ``cifar10_test_acc``, ``
 ``imagenet16_test_acc`` (the same CIFAR-10 scores against the other data sets' accuracies).
 Ensemble rows: ``rank(...)`` sums each member's ranks (TE-NAS style); the AZ-NAS row sums
 ``log(rank / n)`` of its members (``nasir.proxy_ensembles.rank_ensemble(method="log")``), and its
-published value is on ``cifar10_test_acc`` over all 15,625 cells. The AZ-NAS terms re-initialise
-the weights (Kaiming, as their reference) and feed Gaussian noise, not images;
+published value is on ``cifar10_test_acc`` over all 15,625 cells. TE-NAS's own combination (dense ranks of
+``ntk_cond`` and ``linear_regions``, ``nasir.proxy_ensembles.tenas_rank``) appears once both are joined, e.g.
+``--proxies linear_regions --tag lr --summarize-only --also <tenas_gennas_proxies ntk_cond csv>``.
+The AZ-NAS terms re-initialise the weights (Kaiming, as their reference) and feed Gaussian noise, not images;
 ``--proxies az_expressivity+az_progressivity+az_trainability flops`` scores them in one fused pass.
 Per-architecture rows are appended to ``<out>/proxies_nb201_<dataset>_n<N>_s<seed>.csv`` as they are
 scored (``--resume`` skips rows already there); the summary goes to the matching ``.json``.
@@ -51,7 +53,7 @@ from nasir.frontends.torch import lower
 from nasir.frontends.torch.lowerings import ReLUConvBN
 from nasir.frontends.torch.proxies import TORCH_PROXIES, ProxyWarning, score_network
 from nasir.frontends.torch.proxies._common import make_batch
-from nasir.proxy_ensembles import rank_ensemble
+from nasir.proxy_ensembles import rank_ensemble, tenas_rank
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 
@@ -77,6 +79,7 @@ AZ_TERMS = ("az_expressivity", "az_progressivity", "az_trainability", "flops")
 LOG_ENSEMBLES = {AZ_NAS: AZ_TERMS, "log-rank(AZ-NAS terms+meco)": (*AZ_TERMS, "meco"),
                  "log-rank(AZ-NAS terms+meco+naswot+synflow)": (*AZ_TERMS, "meco", "naswot", "synflow"),
                  "log-rank(AZ-NAS terms+meco+naswot+synflow+swap)": (*AZ_TERMS, "meco", "naswot", "synflow", "swap")}
+TENAS = "TE-NAS rank(ntk_cond+linear_regions)"
 # AZ-NAS (Lee & Ham, CVPR 2024; cvlab-yonsei/AZ-NAS NB201/tss_general.ipynb output, seed 1): all 15,625 cells,
 # against the cifar10 ori-test accuracy (our c10_test column), not cifar10-valid.
 PUBLISHED_C10 = {AZ_NAS: 0.913}
@@ -170,6 +173,8 @@ def summarize(rows: list[dict], proxies: list[str], proxies_arg: list[str], nasl
     for label, members in LOG_ENSEMBLES.items():
         if all(m in cols for m in members):
             cols[label] = rank_ensemble({m: cols[m] for m in members}, method="log")
+    if "ntk_cond" in cols and "linear_regions" in cols:
+        cols[TENAS] = tenas_rank(cols["ntk_cond"], cols["linear_regions"])
     out = {}
     for p, values in cols.items():
         name = parse_proxy(p)[0]
