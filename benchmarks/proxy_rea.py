@@ -3,6 +3,7 @@ ensemble, GenNAS, or any one registered proxy.
 
 Usage: python -P benchmarks/proxy_rea.py [--fitness ensemble|gennas|meco|synflow|...] [--task nb101] [--seeds 10] [--queries 100]
        [--population 10] [--tournament 3] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1] [--device cuda]
+       [--first-seed S]  (a second process on the seeds from S up, beside one on the lower seeds: rows are merged)
 
 ``--fitness ensemble`` (default): AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
 1,000-architecture proxy table, rho 0.919), each computed live with the torch frontend (full C=16
@@ -213,10 +214,11 @@ def main() -> None:
             if args.rerank:
                 cascade = rerank(study, FunctionObjective(scorer, args.rerank, name=_rerank_name(args)), args.rerank_top,
                                  retry_interrupted=True)
-                if cascade.best() is None:  # nothing to pick; the study file keeps every failure and its error
+                picked = cascade.best()  # the first of equals: the one the search scored higher
+                if picked is None:  # nothing to pick; the study file keeps every failure and its error
                     raise SystemExit(f"seed {seed}: every --rerank {args.rerank} evaluation failed, e.g. "
                                      f"{cascade.pairs[0][1].error or cascade.pairs[0][1].state.value}")
-                first, pick = cascade.best()  # the first of equals: the one the search scored higher
+                first, pick = picked
                 second = {"stage1_arch": key, "rerank_score": pick.metrics[args.rerank], "shortlist": shortlist_rows(cascade, args.fitness)}
                 key, fit = space.format(pick.arch), first.metrics[args.fitness]
                 trials += [second for _, second in cascade.pairs]  # not the cells a longer shortlist scored before

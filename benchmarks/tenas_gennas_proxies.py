@@ -77,7 +77,8 @@ def read_rows(path: Path) -> list[dict]:
 
 def spans(rows: list[dict], sample: int) -> str:
     """Which positions of the sample ``rows`` hold, e.g. "positions 1-639, 760-1000": two processes fill it from both ends."""
-    positions = {i + 1 for i, index in enumerate(sample_indices(sample)) if int(index) in {int(r["index"]) for r in rows}}
+    scored = {int(r["index"]) for r in rows}
+    positions = {i + 1 for i, index in enumerate(sample_indices(sample)) if int(index) in scored}
     runs, start = [], None
     for k in range(1, sample + 2):
         if k in positions and start is None:
