@@ -185,7 +185,9 @@ def search(
 
     The best architecture can be exported to ONNX, timed on this CPU and written into an HTML report.
 
-    Example: nasir search --objective meco --trials 300 --export best.onnx --latency --report report.html
+    Example (the README's main job: a SynFlow search, then GenNAS on its three best cells):
+    nasir search --objective synflow --population 50 --tournament 10 --trials 300 --rerank gennas:task=nb101
+    --rerank-top 3 --export best.onnx --latency --report report.html
     """
     from nasir.report.study import is_study_file
     from nasir.study import Study
