@@ -185,9 +185,10 @@ def search(
 
     The best architecture can be exported to ONNX, timed on this CPU and written into an HTML report.
 
-    Example (the README's main job: a SynFlow search, then GenNAS on its three best cells):
-    nasir search --objective synflow --population 50 --tournament 10 --trials 300 --rerank gennas:task=nb101
-    --rerank-top 3 --export best.onnx --latency --report report.html
+    The README's main job, a SynFlow search and then GenNAS on its three best cells, is the example.
+
+    Example: nasir search --objective synflow --population 50 --tournament 10 --trials 300
+    --rerank gennas:task=nb101 --rerank-top 3 --export best.onnx --latency --report report.html
     """
     from nasir.report.study import is_study_file
     from nasir.study import Study
