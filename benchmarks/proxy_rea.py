@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 import tempfile
 import time
@@ -305,7 +306,9 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
     result = {"meta": {"date": datetime.date.today().isoformat(), "machine": _machine(args.device), **fitness},
               "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
-    args.out.write_text(json.dumps(result, indent=1))
+    partial = args.out.with_name(f".{args.out.name}.{os.getpid()}")  # written whole, then renamed: another process
+    partial.write_text(json.dumps(result, indent=1))                  # reading the file never sees half of it
+    partial.replace(args.out)
     return result
 
 
