@@ -53,7 +53,7 @@ import torch
 
 from nasir.data import load_sample
 from nasir.frontends.torch.proxies import TORCH_PROXIES, ProxyWarning, score_network
-from nasir.machine import cpu_label
+from nasir.machine import device_label
 from nasir.objectives import FunctionObjective
 from nasir.proxy_ensembles import ReferenceRanks
 from nasir.spaces.nb201 import space
@@ -225,7 +225,7 @@ def main() -> None:
                 trials += [second for _, second in cascade.pairs]  # not the cells a longer shortlist scored before
             seconds = time.perf_counter() - start
             uncached = uncached_cost(trials, seconds, started_at)
-            runs.append({"seed": seed, **budget, "machine": _machine(args.device),
+            runs.append({"seed": seed, **budget, "machine": device_label(args.device),
                          "seconds": round(seconds, 1), "uncached_seconds": round(uncached, 1),
                          "scored_live": fitness.live - live_before, "cells": sum(t.duplicate_of is None for t in study.trials),
                          "arch": key, "fitness": fit, **({"resumed_after": resumed} if resumed else {}), **second,
@@ -276,11 +276,6 @@ def _tag(args: argparse.Namespace) -> str:
     return "_".join(_prefix(args, p).replace("-", "_") for p in (args.fitness, args.rerank) if p)
 
 
-def _machine(device: str) -> str:
-    """What ran the proxies: the GPU's name, or the CPU's (sessions have run on different VMs)."""
-    return torch.cuda.get_device_name(device) if device.startswith("cuda") else cpu_label()
-
-
 def _budget(run: dict) -> dict:
     """A row's search budget, with a cascade's second stage (rows written before the REA sizes were options ran population
     10, tournament 3)."""
@@ -304,7 +299,7 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
     groups: dict[str, list[dict]] = {}
     for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
-    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": _machine(args.device), **fitness},
+    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": device_label(args.device), **fitness},
               "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
     partial = args.out.with_name(f".{args.out.name}.{os.getpid()}")  # written whole, then renamed: another process
     partial.write_text(json.dumps(result, indent=1))                  # reading the file never sees half of it

@@ -38,7 +38,7 @@ import torch
 from scipy.stats import spearmanr
 
 from nasir.data import load_sample
-from nasir.machine import cpu_label
+from nasir.machine import device_label
 from nasir.spaces.nb201_bench import NB201Benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script (python -P): its sibling helpers
@@ -169,7 +169,7 @@ def main() -> None:
     cells, spare = sample[:args.sample], sample[::-1]  # untimed cells come from the sample's end
     warm, sync_cells = spare[:args.warmup], spare[args.warmup:args.warmup + args.sync_cells]
     data, stored = load_sample(), stored_scores()
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_label()
+    name = device_label(device)
     result = {"meta": {"date": datetime.date.today().isoformat(), "device": name, "torch": torch.__version__,
                        "threads": args.threads, "command": "python -P benchmarks/proxy_throughput.py " + " ".join(sys.argv[1:])},
               "jobs": []}

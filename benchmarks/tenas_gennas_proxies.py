@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from nasir import proxy_math
-from nasir.machine import cpu_label
+from nasir.machine import device_label
 from nasir.data import load_sample
 from nasir.proxy_ensembles import rank_ensemble, tenas_rank
 from nasir.spaces.nb201 import space
@@ -187,7 +187,7 @@ def main() -> None:
     truth = bench.column(*TRUTH)[scored]
     also = {key: bench.column(*column)[scored] for key, column in ALSO_TRUTH.items()}
     meta = {"command": "python benchmarks/" + Path(__file__).name + " " + shlex.join(sys.argv[1:]), "date": date.today().isoformat(),
-            "machine": torch.cuda.get_device_name() if args.device.startswith("cuda") else cpu_label(),
+            "machine": device_label(args.device),
             "threads": args.threads, "torch": torch.__version__,
             "n_archs": len(rows), "sample": f"{spans(rows, args.sample)} of numpy.random.default_rng(0).choice(15625, 1000, replace=False)",
             "truth": "nb201v11_cifar10valid_test_acc (cifar10-valid/test_acc)", "channels": args.channels, "cells": args.cells,

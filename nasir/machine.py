@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-__all__ = ["cpu_model", "cpu_label"]
+__all__ = ["cpu_model", "cpu_label", "device_label"]
 
 
 def cpu_model() -> str:
@@ -23,3 +23,15 @@ def cpu_model() -> str:
 def cpu_label() -> str:
     """``"<model>, <n> logical cores"``."""
     return f"{cpu_model()}, {os.cpu_count()} logical cores"
+
+
+def device_label(device: object = "cpu") -> str:
+    """What ran a measurement on ``device`` (a name or ``torch.device``): the GPU's name for CUDA, else :func:`cpu_label`.
+
+    torch is imported only for a CUDA device, so the core stays free of frameworks at import time.
+    """
+    if str(device).startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(str(device)))
+    return cpu_label()
