@@ -247,20 +247,30 @@ def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
 
 
 def test_main_job_training_free_search_exports_times_and_reports(tmp_path: Path) -> None:
-    """The README's first command, small and with a cheap second proxy: a proxy-driven search, a rerank of its best
-    cells, ONNX export of the pick, CPU latency, HTML report."""
-    result = run("search", "--objective", "synflow", "--trials", "6", "--strategy", "random", "--rerank", "meco",
-                 "--rerank-top", "2", "--export", "best.onnx", "--latency", "--report", "report.html", cwd=tmp_path)
+    """A proxy-driven search, ONNX export, CPU latency, HTML report."""
+    result = run("search", "--objective", "meco", "--trials", "6", "--strategy", "random", "--export", "best.onnx",
+                 "--latency", "--report", "report.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "cascade pick: the best by proxy/meco of the search's 2 best cells (of 6 trials)" in out
-    assert "proxy/meco" in out and "(optimised)" in out and "of 15,625 in the space)" in out
+    assert "best of 6 trials" in out and "proxy/meco" in out and "(optimised)" in out and "of 15,625 in the space)" in out
     assert "exported to best.onnx" in out and "latency on onnxruntime CPU: median" in out and "report written to report.html" in out
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(tmp_path / "best.onnx"), providers=["CPUExecutionProvider"])
     logits = session.run(None, {"input": np.zeros((2, 3, 32, 32), np.float32)})[0]
     assert logits.shape == (2, 10)
+    assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
+
+
+def test_readme_main_job_small_a_cascade_exports_and_reports_its_pick(tmp_path: Path) -> None:
+    """The README's first command, small and with a cheap second proxy: a search, a rerank of its best cells, the pick
+    exported and in the report's cascade table."""
+    result = run("search", "--objective", "synflow", "--trials", "6", "--strategy", "random", "--rerank", "meco",
+                 "--rerank-top", "2", "--export", "best.onnx", "--report", "report.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "cascade pick: the best by proxy/meco of the search's 2 best cells (of 6 trials)" in out
+    assert "(optimised)" in out and "of 15,625 in the space)" in out and "exported to best.onnx" in out
     html = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in html and "Cascade" in html
 
