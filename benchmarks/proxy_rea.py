@@ -308,17 +308,19 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
 
 
 def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
-    """Mean and std of the picks' test accuracies over the seeds of one budget, and its command."""
+    """Mean and std of the picks' test accuracies over the seeds of one budget, which seeds they are (processes may take
+    them out of order), and the command that runs them all (it skips seeds already written)."""
     budget = _budget(runs[0])
+    seeds = sorted(r["seed"] for r in runs)
     task = f" --task {args.task}" if "gennas" in (args.fitness, args.rerank) else ""
     second = f" --rerank {budget['rerank']} --rerank-top {budget['rerank_top']}" if "rerank" in budget else ""
-    command = (f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {len(runs)} --queries {budget['queries']} "
+    command = (f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {seeds[-1] + 1} --queries {budget['queries']} "
                f"--population {budget['population']} --tournament {budget['tournament']}{second} --threads {args.threads}"
                + (f" --device {args.device}" if args.device != "cpu" else ""))
     summary = {name: [round(float(np.mean([r[name] for r in runs])), 2), round(float(np.std([r[name] for r in runs])), 2)]
                for name in TESTS}
     uncached = [r["uncached_seconds"] for r in runs if "uncached_seconds" in r]  # older rows lack it
-    return summary | budget | {"runs": len(runs), "median_seconds_per_search": float(np.median([r["seconds"] for r in runs])),
+    return summary | budget | {"runs": len(runs), "seeds": seeds, "median_seconds_per_search": float(np.median([r["seconds"] for r in runs])),
                                "median_uncached_seconds_per_search": float(np.median(uncached)) if len(uncached) == len(runs) else None,
                                "command": command}
 
