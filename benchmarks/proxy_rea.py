@@ -296,11 +296,14 @@ def write(args: argparse.Namespace, runs: list[dict], others: list[dict]) -> dic
     mine = {(json.dumps(_budget(r)), r["seed"]) for r in runs + others}
     on_disk = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
     others = others + [r for r in on_disk if (json.dumps(_budget(r)), r["seed"]) not in mine]  # another process's seeds
+    rows = runs + others
     groups: dict[str, list[dict]] = {}
-    for run in sorted(runs + others, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
+    for run in sorted(rows, key=lambda r: (r["queries"], _budget(r)["population"], r.get("rerank_top", 0), r["seed"])):
         groups.setdefault(json.dumps(_budget(run)), []).append(run)
-    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": device_label(args.device), **fitness},
-              "summaries": [_summary(args, group) for group in groups.values()], "runs": runs + others}
+    here = device_label(args.device)  # rows from other machines (processes, sessions) carry their own
+    machine = here if all(r.get("machine", here) == here for r in rows) else "per run (each row's 'machine')"
+    result = {"meta": {"date": datetime.date.today().isoformat(), "machine": machine, **fitness},
+              "summaries": [_summary(args, group) for group in groups.values()], "runs": rows}
     partial = args.out.with_name(f".{args.out.name}.{os.getpid()}")  # written whole, then renamed: another process
     partial.write_text(json.dumps(result, indent=1))                  # reading the file never sees half of it
     partial.replace(args.out)
