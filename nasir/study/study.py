@@ -73,6 +73,7 @@ class Study:
         trials = self.trials
         strategy.replay(trials, [self._told(t) if t.finished else None for t in trials])
         self._count = len(trials)
+        self._errors_shown: set[str] = set()
 
     @classmethod
     def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int | None = None,
@@ -154,11 +155,21 @@ class Study:
         """Commits a result (one transaction), then tells the strategy."""
         state = TrialState.COMPLETE if outcome.ok else TrialState.FAILED
         if not outcome.ok:
-            log.warning("study %r trial %d failed: %s", self.name, trial.number, outcome.error)
+            self._log_failure(trial.number, outcome.error)
         self.storage.finish_trial(self.name, trial.number, state, outcome.metrics, outcome.error, outcome.seconds, duplicate_of)
         done = self.storage.trial(self.name, trial.number)
         self.strategy.tell(done.arch, self._told(done))
         return done
+
+    def _log_failure(self, number: int, error: str) -> None:
+        """Warns once per distinct error: a space full of degenerate cells fails the same way hundreds of times, so
+        repeats go to DEBUG. Every error stays in the stored trial, and ``summary()`` counts the failures."""
+        if error in self._errors_shown:
+            log.debug("study %r trial %d failed: %s", self.name, number, error)
+            return
+        self._errors_shown.add(error)
+        log.warning("study %r trial %d failed: %s (trials that fail the same way are logged at DEBUG level)",
+                    self.name, number, error)
 
     def ask(self, n: int = 1) -> list[Trial]:
         """Up to ``n`` trials to evaluate (marked RUNNING); hand each result to :meth:`tell`.

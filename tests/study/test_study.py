@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -76,14 +77,21 @@ def test_duplicates_are_looked_up_not_evaluated(tmp_path: Path) -> None:
         assert original.duplicate_of is None and t.metrics == original.metrics and t.arch_hash == original.arch_hash
 
 
-def test_failing_objective_fails_the_trial_and_the_study_goes_on(tmp_path: Path) -> None:
+def test_failing_objective_fails_the_trial_and_the_study_goes_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     s = study(tmp_path / "f.db", "random", objective=Flaky())
-    s.optimize(budget_evals=40)
+    with caplog.at_level(logging.WARNING, logger="nasir.study"):
+        s.optimize(budget_evals=40)
     failed = [t for t in s.trials if t.state is TrialState.FAILED]
     assert len(s.trials) == 40 and 0 < len(failed) < 40
     assert {t.error.split(":")[0] for t in failed} == {"RuntimeError", "objective returned nan for 'cifar10-valid/valid_acc'"}
     assert s.best_trial().state is TrialState.COMPLETE
     assert all(s.strategy.scores[t.number] == float("-inf") for t in failed)
+    # one warning per distinct error (repeats go to DEBUG); the summary counts every failure
+    distinct = {t.error for t in failed}
+    assert len(failed) > len(distinct), "Flaky fails the same way more than once in 40 random cells"
+    warned = [r.getMessage() for r in caplog.records if "failed: " in r.getMessage()]
+    assert len(warned) == len(distinct) and all(any(e in line for line in warned) for e in distinct)
+    assert s.summary()["failed"] == len(failed)
 
 
 def test_ask_tell_primitives_and_dead_process_recovery(tmp_path: Path) -> None:
