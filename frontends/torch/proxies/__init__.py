@@ -127,26 +127,32 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
     if subject.network is not None and ir_constant_output(subject.network):
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
     batches = _batches(impls, data, seed, subject, dtype)
-    out: dict[str, float] = {}
+    passes: list[tuple[set[str], Callable[[Subject], Any]]] = []  # (proxies one pass scores, the pass)
     for group in GROUPS if fused else ():
         shared = {p.spec.name for p in impls if p.spec.name in group.members}
         opts = [{**TORCH_PROXIES.get(n).options, **(options or {}).get(n, {})} for n in sorted(shared)]
         if len(shared) > 1 and all(o == opts[0] for o in opts):
             lead = TORCH_PROXIES.get(min(shared))  # members share batch settings
             batch = batches.get((lead.batch_size, lead.augment))
-            out.update(_guarded("+".join(sorted(shared)), lambda: group.run(_copy(subject), batch, shared, **opts[0]), catch, shared))
+            passes.append((shared, lambda s, g=group, b=batch, n=shared, o=opts[0]: g.run(s, b, n, **o)))
+    planned = {name for names, _ in passes for name in names}
     for p in impls:
-        if p.spec.name in out:
+        if p.spec.name in planned:
             continue
+        planned.add(p.spec.name)
         batch = batches.get((p.batch_size, p.augment))
         opts = {**p.options, **(options or {}).get(p.spec.name, {})}
-        value = _guarded(p.spec.name, lambda: p.fn(_copy(subject), batch, **opts), catch, {p.spec.name})
-        out[p.spec.name] = value[p.spec.name]
+        passes.append(({p.spec.name}, lambda s, p=p, b=batch, o=opts: p.fn(s, b, **o)))
+    out: dict[str, float] = {}
+    for i, (names, run) in enumerate(passes):
+        # proxies change modes, grads and weights of what they score, so each pass gets its own copy; the
+        # subject is already private (lowered or copied above), so the last pass takes it as it is
+        mine = subject if i == len(passes) - 1 else _copy(subject)
+        out.update(_guarded("+".join(sorted(names)), lambda: run(mine), catch, names))
     return {name: out[name] for name in proxies}
 
 
 def _copy(subject: Subject) -> Subject:
-    """Each proxy gets its own copy: proxies change modes, grads and weights of what they score."""
     return Subject(subject.fresh(), subject.network, subject.device, subject.seed)
 
 

@@ -47,7 +47,7 @@ def _kept_bn(subject: Subject, model: nn.Module, bn: str) -> set[int]:
 def synflow(subject: Subject, batch: Batch | None = None, *, bn: str = "zc-nas") -> float:
     if bn not in BN_MODES:
         raise ValueError(f"synflow bn must be one of {BN_MODES}, got {bn!r}")
-    model = subject.fresh()
+    model = subject.model  # private to this call (score_network copies per pass): rewritten in place
     _drop_bn(model, _kept_bn(subject, model, bn))
     model = model.double().train()
     with torch.no_grad():
