@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nasir.report import load_study
+from nasir.spaces.nb201 import space as nb201
+
 NASIR = shutil.which("nasir", path=str(Path(sys.executable).parent)) or "nasir"
 CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"  # index 6111
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"  # output independent of the input: proxies give -inf
@@ -219,6 +222,9 @@ def test_a_cascade_reranks_the_searchs_best_cells_and_resumes(tmp_path: Path) ->
     assert [row["arch"] for row in again["rerank"]["shortlist"][:4]] == [row["arch"] for row in shortlist]
     text = run(*args[:-2], "--quiet").stdout
     assert "shortlist: the search's 4 best cells" in text and "cascade pick" in text and first["best"]["arch"] in text
+    assert run(*args[:9], "--rerank", "params", *args[11:]).returncode == 0  # a second cascade of the same search
+    refused = run("latency", "--study", str(tmp_path / "c.db"), "--predict", "edgegpu")
+    assert refused.returncode == 2 and "has several cascades" in refused.stderr and "--name" in refused.stderr
 
 
 def test_proxy_options_reach_the_proxy(tmp_path: Path) -> None:
@@ -273,6 +279,15 @@ def test_readme_main_job_small_a_cascade_exports_and_reports_its_pick(tmp_path: 
     assert "(optimised)" in out and "of 15,625 in the space)" in out and "exported to best.onnx" in out
     html = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in html and "Cascade" in html
+    pick = out.split("cascade pick:", 1)[1].splitlines()[1].strip()
+    again = json.loads(run("export", "--study", "nasir-study.db", "-o", "again.onnx", "--json", cwd=tmp_path).stdout)
+    assert again["arch"] == pick and again["source"].startswith("cascade pick of study 'default', trial ")
+    assert again["source"].endswith(" of 'default:rerank:cli:meco:truth'")
+    assert (tmp_path / "again.onnx").read_bytes() == (tmp_path / "best.onnx").read_bytes()  # the same pick, the same seed
+    searched = json.loads(run("export", "--study", "nasir-study.db", "--name", "default", "-o", "s.onnx", "--json", cwd=tmp_path).stdout)
+    assert searched["source"].startswith("best of study 'default', trial ")
+    assert run("report", "nasir-study.db", "-o", "again.html", cwd=tmp_path).returncode == 0
+    assert "Cascade" in (tmp_path / "again.html").read_text()
 
 
 def test_score_prints_proxies_and_ground_truth(tmp_path: Path) -> None:
@@ -288,7 +303,9 @@ def test_export_and_latency_from_an_arch_or_a_study(study: Path, tmp_path: Path)
     shown = json.loads(run("export", CELL, "-o", str(tmp_path / "net.onnx"), "--json").stdout)
     assert shown["params"] == 1_073_466 and (tmp_path / "net.onnx").stat().st_size == shown["bytes"]
     cell = json.loads(run("export", "--study", str(study), "--cell", "-o", str(tmp_path / "cell.onnx"), "--json").stdout)
-    assert cell["input_shape"] == [16, 32, 32] and "best of study 'default'" in cell["arch"]
+    assert cell["input_shape"] == [16, 32, 32] and cell["source"].startswith("best of study 'default', trial ")
+    best = load_study(study).best()
+    assert cell["arch"] == nb201.format(best.arch) and cell["source"].endswith(f"trial {best.number}")
     timed = json.loads(run("latency", "6111", "--runs", "1", "--repeats", "5", "--warmup", "1", "--json").stdout)
     assert 0 < timed["median_ms"] <= timed["p90_ms"] and timed["threads"] == 1
     predicted = json.loads(run("latency", "--study", str(study), "--predict", "edgegpu", "--json").stdout)

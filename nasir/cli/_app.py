@@ -110,28 +110,43 @@ def storage_path(url: str) -> Path:
 
 
 def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
-    """The space, best architecture and a label of a stored study, checking ``--space`` against it."""
-    from nasir.report import load_study
+    """The space, best architecture and a label of a stored study, checking ``--space`` against it. Without ``name``,
+    a search reranked by a cascade gives the cascade's pick (what ``nasir search --rerank`` exported)."""
+    from nasir.report import load_cascades, load_study
     from nasir.study import StudyMismatchError
 
     record = load_study(path, name)
     if space_name is not None and space_name != record.space:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} searched space {record.space!r}, not {space_name!r}")
+    what, of = f"best of study {record.name!r}", ""
+    cascades = load_cascades(path, record.name) if name is None else []
+    if len(cascades) > 1:
+        raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has several cascades "
+                                 f"{[c.name for c in cascades]}; name the one to read with --name")
+    if cascades:
+        what, of, record = f"cascade pick of study {record.name!r}", f" of {cascades[0].name!r}", cascades[0]
     best = record.best()
     if best is None:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has no completed trial yet")
-    return _space(record.space), best.arch, f"best of study {record.name!r} (trial {best.number})"
+    return _space(record.space), best.arch, f"{what}, trial {best.number}{of}"
 
 
-def _target(arch: str | None, study: Path | None, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
-    """What ``export``/``latency`` work on: ARCH, or the best trial of ``--study``; exactly one."""
+def _target(arch: str | None, study: Path | None, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, dict[str, str]]:
+    """What ``export``/``latency`` work on: ARCH, or the best trial of ``--study`` (exactly one), with how to show it:
+    ``{"arch": the space's string}``, plus ``"source"`` (which study's trial) for a study's."""
     if (arch is None) == (study is None):
         raise typer.BadParameter("give exactly one of ARCH and --study STUDY.db")
     if study is not None:
-        return _best_of_study(study, name, space_name)
+        space, cell, source = _best_of_study(study, name, space_name)
+        return space, cell, {"arch": space.format(cell), "source": source}
     space = _space(space_name or "nb201")
     cell = parse_arch(space, arch)
-    return space, cell, space.format(cell)
+    return space, cell, {"arch": space.format(cell)}
+
+
+def _shown(ident: dict[str, str]) -> str:
+    """A target for a line of output: the architecture, then the study trial it came from."""
+    return f"{ident['arch']} ({ident['source']})" if "source" in ident else ident["arch"]
 
 
 def _names(text: str, option: str) -> list[str]:

@@ -157,7 +157,7 @@ def bench_search(
 def report_cmd(
     study: Annotated[Path, typer.Argument(help="Study file (SQLite) written by nasir search or the Python API.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
-    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only search; its cascades are shown with it).")] = None,
     pareto: Annotated[Optional[str], typer.Option(help="Two metrics X,Y for the Pareto plot (default: a cost and the accuracy).")] = None,
     quiet: QuietOpt = False,
 ) -> None:

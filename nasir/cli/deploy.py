@@ -10,11 +10,14 @@ import typer
 
 from nasir.cli._app import (
     ArchArg, JsonOpt, QuietOpt, SeedOpt, StudyOpt, StudySpaceOpt, _echo_json, _export_network, _latency_line, _measure,
-    _nb201_bench, _need, _target, app, console, notes,
+    _nb201_bench, _need, _shown, _target, app, console, notes,
 )
 from nasir.ir import Arch
 from nasir.latency import DEFAULT_RUNTIME
 from nasir.space import SearchSpace
+
+PickNameOpt = Annotated[Optional[str], typer.Option(help=(
+    "Study name (default: the file's only search, or the pick of its cascade when nasir search --rerank ran)."))]
 
 
 # ---------------------------------------------------------------------- export and latency
@@ -22,7 +25,7 @@ from nasir.space import SearchSpace
 def export_cmd(
     arch: ArchArg = None,
     study: StudyOpt = None,
-    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
+    name: PickNameOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")] = Path("model.onnx"),
     space: StudySpaceOpt = None,
     cell: Annotated[bool, typer.Option("--cell", help="Export the bare cell instead of the whole network.")] = False,
@@ -35,7 +38,7 @@ def export_cmd(
     Example: nasir export --study nasir-study.db -o best.onnx
     """
     backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
-    sp, arch_, label = _target(arch, study, name, space)
+    sp, arch_, ident = _target(arch, study, name, space)
     if cell:
         try:
             shape = tuple(int(v) for v in input_shape.split(","))
@@ -47,11 +50,12 @@ def export_cmd(
         info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": list(shape)}
     else:
         info = _export_network(sp.network(arch_), out, seed)
-    info["arch"] = label if study is not None else sp.format(arch_)
+    info.update(ident)
     if as_json:
         _echo_json(info)
         return
-    console.print(f"wrote {out} ({info['bytes'] / 1e6:.2f} MB{', bare cell' if cell else ''}, random weights seed {seed}): {info['arch']}")
+    console.print(f"wrote {out} ({info['bytes'] / 1e6:.2f} MB{', bare cell' if cell else ''}, random weights seed {seed}): "
+                  f"{_shown(ident)}", soft_wrap=True)
 
 
 HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
@@ -61,7 +65,7 @@ HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
 def latency(
     arch: ArchArg = None,
     study: StudyOpt = None,
-    name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only study).")] = None,
+    name: PickNameOpt = None,
     space: StudySpaceOpt = None,
     runtime: Annotated[str, typer.Option(help="Runtime that times it: onnxruntime, torch or tflite.")] = DEFAULT_RUNTIME,
     provider: Annotated[Optional[str], typer.Option(help="onnxruntime execution provider: cpu (default), cuda or tensorrt.")] = None,
@@ -82,18 +86,18 @@ def latency(
     Example: nasir latency --threads 1 --batch 1 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
     Other runtimes: --runtime torch --device cuda, --runtime tflite.
     """
-    sp, cell, label = _target(arch, study, name, space)
+    sp, cell, ident = _target(arch, study, name, space)
     network = sp.network(cell)
     if predict is not None:
-        result = {"arch": label, **_predict(sp, cell, network, predict)}
-        line = f"predicted {result['predicted_ms']:.3f} ms on {result['device']}: {label}"
+        result = {**ident, **_predict(sp, cell, network, predict)}
+        line = f"predicted {result['predicted_ms']:.3f} ms on {result['device']}: {_shown(ident)}"
     else:
         options = {k: v for k, v in (("provider", provider), ("device", device)) if v is not None}
         timing = {"threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats, "runs": runs}
         with notes.status("measuring", spinner="dots") if not quiet else nullcontext():
-            result = {"arch": label, **_measure(network, runtime=runtime, **timing, **options)}
+            result = {**ident, **_measure(network, runtime=runtime, **timing, **options)}
         where = f"{runtime} ({result['device']}) " if runtime != DEFAULT_RUNTIME or options else ""
-        line = f"{where}{_latency_line(result)}: {label}"
+        line = f"{where}{_latency_line(result)}: {_shown(ident)}"
     if as_json:
         _echo_json(result)
     else:

@@ -107,15 +107,21 @@ def _study_rows(path: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def _is_cascade(name: str, rows: dict[str, dict[str, Any]]) -> bool:
+    """Whether study ``name`` is the second stage ``nasir.study.rerank`` stored beside another study of the file."""
+    return rows[name]["strategy"] == "shortlist" and any(name.startswith(rerank_name(o, "")) for o in rows if o != name)
+
+
 def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
-    """The named study's record (the only one when ``name`` is None)."""
+    """The named study's record; when ``name`` is None, the file's only study, its cascades' second stages aside."""
     where, rows = repr(str(path)), _study_rows(path)
     if not rows:
         raise StudyStorageError(f"{where} holds no study yet")
     if name is None:
-        if len(rows) > 1:
+        searches = [n for n in rows if not _is_cascade(n, rows)]
+        if len(searches) > 1:
             raise StudyStorageError(f"{where} holds studies {sorted(rows)}; name the one to read")
-        name = next(iter(rows))
+        name = searches[0]
     if name not in rows:
         raise StudyStorageError(f"{where} has no study {name!r} (it holds {sorted(rows)})")
     return name, rows[name]
@@ -129,7 +135,7 @@ def load_cascades(path: str | Path, name: str) -> list[StudyRecord]:
 
 
 def load_study(path: str | Path, name: str | None = None) -> StudyRecord:
-    """Reads a study file (``name`` may be omitted when the file holds one study).
+    """Reads a study file (``name`` may be omitted when the file holds one search, with or without its cascades).
 
     Raises:
         StudyStorageError: the file is missing, not a nasir study, or lacks the named study.

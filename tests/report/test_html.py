@@ -80,12 +80,18 @@ def test_report_shows_the_cascades_stored_beside_the_search(study_file: Path, tm
     search.storage.close()
     (stage,) = load_cascades(path, "default")
     assert stage.name == rerank_name("default", costly.name) and len(stage.trials) == 4
-    text = write_report(path, tmp_path / "r.html", name="default").read_text(encoding="utf-8")
+    assert load_study(path).name == "default"  # a search's cascades do not make its file ambiguous
+    text = write_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
     page = _parse(text)
     assert f"Cascade: {costly.name} on the search's best cells" in text
     assert f"pick: <code>{space.format(pick.arch)}</code>, the best by cifar100/test_acc of the 4 cells" in text
     assert text.count('<tr class="COMPLETE best">') == 2 and page.images  # the pick in the cascade, the search's best
     assert load_cascades(study_file, "default") == []
+    other = Study.open(path, space, make_strategy("random", space), TabularObjective(NB201Benchmark.default(), space), name="other")
+    other.optimize(budget_evals=2)
+    other.storage.close()
+    with pytest.raises(StudyStorageError, match="name the one to read"):  # two searches: which one is the user's call
+        load_study(path)
 
 
 def test_report_names_the_pareto_metrics_it_is_given(study_file: Path, tmp_path: Path) -> None:
