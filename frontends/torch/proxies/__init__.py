@@ -54,8 +54,9 @@ logger = logging.getLogger(__name__)
 class TorchProxy(ProxyImpl):
     """A PyTorch implementation of a spec.
 
-    ``plain`` is the unbatched/unfused definition the tests compare ``fn`` against (``None`` when
-    ``fn`` is already the plain definition).
+    ``fn(subject, batch, **options)`` may rewrite ``subject.model`` (modes, grads, weights): callers give it a
+    private model (:func:`score_network` does). ``plain`` is the unbatched/unfused definition the tests compare
+    ``fn`` against (``None`` when ``fn`` is already the plain definition).
     """
 
     plain: Callable[..., float] | None = None

@@ -41,7 +41,7 @@ class Subject:
     seed: int
 
     def fresh(self) -> nn.Module:
-        """Another private copy (for proxies that rewrite the model, e.g. synflow's |theta|)."""
+        """Another private copy: a proxy rewrites the model it scores (modes, grads, synflow's |theta|)."""
         return copy_module(self.model)
 
 
