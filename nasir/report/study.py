@@ -107,9 +107,10 @@ def _study_rows(path: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _is_cascade(name: str, rows: dict[str, dict[str, Any]]) -> bool:
-    """Whether study ``name`` is the second stage ``nasir.study.rerank`` stored beside another study of the file."""
-    return rows[name]["strategy"] == "shortlist" and any(name.startswith(rerank_name(o, "")) for o in rows if o != name)
+def _is_cascade_of(name: str, row: dict[str, Any], search: str) -> bool:
+    """Whether study ``name`` (record ``row``) is a second stage ``nasir.study.rerank`` stored beside ``search``
+    under its default name."""
+    return name != search and name.startswith(rerank_name(search, "")) and row["strategy"] == "shortlist"
 
 
 def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
@@ -118,7 +119,7 @@ def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
     if not rows:
         raise StudyStorageError(f"{where} holds no study yet")
     if name is None:
-        searches = [n for n in rows if not _is_cascade(n, rows)]
+        searches = [n for n, row in rows.items() if not any(_is_cascade_of(n, row, other) for other in rows)]
         if len(searches) > 1:
             raise StudyStorageError(f"{where} holds studies {sorted(rows)}; name the one to read")
         name = searches[0]
@@ -129,9 +130,7 @@ def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
 
 def load_cascades(path: str | Path, name: str) -> list[StudyRecord]:
     """The second stages ``nasir.study.rerank`` stored beside study ``name`` under their default names, oldest first."""
-    prefix = rerank_name(name, "")
-    return [load_study(path, other) for other, row in _study_rows(Path(path)).items()
-            if other.startswith(prefix) and row["strategy"] == "shortlist"]
+    return [load_study(path, other) for other, row in _study_rows(Path(path)).items() if _is_cascade_of(other, row, name)]
 
 
 def load_study(path: str | Path, name: str | None = None) -> StudyRecord:
