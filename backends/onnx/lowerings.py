@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nasir.errors import UnknownOpError
-from nasir.ir import Shape
+from nasir.ir import Shape, padding_of
 from nasir.registry import Registry
 from nasir.backends.onnx.graph import GraphBuilder
 
@@ -26,13 +26,9 @@ def register_lowering(op: str) -> Callable[[Lowering], Lowering]:
     return ONNX_LOWERINGS.decorator(op)
 
 
-def _padding(a: Mapping[str, Any]) -> int:
-    return a["padding"] if a.get("padding") is not None else (a["kernel"] - 1) // 2 * a.get("dilation", 1)
-
-
 def _conv(g: GraphBuilder, prefix: str, x: str, a: Mapping[str, Any], *, role: str = "", groups: int = 1, bias: bool = False) -> str:
     inputs = [x, g.weight(f"{prefix}/{role}weight")] + ([g.weight(f"{prefix}/{role}bias")] if bias else [])
-    p = _padding(a)
+    p = padding_of(a)
     return g.add("Conv", inputs, f"{prefix}/{role}Conv", kernel_shape=[a["kernel"]] * 2, strides=[a["stride"]] * 2,
                  pads=[p] * 4, dilations=[a.get("dilation", 1)] * 2, group=groups)
 
@@ -108,13 +104,13 @@ def _conv_op(g, prefix, ins, shapes, a):
 
 @register_lowering("max_pool")
 def _max_pool(g, prefix, ins, shapes, a):
-    p = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
+    p = padding_of(a)
     return g.add("MaxPool", [ins[0]], f"{prefix}/MaxPool", kernel_shape=[a["kernel"]] * 2, strides=[a["stride"]] * 2, pads=[p] * 4)
 
 
 @register_lowering("avg_pool")
 def _avg_pool(g, prefix, ins, shapes, a):
-    p = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
+    p = padding_of(a)
     return g.add("AveragePool", [ins[0]], f"{prefix}/AveragePool", kernel_shape=[a["kernel"]] * 2, strides=[a["stride"]] * 2,
                  pads=[p] * 4, count_include_pad=int(a["count_include_pad"]))
 

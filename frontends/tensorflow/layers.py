@@ -29,11 +29,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from nasir.ir import padding_of
 from nasir.rng import Seed, as_rng
 
 __all__ = [
     "NasirLayer", "BatchNorm", "Conv", "Linear", "MaxPool", "AvgPool", "ReLUConvBN", "ConvBNReLU",
-    "ResNetBasicBlock", "Taps", "conv_padding", "init_rng", "layer_dtype", "relu", "same_padding_equivalent", "tap",
+    "ResNetBasicBlock", "Taps", "init_rng", "layer_dtype", "relu", "same_padding_equivalent", "tap",
 ]
 
 _RNG: contextvars.ContextVar[np.random.Generator | None] = contextvars.ContextVar("nasir_tf_init_rng", default=None)
@@ -323,7 +324,7 @@ class ReLUConvBN(NasirLayer):
 
     def __init__(self, in_hw: Sequence[int], cin: int, cout: int, a: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conv = Conv(in_hw, cin, cout, kernel=a["kernel"], stride=a.get("stride", 1), padding=conv_padding(a),
+        self.conv = Conv(in_hw, cin, cout, kernel=a["kernel"], stride=a.get("stride", 1), padding=padding_of(a),
                          dilation=a.get("dilation", 1), name="conv")
         self.bn = BatchNorm(cout, eps=a["eps"], momentum=a["momentum"], affine=a["affine"], name="bn")
         self.built = True
@@ -377,9 +378,3 @@ class ResNetBasicBlock(NasirLayer):
         out = {**self._prefixed("conv_a", self.conv_a), **self._prefixed("conv_b", self.conv_b)}
         prefix = "downsample.conv" if self.pool is not None else "downsample"
         return {**out, **self._prefixed(prefix, self.shortcut)}
-
-
-def conv_padding(a: Mapping[str, Any]) -> int:
-    if a.get("padding") is not None:
-        return a["padding"]
-    return (a["kernel"] - 1) // 2 * a.get("dilation", 1)

@@ -18,9 +18,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from nasir.errors import AttributeValueError
 from nasir.frontends.tensorflow import layers as L
-from nasir.ir import Shape
+from nasir.ir import Shape, padding_of
 from nasir.registry import Registry
 
 __all__ = ["LOWERINGS", "Lowering", "register_lowering"]
@@ -44,13 +43,6 @@ def _add_fn(xs: Sequence[tf.Tensor]) -> tf.Tensor:
     for x in xs[1:]:
         out = out + x
     return out
-
-
-def _pool_padding(op: str, a: Mapping[str, Any]) -> int:
-    padding = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
-    if padding > a["kernel"] // 2:  # the same limit as PyTorch, so both frontends accept the same graphs
-        raise AttributeValueError(f"{op}: padding {padding} exceeds kernel {a['kernel']} // 2; use padding <= {a['kernel'] // 2}")
-    return padding
 
 
 @register_lowering("input")
@@ -107,18 +99,18 @@ def _batch_norm(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> L.Nas
 
 @register_lowering("conv")
 def _conv(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> L.NasirLayer:
-    return L.Conv(ins[0][1:], ins[0][0], out[0], kernel=a["kernel"], stride=a["stride"], padding=L.conv_padding(a),
+    return L.Conv(ins[0][1:], ins[0][0], out[0], kernel=a["kernel"], stride=a["stride"], padding=padding_of(a),
                   dilation=a["dilation"], groups=a["groups"], bias=a["bias"])
 
 
 @register_lowering("max_pool")
 def _max_pool(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> L.NasirLayer:
-    return L.MaxPool(ins[0][1:], kernel=a["kernel"], stride=a["stride"], padding=_pool_padding("max_pool", a))
+    return L.MaxPool(ins[0][1:], kernel=a["kernel"], stride=a["stride"], padding=padding_of(a))
 
 
 @register_lowering("avg_pool")
 def _avg_pool(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> L.NasirLayer:
-    return L.AvgPool(ins[0][1:], kernel=a["kernel"], stride=a["stride"], padding=_pool_padding("avg_pool", a),
+    return L.AvgPool(ins[0][1:], kernel=a["kernel"], stride=a["stride"], padding=padding_of(a),
                      count_include_pad=a["count_include_pad"])
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from nasir.frontends.tensorflow.layers import BatchNorm, Conv, NasirLayer, conv_padding, relu
+from nasir.frontends.tensorflow.layers import BatchNorm, Conv, NasirLayer, relu
 from nasir.frontends.tensorflow.lowerings import register_lowering
-from nasir.ir import Shape
+from nasir.ir import Shape, padding_of
 from nasir.ir._cnn_ops import mbconv_has_residual, se_channels
 
 __all__ = ["ACTIVATIONS", "SepConv", "DilConv", "FactorizedReduce", "ConvBNAct", "SqueezeExcitation", "MBConv"]
@@ -35,12 +35,12 @@ ACTIVATIONS: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
 
 def _out_hw(hw: Sequence[int], a: Mapping[str, Any]) -> tuple[int, ...]:
     k, s, d = a["kernel"], a.get("stride", 1), a.get("dilation", 1)
-    p = conv_padding(a)
+    p = padding_of(a)
     return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n in hw)
 
 
 def _conv(hw: Sequence[int], cin: int, cout: int, a: Mapping[str, Any], name: str, *, groups: int = 1) -> Conv:
-    return Conv(hw, cin, cout, kernel=a["kernel"], stride=a.get("stride", 1), padding=conv_padding(a),
+    return Conv(hw, cin, cout, kernel=a["kernel"], stride=a.get("stride", 1), padding=padding_of(a),
                 dilation=a.get("dilation", 1), groups=groups, name=name)
 
 

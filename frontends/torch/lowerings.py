@@ -21,8 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasir.errors import AttributeValueError
-from nasir.ir import Shape
+from nasir.ir import Shape, padding_of
 from nasir.registry import Registry
 
 __all__ = ["LOWERINGS", "Lowering", "register_lowering", "Add", "Concat", "ChannelSlice", "Zero", "ReLUConvBN", "ConvBNReLU", "ResNetBasicBlock"]
@@ -90,8 +89,7 @@ class GlobalAvgPool(nn.Module):
 
 
 def _conv(cin: int, a: Mapping[str, Any], cout: int, *, groups: int = 1, bias: bool = False) -> nn.Conv2d:
-    padding = a["padding"] if a.get("padding") is not None else (a["kernel"] - 1) // 2 * a.get("dilation", 1)
-    return nn.Conv2d(cin, cout, a["kernel"], stride=a.get("stride", 1), padding=padding,
+    return nn.Conv2d(cin, cout, a["kernel"], stride=a.get("stride", 1), padding=padding_of(a),
                      dilation=a.get("dilation", 1), groups=groups, bias=bias)
 
 
@@ -159,13 +157,6 @@ class ResNetBasicBlock(nn.Module):
 
 
 # ---------------------------------------------------------------- lowerings
-
-
-def _check_pool_padding(op: str, a: Mapping[str, Any]) -> int:
-    padding = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
-    if padding > a["kernel"] // 2:
-        raise AttributeValueError(f"{op}: padding {padding} exceeds kernel {a['kernel']} // 2, which PyTorch pools cannot lower; use padding <= {a['kernel'] // 2}")
-    return padding
 
 
 @register_lowering("input")
@@ -236,13 +227,12 @@ def _conv_op(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Modul
 
 @register_lowering("max_pool")
 def _max_pool(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Module:
-    return nn.MaxPool2d(a["kernel"], stride=a["stride"], padding=_check_pool_padding("max_pool", a))
+    return nn.MaxPool2d(a["kernel"], stride=a["stride"], padding=padding_of(a))
 
 
 @register_lowering("avg_pool")
 def _avg_pool(ins: Sequence[Shape], out: Shape, a: Mapping[str, Any]) -> nn.Module:
-    padding = _check_pool_padding("avg_pool", a)
-    return nn.AvgPool2d(a["kernel"], stride=a["stride"], padding=padding, count_include_pad=a["count_include_pad"])
+    return nn.AvgPool2d(a["kernel"], stride=a["stride"], padding=padding_of(a), count_include_pad=a["count_include_pad"])
 
 
 @register_lowering("global_avg_pool")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nasir.errors import ShapeMismatchError
+from nasir.errors import AttributeValueError, ShapeMismatchError
 from nasir.ir.ops import Attr, OpSpec, Shape, WeightSpec, register_op
 from nasir.ir.parts import Activation, BatchNorm, Conv, GlobalPool, Linear, Part, Pool
 
@@ -28,7 +28,9 @@ def _spatial(size: int, kernel: int, stride: int, padding: int, dilation: int = 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _same_padding(attrs: Mapping[str, Any]) -> int:
+def padding_of(attrs: Mapping[str, Any]) -> int:
+    """A conv's or pool's padding: the ``padding`` attribute, or when it is None the padding that keeps
+    the size at stride 1, ``(kernel - 1) // 2 * dilation``; every lowering reads it here."""
     if attrs.get("padding") is not None:
         return attrs["padding"]
     return (attrs["kernel"] - 1) // 2 * attrs.get("dilation", 1)
@@ -40,7 +42,7 @@ def _conv_shape(op: str, ins: Sequence[Shape], attrs: Mapping[str, Any]) -> Shap
     out_c = attrs["out_channels"] if attrs["out_channels"] is not None else c
     if c % groups or out_c % groups:
         raise ShapeMismatchError(f"{op}: channels in={c} out={out_c} are not divisible by groups={groups}")
-    k, s, p, d = attrs["kernel"], attrs["stride"], _same_padding(attrs), attrs.get("dilation", 1)
+    k, s, p, d = attrs["kernel"], attrs["stride"], padding_of(attrs), attrs.get("dilation", 1)
     oh, ow = _spatial(h, k, s, p, d), _spatial(w, k, s, p, d)
     if oh < 1 or ow < 1:
         raise ShapeMismatchError(f"{op}: kernel {k} with stride {s} does not fit a {h}x{w} input")
@@ -183,7 +185,9 @@ register_op(OpSpec(
 def _pool_shape(op: str):
     def rule(ins: Sequence[Shape], a: Mapping[str, Any]) -> Shape:
         c, h, w = _image(op, ins[0])
-        p = a["padding"] if a["padding"] is not None else (a["kernel"] - 1) // 2
+        p = padding_of(a)
+        if p > a["kernel"] // 2:  # a window of padding alone: PyTorch and Keras pools refuse it
+            raise AttributeValueError(f"{op}: padding {p} exceeds kernel {a['kernel']} // 2; use padding <= {a['kernel'] // 2}")
         oh, ow = _spatial(h, a["kernel"], a["stride"], p), _spatial(w, a["kernel"], a["stride"], p)
         if oh < 1 or ow < 1:
             raise ShapeMismatchError(f"{op}: kernel {a['kernel']} with stride {a['stride']} does not fit a {h}x{w} input")
@@ -252,6 +256,9 @@ register_op(OpSpec(
 
 
 def _basic_block_shape(ins: Sequence[Shape], a: Mapping[str, Any]) -> Shape:
+    _, h, w = _image("resnet_basic_block", ins[0])
+    if a["stride"] == 2 and (h % 2 or w % 2):  # conv_a gives ceil(H/2), the 2x2 shortcut pool floor(H/2)
+        raise ShapeMismatchError(f"resnet_basic_block with stride 2 adds a 3x3/2 conv to a 2x2/2 pool, which needs even sizes; got {h}x{w}")
     return _conv_shape("resnet_basic_block", ins, {"out_channels": a["out_channels"], "kernel": 3, "stride": a["stride"], "padding": 1})
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from numbers import Integral
 from types import MappingProxyType
 from typing import Any
 
@@ -181,17 +183,24 @@ class Arch:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, registry: Registry[OpSpec] = OPS) -> Arch:
-        """Inverse of :meth:`to_dict`; raises :class:`SchemaError` for malformed data."""
+        """Inverse of :meth:`to_dict`; raises :class:`SchemaError` for malformed data (missing fields,
+        repeated node ids) and the :class:`Arch` errors for a well-formed but invalid architecture."""
         if not isinstance(data, Mapping):
             raise SchemaError(f"an architecture must be a JSON object, got {type(data).__name__}")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise SchemaError(f"unsupported architecture schema_version {version!r} (this nasir reads {SCHEMA_VERSION})")
         try:
-            nodes = {n["id"]: (n["op"], n.get("attrs", {})) for n in data["nodes"]}
+            pairs = [(n["id"], (n["op"], n.get("attrs", {}))) for n in data["nodes"]]
             edges = [(e["src"], e["dst"], e["port"]) for e in data["edges"]]
         except (KeyError, TypeError) as err:
             raise SchemaError(f"architecture JSON lacks field {err}; expected nodes[id, op, attrs] and edges[src, dst, port]") from None
+        if not all(isinstance(n, str) for n, _ in pairs):
+            raise SchemaError(f"architecture JSON node ids must be strings, got {[n for n, _ in pairs]!r}")
+        repeated = sorted(n for n, count in Counter(n for n, _ in pairs).items() if count > 1)
+        if repeated:
+            raise SchemaError(f"architecture JSON lists node id(s) {repeated} more than once")
+        nodes = dict(pairs)
         return cls(nodes, edges, registry=registry)
 
     @classmethod
@@ -211,7 +220,7 @@ def _build_graph(nodes: Mapping[str, NodeSpec], edges: Iterable[EdgeSpec], regis
     for node, spec in nodes.items():
         if not isinstance(node, str) or not _NODE_ID.match(node):
             raise InvalidArchError(f"node id {node!r} must be a non-empty string of letters, digits, '_', '.', '-'")
-        op_name, attrs = (spec, {}) if isinstance(spec, str) else spec
+        op_name, attrs = _split_spec(node, spec)
         op = registry.get(op_name)
         try:
             resolved = op.resolve_attrs(attrs)
@@ -222,6 +231,15 @@ def _build_graph(nodes: Mapping[str, NodeSpec], edges: Iterable[EdgeSpec], regis
     _check_acyclic(g)
     _check_arity_and_ports(g, registry)
     return g
+
+
+def _split_spec(node: str, spec: Any) -> tuple[str, Mapping[str, Any]]:
+    """``(op name, attributes)`` of one node spec, checked before the registry or an attribute sees it."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], (Mapping, type(None))):
+        return spec[0], spec[1] or {}
+    raise InvalidArchError(f"node {node!r}: spec {spec!r} must be an op name or (op name, attributes dict)")
 
 
 def _add_edges(g: nx.DiGraph, edges: Iterable[EdgeSpec]) -> None:
@@ -236,6 +254,9 @@ def _add_edges(g: nx.DiGraph, edges: Iterable[EdgeSpec]) -> None:
         if g.has_edge(src, dst):
             raise InvalidArchError(f"duplicate edge {src!r} -> {dst!r}; use an identity node for a second connection")
         port = edge[2] if len(edge) == 3 else next_port.get(dst, 0)
+        if isinstance(port, bool) or not isinstance(port, Integral):
+            raise InvalidArchError(f"edge {src!r} -> {dst!r}: port {port!r} must be an int")
+        port = int(port)
         next_port[dst] = max(next_port.get(dst, 0), port + 1)
         g.add_edge(src, dst, port=port)
 

@@ -33,6 +33,7 @@ implementation, :mod:`nasir.ir.parts`), so each op lists its modules once for bo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -104,6 +105,10 @@ class Attr:
         if not ok:
             names = "/".join(k.__name__ for k in kinds)
             raise AttributeValueError(f"op {op!r} attribute {name!r} must be {names}, got {value!r}")
+        if float in kinds and int not in kinds and isinstance(value, int):
+            value = float(value)  # 1 and 1.0 are one attribute value: one canonical hash, one JSON spelling
+        if isinstance(value, float) and not math.isfinite(value):
+            raise AttributeValueError(f"op {op!r} attribute {name!r} must be finite, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise AttributeValueError(f"op {op!r} attribute {name!r} must be one of {list(self.choices)}, got {value!r}")
         if self.minimum is not None and value < self.minimum:

@@ -49,7 +49,19 @@ CASES = [
     ("edge to unknown node", lambda: chain(CONV, edges=[("in", "n0"), ("n0", "nope")]), errors.InvalidArchError, "unknown node 'nope'"),
     ("two outputs", lambda: Arch({"in": "input", "o1": "output", "o2": "output"}, [("in", "o1"), ("in", "o2")]),
      errors.InvalidArchError, "exactly one 'output'"),
+    ("node spec of the wrong form", lambda: chain(("conv",)), errors.InvalidArchError, "node 'n0': spec ('conv',) must be an op name"),
+    ("op name not a string", lambda: chain(5), errors.InvalidArchError, "node 'n0': spec 5"),
+    ("port not an int", lambda: chain("relu", edges=[("in", "n0", 0.0), ("n0", "out")]), errors.InvalidArchError, "port 0.0 must be an int"),
+    ("NaN attribute", lambda: chain(("scale", {"factor": float("nan")})), errors.AttributeValueError, "'factor' must be finite"),
+    ("pool padding beyond half the kernel", lambda: infer_shapes(chain(("max_pool", {"kernel": 2, "stride": 1, "padding": 2})), (4, 8, 8)),
+     errors.AttributeValueError, "padding 2 exceeds kernel 2"),
+    ("stride-2 basic block on an odd size", lambda: infer_shapes(chain(("resnet_basic_block", {"stride": 2})), (4, 7, 7)),
+     errors.ShapeMismatchError, "needs even sizes; got 7x7"),
     ("bad JSON", lambda: Arch.from_json("{nodes: ["), errors.SchemaError, "not valid JSON"),
+    ("JSON repeating a node id", lambda: Arch.from_json(
+        '{"schema_version": 1, "nodes": [{"id": "in", "op": "input"}, {"id": "a", "op": "relu"}, {"id": "a", "op": "identity"},'
+        ' {"id": "out", "op": "output"}], "edges": [{"src": "in", "dst": "a", "port": 0}, {"src": "a", "dst": "out", "port": 0}]}'),
+     errors.SchemaError, "node id(s) ['a'] more than once"),
     ("JSON of another schema version", lambda: Arch.from_json('{"schema_version": 99, "nodes": [], "edges": []}'),
      errors.SchemaError, "schema_version 99"),
     ("JSON missing a field", lambda: Arch.from_json('{"schema_version": 1, "nodes": [{"op": "input"}], "edges": []}'),
@@ -98,3 +110,9 @@ def test_errors_still_behave_like_builtins() -> None:
         chain(("relu_conv_bn", {"kernel": 0}))
     with pytest.raises(KeyError):
         chain("conv3x3")
+
+
+def test_an_int_given_for_a_float_attribute_is_the_same_architecture() -> None:
+    one, one_point_zero = chain(("scale", {"factor": 1})), chain(("scale", {"factor": 1.0}))
+    assert one == one_point_zero and one.canonical_hash() == one_point_zero.canonical_hash()
+    assert one.to_json() == one_point_zero.to_json()
