@@ -79,12 +79,16 @@ class GrammarSpace:
         """Whether ``arch`` meets the constraints."""
         return self.constraints.violation(arch, self.network) is None
 
-    def _draw(self, make: Callable[[], Sequence[Derivation]], what: str) -> list[tuple[Derivation, Arch]]:
-        """Calls ``make`` until every derivation it returns meets the constraints."""
+    def _draw(self, make: Callable[[], Sequence[Derivation]], what: str, *,
+              differs_from: Arch | None = None) -> list[tuple[Derivation, Arch]]:
+        """Calls ``make`` until every derivation it returns meets the constraints (and, with
+        ``differs_from``, derives a network other than that one)."""
         last = "no draw"
         for _ in range(self.max_tries):
             drawn = [(t, derive_arch(self.grammar, t)) for t in make()]
             last = next((v for v in (self.constraints.violation(a, self.network) for _, a in drawn) if v), None)
+            if last is None and differs_from is not None and any(a == differs_from for _, a in drawn):
+                last = "the network it started from"
             if last is None:
                 return drawn
         raise UnsatisfiableConstraintsError(f"{what}: no draw met {self.constraints} in {self.max_tries} tries (last: {last})")
@@ -99,9 +103,10 @@ class GrammarSpace:
         return self._draw(lambda: [self._moves.sample(rng)], "sample")[0][1]
 
     def mutate(self, arch: Arch, seed: Seed = None) -> Arch:
-        """Re-derives one random sub-tree of ``arch``'s derivation (Schrodi et al., Sec. 4)."""
+        """Re-derives one random sub-tree of ``arch``'s derivation (Schrodi et al., Sec. 4); redrawn while
+        it derives ``arch``'s own network, which two derivations can share (an attribute no op reads)."""
         rng, tree = as_rng(seed), self.derivation(arch)
-        return self._draw(lambda: [self._moves.mutate(tree, rng)], "mutate")[0][1]
+        return self._draw(lambda: [self._moves.mutate(tree, rng)], "mutate", differs_from=arch)[0][1]
 
     def crossover(self, a: Arch, b: Arch, seed: Seed = None) -> tuple[Arch, Arch]:
         """Both offspring of swapping same-symbol sub-trees of ``a`` and ``b``; redrawn until both meet the constraints."""
@@ -110,9 +115,11 @@ class GrammarSpace:
         return c1, c2
 
     def neighbors(self, arch: Arch) -> list[Arch]:
-        """Architectures one production change away that meet the constraints, in a deterministic order."""
+        """Distinct networks one production change away that meet the constraints, in a deterministic order;
+        a change that derives ``arch``'s own network again, or one already listed, is left out."""
         archs = (derive_arch(self.grammar, t) for t in self._moves.neighbors(self.derivation(arch)))
-        return [a for a in archs if self.admits(a)]
+        distinct = dict.fromkeys(a for a in archs if a != arch)  # Arch equality is graph isomorphism
+        return [a for a in distinct if self.admits(a)]
 
     # ------------------------------------------------------------------ protocol: the whole space
     def size(self) -> int | None:

@@ -200,6 +200,16 @@ def test_neighbours_change_a_binding_and_keep_the_subtrees() -> None:
         _check_stages(hierarchical_param, n)
 
 
+def test_moves_never_return_the_network_they_start_from() -> None:
+    # a stage whose cells hold only skips and pools derives one graph for kernel 3 and kernel 5
+    space = hierarchical_param
+    assert space.mutate(space.sample(2), 7) != space.sample(2)  # derived its parent's network before the redraw
+    for seed in range(20):
+        arch = space.sample(seed)
+        hashes = [n.canonical_hash() for n in space.neighbors(arch)]
+        assert arch.canonical_hash() not in hashes and len(set(hashes)) == len(hashes)
+
+
 # ---------------------------------------------------------------------- text and ids
 
 
