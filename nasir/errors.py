@@ -25,6 +25,11 @@ __all__ = [
     "BenchmarkQueryError",
     "MissingDependencyError",
     "SpaceTooLargeError",
+    "StudyStorageError",
+    "StudyMismatchError",
+    "StudyInUseError",
+    "BudgetError",
+    "StudyConfigError",
 ]
 
 
@@ -100,3 +105,23 @@ class MissingDependencyError(NasirError, ImportError):
 
 class SpaceTooLargeError(NasirError, ValueError):
     """Enumeration was asked of a space too large to enumerate."""
+
+
+class StudyStorageError(SchemaError):
+    """The file is not a nasir study database (corrupt, another application's, another schema), or lacks the study."""
+
+
+class StudyMismatchError(StudyStorageError):
+    """The stored study is another search (space, strategy, objective, directions or seed differ)."""
+
+
+class StudyInUseError(StudyStorageError):
+    """Another live process is running the study; two writers would number trials over each other."""
+
+
+class BudgetError(NasirError, ValueError):
+    """A study was given no budget, or one that is not a positive finite number."""
+
+
+class StudyConfigError(NasirError, ValueError):
+    """A study's arguments are invalid or do not fit together (seed, name, batch size, the strategy's space or objectives)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasir.study._errors import BudgetError, StudyMismatchError, StudyStorageError
+from nasir.errors import BudgetError, StudyMismatchError, StudyStorageError
 from nasir.study.cascade import Cascade, rerank, rerank_name
 from nasir.study.storage import APPLICATION_ID, STORAGE_SCHEMA_VERSION, SQLiteStorage
 from nasir.study.study import Study

@@ -15,7 +15,7 @@ from nasir.executors import Executor
 from nasir.objectives import Objective
 from nasir.strategies.base import FAILED
 from nasir.strategies.shortlist import Shortlist
-from nasir.study._errors import BudgetError
+from nasir.errors import BudgetError
 from nasir.study.study import Study
 from nasir.study.trial import Trial, TrialState
 

@@ -6,21 +6,32 @@ RUNNING) are marked FAILED, and proposals never started (WAITING) are evaluated 
 
 The file is recognised as a study database by ``PRAGMA application_id`` and a ``schema_version``
 table; any other SQLite file is refused rather than written into.
+
+One process runs a study at a time: it claims the study in the ``holder`` table (host, pid and the
+process's start time), and another process that opens the study while the holder lives is refused
+instead of numbering trials over it or failing its running ones. A dead holder's claim is taken over.
+Liveness is checked on the holder's host only; a claim from another host is taken over with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasir.study._errors import StudyMismatchError, StudyStorageError
+from nasir.errors import StudyInUseError, StudyMismatchError, StudyStorageError
 from nasir.study.trial import Trial, TrialState
 
 __all__ = ["SQLiteStorage", "STORAGE_SCHEMA_VERSION", "APPLICATION_ID"]
+
+log = logging.getLogger(__name__)
 
 STORAGE_SCHEMA_VERSION = 1
 APPLICATION_ID = 0x6E617372  # "nasr"
@@ -38,7 +49,9 @@ CREATE TABLE trial (
 CREATE INDEX trial_by_hash ON trial (study, arch_hash, state);
 """
 _COLUMNS = "number, arch_json, arch_hash, state, metrics, error, seconds, duplicate_of, created, started, finished"
-_IDENTITY = ("space", "strategy", "strategy_config", "objective", "primary_metric", "seed")
+_IDENTITY = ("space", "strategy", "strategy_config", "objective", "primary_metric", "directions", "seed")
+# added beside schema 1 without a version change: files written before it simply lack the table
+_HOLDER = "CREATE TABLE IF NOT EXISTS holder (study TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, start TEXT NOT NULL, since REAL NOT NULL)"
 
 
 class SQLiteStorage:
@@ -50,6 +63,8 @@ class SQLiteStorage:
 
     def _connect(self) -> sqlite3.Connection:
         where = repr(str(self.path))
+        if not self.path.parent.is_dir():
+            raise StudyStorageError(f"the folder of {where} does not exist; create it first")
         if self.path.is_file() and self.path.stat().st_size and self.path.read_bytes()[:16] != b"SQLite format 3\x00":
             raise StudyStorageError(f"{where} is not an SQLite database (corrupt or another kind of file); "
                                     "give a new path for the study")
@@ -87,10 +102,10 @@ class SQLiteStorage:
                   "directions": json.dumps(record["directions"], sort_keys=True)}
         row = self._conn.execute(f"SELECT {', '.join(_IDENTITY)} FROM study WHERE name=?", (name,)).fetchone()
         if row is None:
-            cols = ("name", *_IDENTITY, "directions", "created")
+            cols = ("name", *_IDENTITY, "created")
             with self._conn:
                 self._conn.execute(f"INSERT INTO study ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                   (name, *(record[k] for k in _IDENTITY), record["directions"], time.time()))
+                                   (name, *(record[k] for k in _IDENTITY), time.time()))
             return
         diff = [f"{k} is {a!r} in the file but {record[k]!r} here" for k, a in zip(_IDENTITY, row) if a != record[k]]
         if diff:
@@ -102,12 +117,36 @@ class SQLiteStorage:
 
     def study_record(self, name: str) -> dict[str, Any]:
         """What the study was created with: space, strategy and its config, objective, directions, seed."""
-        cols = (*_IDENTITY, "directions")
-        row = self._conn.execute(f"SELECT {', '.join(cols)} FROM study WHERE name=?", (name,)).fetchone()
+        row = self._conn.execute(f"SELECT {', '.join(_IDENTITY)} FROM study WHERE name=?", (name,)).fetchone()
         if row is None:
             raise StudyStorageError(f"{str(self.path)!r} holds no study {name!r} (it has: {self.study_names()})")
-        record = dict(zip(cols, row))
+        record = dict(zip(_IDENTITY, row))
         return {**record, "strategy_config": json.loads(record["strategy_config"]), "directions": json.loads(record["directions"])}
+
+    def claim(self, study: str) -> None:
+        """Makes this process the study's one runner; raises :class:`StudyInUseError` while another live process is."""
+        me = _this_process()
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")  # no second opener between the check and the claim
+            self._conn.execute(_HOLDER)
+            held = self._conn.execute("SELECT host, pid, start, since FROM holder WHERE study=?", (study,)).fetchone()
+            if held is not None and tuple(held[:3]) != me:
+                host, pid, start, since = held
+                if host != me[0]:
+                    log.warning("study %r in %s was last run by pid %d on host %s; taking it over (nasir cannot see "
+                                "whether a process on another host still runs)", study, self.path, pid, host)
+                elif _is_running(pid, start):
+                    raise StudyInUseError(
+                        f"study {study!r} in {str(self.path)!r} is being run by process {pid} (since "
+                        f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))}); wait for it, read it with "
+                        "nasir.report.load_study, or run another study name or file")
+            self._conn.execute("INSERT OR REPLACE INTO holder VALUES (?, ?, ?, ?, ?)", (study, *me, time.time()))
+
+    def release(self, study: str) -> None:
+        """Gives up this process's claim on the study (no-op when it holds none)."""
+        with self._conn:
+            self._conn.execute(_HOLDER)
+            self._conn.execute("DELETE FROM holder WHERE study=? AND host=? AND pid=? AND start=?", (study, *_this_process()))
 
     # ------------------------------------------------------------------ trials
     def fail_running(self, study: str, reason: str) -> int:
@@ -132,9 +171,8 @@ class SQLiteStorage:
                 self._conn.executemany(
                     "INSERT INTO trial (study, number, arch_hash, arch_json, state, created) VALUES (?,?,?,?,?,?)",
                     [(study, n, h, j, TrialState.WAITING.value, now) for n, h, j in rows])
-        except sqlite3.IntegrityError:
-            raise StudyStorageError(f"trial numbers {[r[0] for r in rows]} of study {study!r} already exist in "
-                                    f"{str(self.path)!r}: another process is running this study") from None
+        except sqlite3.IntegrityError as err:
+            raise StudyStorageError(f"cannot add trials {[r[0] for r in rows]} to study {study!r} in {str(self.path)!r}: {err}") from None
 
     def mark_running(self, study: str, number: int) -> None:
         with self._conn:
@@ -147,7 +185,7 @@ class SQLiteStorage:
             self._conn.execute(
                 "UPDATE trial SET state=?, metrics=?, error=?, seconds=?, duplicate_of=?, finished=?, started=COALESCE(started, ?) "
                 "WHERE study=? AND number=?",
-                (state.value, json.dumps(metrics), error, seconds, duplicate_of, time.time(), time.time(), study, number))
+                (state.value, _metrics_json(metrics), error, seconds, duplicate_of, time.time(), time.time(), study, number))
 
     def count(self, study: str) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (study,)).fetchone()[0]
@@ -159,7 +197,10 @@ class SQLiteStorage:
         return self._select("study=? AND state=?", (study, state.value))
 
     def trial(self, study: str, number: int) -> Trial:
-        return self._select("study=? AND number=?", (study, number))[0]
+        found = self._select("study=? AND number=?", (study, number))
+        if not found:
+            raise StudyStorageError(f"study {study!r} in {str(self.path)!r} has no trial {number!r} (it has {self.count(study)})")
+        return found[0]
 
     def completed_by_hash(self, study: str, arch_hash: str) -> Trial | None:
         """The first completed trial of an architecture, if any."""
@@ -169,5 +210,43 @@ class SQLiteStorage:
     def _select(self, where: str, params: tuple[Any, ...]) -> list[Trial]:
         where, _, limit = where.partition(" LIMIT ")
         sql = f"SELECT {_COLUMNS} FROM trial WHERE {where} ORDER BY number" + (f" LIMIT {int(limit)}" if limit else "")
-        return [Trial(n, aj, ah, TrialState(s), json.loads(m), e, sec, dup, c, st, f)
+        return [Trial(n, aj, ah, TrialState(s), _metrics_from_json(m), e, sec, dup, c, st, f)
                 for n, aj, ah, s, m, e, sec, dup, c, st, f in self._conn.execute(sql, params)]
+
+
+def _metrics_json(metrics: dict[str, float]) -> str:
+    """Strict JSON (SQLite's json_extract refuses ``NaN``): a non-finite metric is stored as null."""
+    return json.dumps({k: v if math.isfinite(v) else None for k, v in metrics.items()})
+
+
+def _metrics_from_json(text: str) -> dict[str, float]:
+    return {k: math.nan if v is None else v for k, v in json.loads(text).items()}
+
+
+def _this_process() -> tuple[str, int, str]:
+    return socket.gethostname(), os.getpid(), _start_time(os.getpid())
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux ``/proc``), which tells a reused pid from the
+    holder; empty where there is no ``/proc``."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _is_running(pid: int, start: str) -> bool:
+    """Whether process ``pid`` of this host is the one that claimed (same start time) and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    except (OSError, IndexError):
+        return True
+    return not start or _start_time(pid) == start

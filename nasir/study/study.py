@@ -13,7 +13,10 @@ committed before they are evaluated, so on reopening the strategy is rebuilt by 
 the stored trials and the search continues exactly; trials a dead process left RUNNING are marked
 FAILED (their evaluation never finished), WAITING ones are evaluated. With ``retry_interrupted=True``
 the RUNNING ones are evaluated again instead, so a resumed search with a deterministic objective ends
-exactly as an uninterrupted one; leave it off when other live workers may still hold asked trials.
+exactly as an uninterrupted one; it is off by default because the evaluation itself may be what killed
+the process (out of memory). One process runs a study at a time (see :mod:`nasir.study.storage`): opening
+a study another live process runs raises :class:`~nasir.errors.StudyInUseError`; to watch a running study,
+read it with :func:`nasir.report.load_study`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from nasir.objectives import MAXIMIZE, Objective, default_direction, score
 from nasir.pareto import pareto_front
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
-from nasir.study._errors import BudgetError
+from nasir.errors import BudgetError, StudyConfigError, UnknownNameError
 from nasir.study.storage import SQLiteStorage
 from nasir.study.trial import Trial, TrialState
 
@@ -49,23 +53,36 @@ class Study:
         batch_size: most proposals asked at once in ``optimize`` (default: the executor's
             ``max_workers``, else 1). Results do not depend on it.
         retry_interrupted: evaluate trials a dead process left RUNNING again, instead of marking them
-            FAILED (the default, safe when other live workers may hold asked trials).
+            FAILED (the default).
+
+    Raises:
+        StudyConfigError: a bad seed, name or batch size, or a strategy built for another space or for
+            metrics the objective does not declare.
+        StudyMismatchError: the file holds another search under this name.
+        StudyInUseError: another live process runs this study.
     """
 
     def __init__(self, storage: SQLiteStorage, name: str, space: SearchSpace, strategy: Strategy, objective: Objective, *,
                  seed: int | None = None, executor: Executor | None = None, batch_size: int | None = None,
                  retry_interrupted: bool = False) -> None:
+        if not isinstance(name, str) or not name:
+            raise StudyConfigError(f"a study name must be a non-empty string, got {name!r}")
+        _check_fit(space, strategy, objective)
         self.storage, self.name, self.space = storage, name, space
         self.strategy, self.objective = strategy, objective
         self.executor = executor or InProcessExecutor()
-        self.batch_size = batch_size or getattr(self.executor, "max_workers", 1)
+        self.batch_size = batch_size if batch_size is not None else getattr(self.executor, "max_workers", 1)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, Integral) or self.batch_size < 1:
+            raise StudyConfigError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
         if seed is not None:
-            strategy.seed = int(seed)
-        self.seed = int(strategy.seed)
+            strategy.seed = seed
+        self.seed = _checked_seed(strategy.seed)
+        strategy.seed = self.seed
         self.direction = objective.directions.get(objective.primary, MAXIMIZE)
         storage.ensure_study(name, {
             "space": space.name, "strategy": strategy.name, "strategy_config": _config(strategy), "objective": objective.name,
             "primary_metric": objective.primary, "directions": dict(objective.directions), "seed": self.seed})
+        storage.claim(name)
         left = storage.requeue_running(name) if retry_interrupted else storage.fail_running(name, DIED)
         if left:
             fate = "will be evaluated again" if retry_interrupted else "marked FAILED"
@@ -83,6 +100,16 @@ class Study:
         the module docstring."""
         return cls(SQLiteStorage(path), name, space, strategy, objective, seed=seed, executor=executor, batch_size=batch_size,
                    retry_interrupted=retry_interrupted)
+
+    def close(self) -> None:
+        """Lets another process run the study (the claim of a process that exits lapses by itself)."""
+        self.storage.release(self.name)
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ state
     def __len__(self) -> int:
@@ -106,10 +133,11 @@ class Study:
         return sorted(done, key=lambda t: (-self._score(t), t.number))[:k]
 
     def summary(self) -> dict[str, Any]:
+        """Trial counts by state, duplicates, evaluations and the best trial, as plain data (the CLI prints it)."""
         trials, best = self.trials, self.best_trial()
         count = lambda state: sum(t.state is state for t in trials)  # noqa: E731
         return {"study": self.name, "trials": len(trials), "complete": count(TrialState.COMPLETE), "failed": count(TrialState.FAILED),
-                "waiting": count(TrialState.WAITING), "duplicates": sum(t.duplicate_of is not None for t in trials),
+                "waiting": count(TrialState.WAITING), "running": count(TrialState.RUNNING), "duplicates": sum(t.duplicate_of is not None for t in trials),
                 "evaluations": sum(t.finished and t.duplicate_of is None for t in trials),
                 "best": None if best is None else {"number": best.number, "metrics": best.metrics, "arch": self.space.format(best.arch)}}
 
@@ -132,6 +160,9 @@ class Study:
         chosen = metrics if metrics is not None else getattr(self.strategy, "objectives", None) or self.objective.directions
         directions = dict(chosen) if isinstance(chosen, Mapping) else {m: self.objective.directions.get(m, default_direction(m)) for m in chosen}
         done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
+        known = set(self.objective.directions).union(*(t.metrics for t in done))
+        if not directions or set(directions) - known:
+            raise UnknownNameError(f"pareto_front needs metrics the trials hold, got {list(directions)} (known: {sorted(known)})")
         points = [[t.metrics.get(m, math.nan) for m in directions] for t in done]
         return [done[i] for i in sorted(pareto_front(points, list(directions.values())))] if done else []
 
@@ -175,23 +206,28 @@ class Study:
         """Up to ``n`` trials to evaluate (marked RUNNING); hand each result to :meth:`tell`.
 
         Waiting proposals come first. Re-proposals of evaluated architectures are completed from
-        storage on the spot (they count as trials) and are not returned.
+        storage on the spot (they count as trials) and are not returned; a proposal of an architecture
+        that is being evaluated stays WAITING until that result is told, then is looked up.
         """
         out: list[Trial] = []
         for _ in range(10 * n + 100):
-            waiting = self.storage.trials(self.name, TrialState.WAITING) or self._propose(n - len(out))
-            if not waiting:
+            busy = {t.arch_hash for t in self.storage.trials(self.name, TrialState.RUNNING)}
+            batch = [t for t in self.storage.trials(self.name, TrialState.WAITING) if t.arch_hash not in busy] or self._propose(n - len(out))
+            if not batch:
                 break
-            for trial in waiting[: n - len(out)]:
-                if self._lookup(trial) is None:
+            for trial in batch:
+                if len(out) < n and trial.arch_hash not in busy and self._lookup(trial) is None:
                     self.storage.mark_running(self.name, trial.number)
                     out.append(self.storage.trial(self.name, trial.number))
+                    busy.add(trial.arch_hash)
             if len(out) >= n:
                 break
         return out
 
     def tell(self, trial: Trial | int, result: Mapping[str, float] | float | BaseException | str) -> Trial:
         """Commits the result of an asked trial: metrics, the primary metric's value, or an error."""
+        if result is None or not isinstance(result, (Mapping, Real, BaseException, str)):
+            raise TypeError(f"tell() takes metrics, a number or an error (exception or text), got {result!r}")
         trial = self.storage.trial(self.name, trial if isinstance(trial, int) else trial.number)
         if trial.finished:
             raise ValueError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
@@ -200,7 +236,11 @@ class Study:
         else:
             metrics = dict(result) if isinstance(result, Mapping) else {self.objective.primary: float(result)}
             outcome = evaluate_safely(_Fixed(metrics, self.objective.primary), trial.arch)
-        return self._record(trial, outcome)
+        done = self._record(trial, outcome)
+        for twin in self.storage.trials(self.name, TrialState.WAITING):  # proposals that waited for this result
+            if twin.arch_hash == done.arch_hash:
+                self._lookup(twin)
+        return done
 
     # ------------------------------------------------------------------ the loop
     def step(self) -> Trial:
@@ -215,8 +255,10 @@ class Study:
         """Runs until the study holds ``budget_evals`` trials and/or ``budget_seconds`` pass; returns the best."""
         if budget_evals is None and budget_seconds is None:
             raise BudgetError("give a budget: budget_evals (total trials in the study) and/or budget_seconds")
-        if (budget_evals is not None and budget_evals <= 0) or (budget_seconds is not None and budget_seconds <= 0):
-            raise BudgetError(f"the budget must be positive, got budget_evals={budget_evals}, budget_seconds={budget_seconds}")
+        if budget_evals is not None and (isinstance(budget_evals, bool) or not isinstance(budget_evals, Integral) or budget_evals <= 0):
+            raise BudgetError(f"budget_evals must be an int >= 1 (total trials in the study), got {budget_evals!r}")
+        if budget_seconds is not None and (not isinstance(budget_seconds, Real) or not 0 < budget_seconds < math.inf):
+            raise BudgetError(f"budget_seconds must be a positive finite number, got {budget_seconds!r}")
         deadline = None if budget_seconds is None else time.perf_counter() + budget_seconds
         stop = lambda: deadline is not None and time.perf_counter() >= deadline  # noqa: E731
         while not stop():
@@ -225,6 +267,9 @@ class Study:
                 room = self.batch_size if budget_evals is None else min(self.batch_size, budget_evals - self._count)
                 batch = self._propose(room) if room > 0 else []
             if not batch:
+                if budget_evals is None or self._count < budget_evals:
+                    log.warning("study %r: strategy %r has nothing more to propose; stopping at %d trials",
+                                self.name, self.strategy.name, self._count)
                 break
             self._run_batch(batch, stop)
         return self.best_trial()
@@ -253,6 +298,30 @@ class _Fixed:
 
     def evaluate(self, arch: Any) -> dict[str, float]:
         return self.metrics
+
+
+def _checked_seed(seed: Any) -> int:
+    """Seeds are stored in SQLite and feed numpy's SeedSequence: ints in [0, 2**63)."""
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
+        raise StudyConfigError(f"a study needs a seed, an int in [0, 2**63), got {seed!r} (give seed= to the study or the strategy)")
+    return int(seed)
+
+
+def _check_fit(space: SearchSpace, strategy: Strategy, objective: Objective) -> None:
+    """Refuses a strategy built for another space, or one optimising metrics the objective does not declare,
+    before any trial is spent on a search that can only fail."""
+    own = getattr(strategy, "space", None)
+    if own is not None and own.name != space.name:
+        raise StudyConfigError(f"strategy {strategy.name!r} was built for space {own.name!r}, the study searches {space.name!r}")
+    wanted = dict(getattr(strategy, "objectives", None) or {})
+    unknown = sorted(set(wanted) - set(objective.directions))
+    if unknown:
+        raise StudyConfigError(f"strategy {strategy.name!r} optimises {unknown}, which objective {objective.name!r} does not "
+                               f"declare (its directions: {dict(objective.directions)})")
+    clash = {m: d for m, d in wanted.items() if objective.directions[m] != d}
+    if clash:
+        raise StudyConfigError(f"strategy {strategy.name!r} orients {clash}, objective {objective.name!r} "
+                               f"{ {m: objective.directions[m] for m in clash} }")
 
 
 def _config(strategy: Strategy) -> dict[str, Any]:

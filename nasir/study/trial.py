@@ -33,7 +33,7 @@ class Trial:
     """
 
     number: int
-    arch_json: str
+    arch_json: str = field(repr=False)  # kilobytes of IR: printing a list of trials shows hashes and metrics
     arch_hash: str
     state: TrialState
     metrics: dict[str, float] = field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""A study process killed with SIGKILL mid-run resumes with nothing lost, nothing evaluated twice, the budget honoured."""
+"""A study process killed with SIGKILL mid-run resumes with nothing lost, nothing evaluated twice, the budget honoured;
+a second process cannot take over a study a live one runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _objectives import Logged  # noqa: E402
+
+from nasir.errors import StudyInUseError  # noqa: E402
+from nasir.spaces.nb201 import space  # noqa: E402
+from nasir.strategies import make_strategy  # noqa: E402
+from nasir.study import Study  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("_study_script.py")
 
@@ -52,3 +63,19 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-P", str(SCRIPT), str(whole), "30", "0", str(tmp_path / "w.log")], check=True, capture_output=True, timeout=120)
     cut = killed[0][0] if killed else 30
     assert [r[1] for r in after[: cut + 1]] == [r[1] for r in rows(whole)[: cut + 1]], "resume continued the same random stream"
+
+
+def test_a_second_process_cannot_open_a_study_that_is_running(tmp_path: Path) -> None:
+    db, log = tmp_path / "study.db", tmp_path / "evals.log"
+    proc = subprocess.Popen([sys.executable, "-P", str(SCRIPT), str(db), "20", "0.5", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(rows(db, "state='COMPLETE'")) < 3:
+        time.sleep(0.02)
+    with pytest.raises(StudyInUseError, match=f"being run by process {proc.pid}"):
+        Study.open(db, space, make_strategy("rea", space), Logged(), seed=7)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert [r[2] for r in rows(db)] == ["COMPLETE"] * 20, "the running process lost nothing to the refused opener"
+    with Study.open(db, space, make_strategy("rea", space), Logged(), seed=7) as again:  # its holder has exited
+        assert len(again) == 20

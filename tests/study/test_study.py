@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from nasir.objectives import FunctionObjective, TabularObjective  # noqa: E402
 from nasir.spaces import nb101  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 from nasir.strategies import STRATEGIES, make_strategy  # noqa: E402
-from nasir.study import BudgetError, Study, StudyMismatchError, StudyStorageError, TrialState  # noqa: E402
+from nasir.study import BudgetError, SQLiteStorage, Study, StudyMismatchError, StudyStorageError, TrialState  # noqa: E402
 
 
 def study(path: Path, strategy: str = "rea", seed: int = 0, objective=None, **kwargs) -> Study:
@@ -163,8 +164,10 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
 
 def test_budgets(tmp_path: Path) -> None:
     s = study(tmp_path / "b.db", "random")
-    for kwargs, message in (({"budget_evals": 0}, "must be positive"), ({"budget_seconds": 0}, "must be positive"),
-                            ({"budget_evals": -3}, "must be positive"), ({}, "give a budget")):
+    for kwargs, message in (({"budget_evals": 0}, "budget_evals must be an int >= 1"), ({"budget_seconds": 0}, "positive finite"),
+                            ({"budget_evals": -3}, "int >= 1"), ({"budget_evals": 2.5}, "int >= 1"), ({"budget_evals": True}, "int >= 1"),
+                            ({"budget_seconds": float("nan")}, "got nan"), ({"budget_seconds": float("inf")}, "got inf"),
+                            ({}, "give a budget")):
         with pytest.raises(BudgetError, match=message):
             s.optimize(**kwargs)
     assert isinstance(BudgetError("x"), ValueError) and isinstance(BudgetError("x"), errors.NasirError)
@@ -232,3 +235,81 @@ def test_search_core_imports_no_framework() -> None:
             "assert not loaded, loaded\n")
     result = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_ask_never_hands_out_one_architecture_twice(tmp_path: Path) -> None:
+    s = study(tmp_path / "a.db", "random")
+    asked = s.ask(400)  # random search re-draws some of NB201's 15,625 cells within 400 proposals
+    assert len({t.arch_hash for t in asked}) == len(asked) == 400
+    for t in asked:
+        s.tell(t, 50.0)
+    assert s.summary()["evaluations"] == 400 and s.summary()["duplicates"] == len(s) - 400 > 0
+    assert s.summary()["waiting"] == 0, "proposals that waited for a running twin were looked up once it was told"
+
+
+def test_a_study_reopened_with_other_directions_is_refused(tmp_path: Path) -> None:
+    study(tmp_path / "d.db", "random").optimize(budget_evals=3)
+    flipped = FunctionObjective(Logged().evaluate, primary="cifar10-valid/valid_acc", name=Logged().name,
+                                directions={"cifar10-valid/valid_acc": "minimize", "cifar10/test_acc": "maximize"})
+    with pytest.raises(StudyMismatchError, match="directions is"):
+        study(tmp_path / "d.db", "random", objective=flipped)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": -1}, r"seed, an int in \[0, 2\*\*63\), got -1"), ({"seed": 2**70}, "got 1180591620717411303424"),
+    ({"seed": 1.5}, "got 1.5"), ({"name": None}, "non-empty string, got None"), ({"name": ""}, "non-empty string"),
+    ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"), ({"batch_size": -1}, "got -1"),
+])
+def test_bad_study_arguments_are_refused_before_anything_is_stored(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(errors.StudyConfigError, match=message):
+        study(tmp_path / "c.db", "random", **kwargs)
+    assert not (tmp_path / "c.db").exists() or not SQLiteStorage(tmp_path / "c.db").study_names()
+
+
+def test_a_strategy_must_fit_the_study(tmp_path: Path) -> None:
+    with pytest.raises(errors.StudyConfigError, match="built for space 'nb101', the study searches 'nb201'"):
+        Study.open(tmp_path / "f.db", space, make_strategy("random", nb101.space), Logged())
+    typo = make_strategy("nsga2", space, objectives={"cifar10-valid/valid_acc": "maximize", "cifar10/test_ac": "maximize"})
+    with pytest.raises(errors.StudyConfigError, match=r"optimises \['cifar10/test_ac'\], which objective"):
+        Study.open(tmp_path / "f.db", space, typo, Logged())
+    turned = make_strategy("nsga2", space, objectives={"cifar10-valid/valid_acc": "maximize", "cifar10/test_acc": "minimize"})
+    with pytest.raises(errors.StudyConfigError, match="orients"):
+        Study.open(tmp_path / "f.db", space, turned, Logged())
+
+
+def test_pareto_front_names_unknown_metrics(tmp_path: Path) -> None:
+    s = study(tmp_path / "p.db", "random")
+    s.optimize(budget_evals=10)
+    assert 1 <= len(s.pareto_front()) < 10
+    for metrics in (["cifar10-valid/valid_acc", "latncy"], []):
+        with pytest.raises(errors.UnknownNameError, match="pareto_front needs metrics the trials hold"):
+            s.pareto_front(metrics)
+
+
+def test_non_finite_side_metrics_are_stored_as_strict_json(tmp_path: Path) -> None:
+    side = FunctionObjective(lambda arch: {"acc": 1.0, "latency": math.inf, "energy": math.nan}, primary="acc",
+                             directions={"acc": "maximize", "latency": "minimize", "energy": "minimize"}, name="side")
+    s = Study.open(tmp_path / "j.db", space, make_strategy("random", space), side, seed=0)
+    s.optimize(budget_evals=2)
+    with sqlite3.connect(tmp_path / "j.db") as conn:
+        assert conn.execute("SELECT json_extract(metrics, '$.latency') FROM trial").fetchall() == [(None,), (None,)]
+    metrics = s.trials[0].metrics
+    assert metrics["acc"] == 1.0 and math.isnan(metrics["latency"]) and math.isnan(metrics["energy"])
+
+
+def test_bad_tell_input_is_named_and_leaves_the_trial_to_tell(tmp_path: Path) -> None:
+    s = study(tmp_path / "t.db", "random")
+    (trial,) = s.ask(1)
+    with pytest.raises(StudyStorageError, match="has no trial 999"):
+        s.tell(999, 1.0)
+    with pytest.raises(TypeError, match="got None"):
+        s.tell(trial, None)
+    assert s.summary()["running"] == 1
+    s.tell(trial, 1.0)
+    assert s.summary()["complete"] == 1 and s.summary()["running"] == 0
+    assert "arch_json" not in repr(s.trials[0]) and "number=0" in repr(s.trials[0])
+
+
+def test_a_study_in_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StudyStorageError, match="does not exist; create it first"):
+        study(tmp_path / "nope" / "s.db")
