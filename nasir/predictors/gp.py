@@ -11,6 +11,8 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 from scipy.spatial.distance import cdist
 
+from nasir.predictors._checks import check_fit_data, check_predict_data
+
 __all__ = ["GPRegressor"]
 
 
@@ -40,7 +42,9 @@ class GPRegressor:
         return float(0.5 * y @ alpha + np.log(np.diag(factor[0])).sum())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPRegressor:
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        """Fits on ``X`` (rows, features) and finite ``y`` (rows,), one row or more; checked first, so bad
+        data fails here and not inside scipy."""
+        X, y = check_fit_data(self, X, y)
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
         target = (y - self.y_mean_) / self.y_scale_
         scale = float(np.median(cdist(X, X)[np.triu_indices(len(X), 1)])) if len(X) > 1 else 1.0
@@ -56,14 +60,17 @@ class GPRegressor:
         self.factor_ = cho_factor(K, lower=True)
         self.alpha_ = cho_solve(self.factor_, target)
         self.X_ = X
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        k = _matern52(np.asarray(X, dtype=float), self.X_, self.length_, self.variance_)
+        """Posterior mean per row of ``X``."""
+        k = _matern52(check_predict_data(self, X), self.X_, self.length_, self.variance_)
         return k @ self.alpha_ * self.y_scale_ + self.y_mean_
 
     def predict_std(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
+        """Posterior standard deviation per row of ``X`` (the uncertainty BO acquisitions need)."""
+        X = check_predict_data(self, X, "predict_std")
         k = _matern52(X, self.X_, self.length_, self.variance_)
         var = self.variance_ - np.einsum("ij,ji->i", k, cho_solve(self.factor_, k.T))
         return np.sqrt(np.maximum(var, 0.0)) * self.y_scale_

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nasir.predictors._checks import check_fit_data, check_predict_data
 from nasir.rng import Seed, as_rng
 
 __all__ = ["MLPEnsemble"]
@@ -55,9 +56,9 @@ class MLPEnsemble:
         self.lr, self.batch_size, self.seed = lr, batch_size, seed
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MLPEnsemble:
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-        if X.ndim != 2 or y.shape != (len(X),) or len(X) < 2:
-            raise ValueError(f"fit needs X (n, features) and y (n,) with n >= 2, got {X.shape} and {y.shape}")
+        """Trains every member on ``X`` (rows, features) and finite ``y`` (rows,), at least 2 rows;
+        the data are checked first, as NaN would otherwise train silently into NaN predictions."""
+        X, y = check_fit_data(self, X, y, min_rows=2)
         rng = as_rng(self.seed)
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
         target = (y - self.y_mean_) / self.y_scale_
@@ -75,6 +76,7 @@ class MLPEnsemble:
         for w, (a, _) in zip(self.weights_, zip(sizes, sizes[1:])):
             w[...] = rng.normal(0.0, np.sqrt(2.0 / a), w.shape)
         self._train(X, target, rng)
+        self.n_features_in_ = X.shape[1]
         return self
 
     def _train(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
@@ -94,12 +96,13 @@ class MLPEnsemble:
                 theta -= self.lr * (mom / (1 - 0.9**step)) / (np.sqrt(vel / (1 - 0.999**step)) + 1e-8)
 
     def _member_predictions(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
         out = _forward(self.weights_, self.biases_, np.broadcast_to(X, (self.n_models, *X.shape)))[-1][..., 0]
         return out * self.y_scale_ + self.y_mean_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._member_predictions(X).mean(0)
+        """Ensemble mean per row of ``X``."""
+        return self._member_predictions(check_predict_data(self, X)).mean(0)
 
     def predict_std(self, X: np.ndarray) -> np.ndarray:
-        return self._member_predictions(X).std(0)
+        """Spread of the members per row of ``X`` (the uncertainty BANANAS samples from)."""
+        return self._member_predictions(check_predict_data(self, X, "predict_std")).std(0)

@@ -24,7 +24,7 @@ from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.base import BaseStrategy
 from nasir.strategies.evolution import RegularizedEvolution
-from nasir.strategies.scorers import Scorer, scorer_name
+from nasir.strategies.scorers import Scorer, checked_scores, scorer_name
 
 __all__ = ["SampleAndRank", "AREA", "ranked_candidates"]
 
@@ -48,9 +48,7 @@ def ranked_candidates(space: SearchSpace, scorer: Scorer, n: int, seed: int,
                 break
         candidates = list(pool.values())
     archs = list(candidates)
-    scores = np.asarray(scorer(archs), dtype=float)
-    if scores.shape != (len(archs),):
-        raise ValueError(f"scorer {scorer_name(scorer)!r} returned shape {scores.shape} for {len(archs)} architectures")
+    scores = checked_scores(scorer, archs)
     scores = np.where(np.isnan(scores), -np.inf, scores)
     return [archs[i] for i in np.argsort(-scores, kind="stable")]
 

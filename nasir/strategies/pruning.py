@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nasir.errors import NasirError
 from nasir.ir import Arch
 
-__all__ = ["SupernetSpace", "PruneRound", "PruneResult", "tenas_prune"]
+__all__ = ["SupernetSpace", "PruneRound", "PruneResult", "NoSupernetError", "MeasurementError", "tenas_prune"]
 
 PairMeasure = Callable[[Arch, Arch], "float | Sequence[float]"]
 Choice = tuple[int, str]  # (edge index, op)
@@ -39,6 +40,14 @@ class SupernetSpace(Protocol):
     """An op-on-edge space that can build mixed cells (e.g. ``NB201Space``)."""
 
     def supernet(self, ops_per_edge: Sequence[Sequence[str]]) -> Arch: ...
+
+
+class NoSupernetError(NasirError, TypeError):
+    """The space cannot build mixed cells (it is not op-on-edge, e.g. NB101 or DARTS), so it has no supernet to prune."""
+
+
+class MeasurementError(NasirError, ValueError):
+    """A measurement gave no value, a non-number or a non-finite change, which no rank can order."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,21 @@ def _round_to(x: float, digits: int) -> float:
     return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
 
 
-def _settle(value: float | Sequence[float], precision: int) -> float:
-    """The mean over repeats of each repeat's change rounded to ``precision`` decimals."""
-    values = [value] if isinstance(value, (int, float)) else list(value)
-    return sum(round(float(v), precision) for v in values) / len(values)
+def _settle(value: float | Sequence[float], precision: int, what: str = "the measurement") -> float:
+    """The mean over repeats of each repeat's change rounded to ``precision`` decimals.
+
+    Refuses what would rank arbitrarily (NaN compares false with everything) or divide by zero;
+    ``what`` names the measurement and candidate in the message.
+    """
+    try:
+        values = [float(v) for v in ([value] if isinstance(value, (int, float)) else value)]
+    except (TypeError, ValueError) as err:
+        raise MeasurementError(f"{what} returned {value!r}, not a number or one number per repeat") from err
+    if not values:
+        raise MeasurementError(f"{what} returned no value; it must return a number or one number per repeat")
+    if not all(math.isfinite(v) for v in values):
+        raise MeasurementError(f"{what} returned a non-finite change {values}, which cannot be ranked")
+    return sum(round(v, precision) for v in values) / len(values)
 
 
 def _dense_ranks(values: dict[Choice, float], descending: bool, digits: int) -> tuple[list[Choice], dict[Choice, int]]:
@@ -90,6 +110,9 @@ def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: i
         precision: decimals each repeat's change is rounded to (the reference's ``precision = 3``).
         progress: called as ``progress(done, total)`` after each candidate of a round is measured.
     """
+    if not callable(getattr(space, "supernet", None)):
+        raise NoSupernetError(f"TE-NAS pruning needs a space that builds mixed cells (supernet(ops_per_edge), e.g. NB201); "
+                              f"{type(space).__name__} has no supernet")
     remaining = [[op for op in candidate_ops if op not in drop] for _ in range(num_edges)]
     if any(not ops for ops in remaining):
         raise ValueError(f"no op left to search after dropping {list(drop)} from {list(candidate_ops)}")
@@ -100,7 +123,9 @@ def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: i
         deltas: dict[Choice, tuple[float, float]] = {}
         for done, (e, op) in enumerate(candidates, 1):
             pruned = space.supernet([[o for o in ops if (k, o) != (e, op)] for k, ops in enumerate(remaining)])
-            deltas[(e, op)] = (_settle(ntk_delta(supernet, pruned), precision), _settle(region_delta(supernet, pruned), precision))
+            what = f"for pruning {op!r} from edge {e} in round {len(rounds) + 1}"
+            deltas[(e, op)] = (_settle(ntk_delta(supernet, pruned), precision, f"ntk_delta {what}"),
+                               _settle(region_delta(supernet, pruned), precision, f"region_delta {what}"))
             if progress:
                 progress(done, len(candidates))
         ntk_order, ntk_rank = _dense_ranks({c: d[0] for c, d in deltas.items()}, descending=True, digits=precision)

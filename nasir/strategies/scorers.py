@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from nasir.errors import NasirError
 from nasir.ir import Arch
 from nasir.rng import Seed
 
-__all__ = ["Scorer", "ProxyScorer", "TableScorer", "CachedScorer", "scorer_name"]
+__all__ = ["Scorer", "ProxyScorer", "TableScorer", "CachedScorer", "ScorerOutputError", "scorer_name", "checked_scores"]
 
 Scorer = Callable[[Sequence[Arch]], "np.ndarray | Sequence[float]"]
 
@@ -25,6 +26,25 @@ Scorer = Callable[[Sequence[Arch]], "np.ndarray | Sequence[float]"]
 def scorer_name(scorer: Scorer) -> str:
     """The name stored with a study (so a resume with another scorer is refused)."""
     return str(getattr(scorer, "name", getattr(scorer, "__qualname__", type(scorer).__name__)))
+
+
+class ScorerOutputError(NasirError, ValueError):
+    """A scorer returned something other than one number per architecture it was given."""
+
+
+def checked_scores(scorer: Scorer, archs: Sequence[Arch]) -> np.ndarray:
+    """``scorer(archs)`` as floats, refused unless it is one score per architecture: a short or long
+    answer would otherwise pair scores with the wrong architectures, or fail inside a zip."""
+    scores = scorer(archs)
+    try:
+        values = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ScorerOutputError(f"scorer {scorer_name(scorer)!r} returned {type(scores).__name__}, not numbers, "
+                                f"for {len(archs)} architectures") from err
+    if values.shape != (len(archs),):
+        raise ScorerOutputError(f"scorer {scorer_name(scorer)!r} returned shape {values.shape} for {len(archs)} "
+                                "architectures; it must return one score per architecture")
+    return values
 
 
 class TableScorer:
@@ -94,6 +114,6 @@ class CachedScorer:
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         todo = {a.canonical_hash(): a for a in archs if a.canonical_hash() not in self._cache}
         if todo:
-            for key, value in zip(todo, np.asarray(self.scorer(list(todo.values())), dtype=float), strict=True):
+            for key, value in zip(todo, checked_scores(self.scorer, list(todo.values()))):
                 self._cache[key] = float(value)
         return np.array([self._cache[a.canonical_hash()] for a in archs])

@@ -7,7 +7,7 @@ import pytest
 
 from nasir.errors import ArchStringError
 from nasir.spaces.nb201 import EDGES, OPS, space
-from nasir.strategies.pruning import _dense_ranks, _settle, tenas_prune
+from nasir.strategies.pruning import MeasurementError, NoSupernetError, _dense_ranks, _settle, tenas_prune
 
 PREFERENCE = ["avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3"]  # pruned first ... kept
 
@@ -95,6 +95,37 @@ def test_regions_break_the_tie_and_edges_differ() -> None:
 
     result = tenas_prune(space, OPS, len(EDGES), lambda s, p: 0.0, regions)
     assert result.ops == ("avg_pool_3x3",) + ("skip_connect",) * 5
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (float("nan"), r"returned a non-finite change \[nan\]"), ([0.2, float("inf")], r"returned a non-finite change \[0.2, inf\]"),
+    ([], "returned no value"), (None, "returned None, not a number"),
+])
+@pytest.mark.parametrize("bad", ["ntk_delta", "region_delta"])
+def test_unrankable_measurements_are_refused_naming_the_candidate(bad: str, value, message: str) -> None:
+    """NaN compares false with everything, so it used to rank to an arbitrary cell; [] divided by zero."""
+    def measure(kind):
+        return lambda s, p: value if kind == bad and _removed(s, p) == (2, "avg_pool_3x3") else 0.1
+
+    with pytest.raises(MeasurementError, match=rf"{bad} for pruning 'avg_pool_3x3' from edge 2 in round 1 {message}"):
+        tenas_prune(space, OPS, len(EDGES), measure("ntk_delta"), measure("region_delta"))
+
+
+def test_settle_refuses_what_it_cannot_average_and_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="the measurement returned no value") as raised:
+        _settle([], 3)
+    assert raised.type is MeasurementError
+
+
+@pytest.mark.parametrize("other", ["nb101", "darts"])
+def test_spaces_without_a_supernet_are_refused_before_any_measurement(other: str) -> None:
+    from importlib import import_module
+
+    measured: list[int] = []
+    other_space = import_module(f"nasir.spaces.{other}").space
+    with pytest.raises(NoSupernetError, match=f"needs a space that builds mixed cells.*{type(other_space).__name__} has no supernet"):
+        tenas_prune(other_space, ["a", "b"], 5, lambda s, p: measured.append(1) or 0.0, lambda s, p: 0.0)
+    assert not measured and issubclass(NoSupernetError, TypeError)
 
 
 def test_torch_measures_share_weights_and_batch() -> None:

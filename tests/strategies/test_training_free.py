@@ -17,6 +17,7 @@ from nasir.spaces.nb201 import space  # noqa: E402
 from nasir.strategies import AREA, CachedScorer, HybridBO, RandomSearch, SampleAndRank, TableScorer  # noqa: E402
 from nasir.strategies.area import ranked_candidates  # noqa: E402
 from nasir.strategies.hybrid_bo import expected_improvement  # noqa: E402
+from nasir.strategies.scorers import ScorerOutputError  # noqa: E402
 from nasir.study import Study  # noqa: E402
 
 
@@ -93,6 +94,35 @@ def test_cached_scorer_scores_each_architecture_once() -> None:
     archs = [space.from_index(i) for i in (1, 2, 3)]
     assert np.array_equal(cached(archs), NWOT(archs))
     assert np.array_equal(cached(archs[::-1]), NWOT(archs[::-1])) and calls == [3]
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    (np.zeros(3), r"returned shape \(3,\) for 5 architectures; it must return one score per architecture"),
+    (np.zeros((5, 1)), r"returned shape \(5, 1\) for 5 architectures"),
+    ([None, "x", 1, 2, 3], "returned list, not numbers, for 5 architectures"),
+])
+def test_cached_scorer_refuses_anything_but_one_score_per_architecture(answer, message: str) -> None:
+    """A short answer used to surface as zip()'s 'argument 2 is longer than argument 1'."""
+    def bad(archs):
+        return answer
+
+    cached = CachedScorer(bad)
+    archs = [space.from_index(i) for i in range(5)]
+    with pytest.raises(ScorerOutputError, match=rf"scorer '.*bad' {message}"):
+        cached(archs)
+    assert not cached._cache, "nothing half-cached from a refused answer"
+    assert issubclass(ScorerOutputError, ValueError), "AREA's check for the same mistake raises a ValueError too"
+
+
+def test_hybrid_bo_with_a_wrong_length_scorer_names_the_scorer() -> None:
+    def three(archs):
+        return np.zeros(3)
+
+    bo = HybridBO(space, scorers=[three], initial=2, seed=0)
+    for arch in bo.ask(2):
+        bo.tell(arch, valid(arch))
+    with pytest.raises(ScorerOutputError, match=r"scorer '.*three' returned shape \(3,\) for 2 architectures"):
+        bo.ask(1)
 
 
 def test_table_scorer_ranks_unscored_cells_last_and_checks_its_column() -> None:
