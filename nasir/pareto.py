@@ -3,6 +3,8 @@
 Points are rows of metric values; ``directions`` says per column whether it is maximised or
 minimised. Everything is converted once to "higher is better" (minimised columns negated), so the
 rest of the code has a single comparison. NaN rows (failed trials) are dominated by every other row.
+Points that do not fit their directions (no metric at all, a column count that differs, a direction
+other than maximize/minimize) raise :class:`ParetoInputError`.
 """
 
 from __future__ import annotations
@@ -11,19 +13,30 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nasir.errors import NasirError
 from nasir.objectives import MAXIMIZE, MINIMIZE
 
-__all__ = ["to_maximize", "dominates", "non_dominated_sort", "pareto_front", "crowding_distance", "hypervolume_2d"]
+__all__ = ["ParetoInputError", "to_maximize", "dominates", "non_dominated_sort", "pareto_front", "crowding_distance", "hypervolume_2d"]
+
+
+class ParetoInputError(NasirError, ValueError):
+    """Points and directions given to a Pareto helper do not fit together."""
 
 
 def to_maximize(points: np.ndarray | Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:
-    """Copies ``points`` (n, m) with minimised columns negated; rows holding a NaN become all -inf."""
-    pts = np.array(points, dtype=float, ndmin=2)
+    """Copies ``points`` (n, m) with minimised columns negated; rows holding a NaN become all -inf.
+
+    No directions is an error rather than a front of every row: with zero metrics nothing dominates.
+    """
+    if not len(directions):
+        raise ParetoInputError("a Pareto front needs at least one metric direction, got none")
+    # no rows is an empty (0, m) array, not the (1, 0) one that ndmin makes of []
+    pts = np.array(points, dtype=float, ndmin=2) if len(points) else np.empty((0, len(directions)))
     if pts.shape[1] != len(directions):
-        raise ValueError(f"points have {pts.shape[1]} columns but {len(directions)} directions were given")
+        raise ParetoInputError(f"points have {pts.shape[1]} columns but {len(directions)} directions were given")
     bad = [d for d in directions if d not in (MAXIMIZE, MINIMIZE)]
     if bad:
-        raise ValueError(f"directions must be 'maximize' or 'minimize', got {bad}")
+        raise ParetoInputError(f"directions must be 'maximize' or 'minimize', got {bad}")
     signs = np.array([1.0 if d == MAXIMIZE else -1.0 for d in directions])
     pts = pts * signs
     pts[np.isnan(pts).any(axis=1)] = -np.inf  # a row with a missing metric (a failure) loses everywhere
@@ -61,7 +74,11 @@ def pareto_front(points: np.ndarray | Sequence[Sequence[float]], directions: Seq
 
 
 def crowding_distance(points: np.ndarray) -> np.ndarray:
-    """NSGA-II crowding distance of each row within one front (boundary rows get +inf)."""
+    """NSGA-II crowding distance of each row within one front (boundary rows get +inf).
+
+    A column whose extremes are not both finite (e.g. the front of failed trials, all ``-inf``) or
+    equal has no spread to normalise by: it marks its boundary rows and adds nothing to the others.
+    """
     n, m = points.shape
     distance = np.zeros(n)
     if n <= 2:
@@ -70,9 +87,9 @@ def crowding_distance(points: np.ndarray) -> np.ndarray:
         order = np.argsort(points[:, k], kind="stable")
         col = points[order, k]
         distance[order[0]] = distance[order[-1]] = np.inf
+        if not (np.isfinite(col[0]) and np.isfinite(col[-1])) or col[-1] == col[0]:
+            continue  # checked before subtracting: inf - inf would warn
         span = col[-1] - col[0]
-        if not np.isfinite(span) or span == 0:
-            continue
         distance[order[1:-1]] += (col[2:] - col[:-2]) / span
     return distance
 
@@ -86,7 +103,7 @@ def hypervolume_2d(points: np.ndarray | Sequence[Sequence[float]], directions: S
     pts = to_maximize(points, directions)
     ref = to_maximize([reference], directions)[0]
     if pts.shape[1] != 2:
-        raise ValueError("hypervolume_2d needs exactly two metrics")
+        raise ParetoInputError(f"hypervolume_2d needs exactly two metrics, got {pts.shape[1]}")
     pts = pts[(pts > ref).all(axis=1)]
     if not len(pts):
         return 0.0

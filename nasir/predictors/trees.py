@@ -3,12 +3,10 @@ predictor on encodings + zero-cost features in NAS-Bench-Suite-Zero's study (the
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import numpy as np
 
 from nasir.errors import MissingDependencyError
-from nasir.predictors._checks import NoUncertaintyError, check_fit_data, check_predict_data
+from nasir.predictors._checks import check_fit_data, check_predict_data
 
 __all__ = ["BoostedTrees"]
 
@@ -17,9 +15,8 @@ class BoostedTrees:
     """Histogram gradient boosting; ``predict_std`` is not offered (point predictions only).
 
     So the trees cannot drive an acquisition that needs an uncertainty (BANANAS's Thompson sampling,
-    HybridBO's expected improvement): asking for ``predict_std`` raises
-    :class:`~nasir.predictors.NoUncertaintyError`, which names the predictors that have one. NaN in
-    ``X`` is a missing value (the trees route it to a side of its own); inf is refused.
+    HybridBO's expected improvement); those strategies refuse them when built. NaN in ``X`` is a
+    missing value (the trees route it to a side of its own); inf is refused.
 
     ``min_samples_leaf`` defaults to 5, not scikit-learn's 20: with the few hundred labels of a NAS
     predictor, 20-sample leaves underfit (on NB201's 13 zero-cost features with 400 labels, Spearman
@@ -50,10 +47,3 @@ class BoostedTrees:
         """Prediction per row of ``X``; no rows give an empty array, as the other predictors do."""
         X = check_predict_data(self, X, allow_missing=True)
         return self.model_.predict(X) if len(X) else np.zeros(0)
-
-    def __getattr__(self, name: str) -> NoReturn:
-        """Only reached for a missing attribute: names the fix when an uncertainty is asked for."""
-        if name == "predict_std":
-            raise NoUncertaintyError("BoostedTrees gives point predictions only and has no predict_std; a strategy that "
-                                     "needs an uncertainty (BANANAS, HybridBO) takes MLPEnsemble or GPRegressor")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

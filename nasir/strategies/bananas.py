@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from nasir.errors import UnknownNameError
+from nasir.predictors import NoUncertaintyError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
@@ -34,8 +36,15 @@ class Bananas(BaseStrategy):
     """Neural-predictor Bayesian optimisation with ITS and mutation-based acquisition optimisation.
 
     Args:
+        encoding: one of the space's ``encodings`` (default ``path``, the paper's; spaces without it,
+            such as DARTS or MobileNet, need an explicit choice, e.g. ``encoding="adjacency"``).
         predictor: ``seed -> model`` with ``fit``, ``predict`` and ``predict_std`` (default: the
             BANANAS MLP ensemble); any predictor with an uncertainty plugs in (e.g. the GP).
+
+    Raises:
+        UnknownNameError: ``encoding`` is not one of the space's encodings (checked here, before any
+            trial is spent, rather than when the first predictor is fitted).
+        NoUncertaintyError: the predictor has no ``predict_std`` (e.g. the boosted trees).
     """
 
     name = "bananas"
@@ -44,9 +53,15 @@ class Bananas(BaseStrategy):
                  mutations: int = 1, encoding: str = "path", predictor: Callable[[int], Any] | None = None, **kwargs: Any) -> None:
         if min(initial, batch, candidates, parents, mutations) < 1:
             raise ValueError("BANANAS needs initial, batch, candidates, parents and mutations >= 1")
+        if encoding not in space.encodings:  # else the initial trials are spent before space.encode fails
+            raise UnknownNameError(f"strategy {self.name!r}: space {space.name!r} has no {encoding!r} encoding; "
+                                   f"pass encoding= one of {list(space.encodings)}")
         self.initial, self.batch, self.candidates = initial, batch, candidates
         self.parents, self.mutations, self.encoding = parents, mutations, encoding
         self.predictor = predictor or _default_predictor
+        if not callable(getattr(self.predictor(0), "predict_std", None)):  # Thompson sampling draws from it
+            raise NoUncertaintyError(f"strategy {self.name!r} samples from its predictor's uncertainty, and "
+                                     f"{type(self.predictor(0)).__name__} has no predict_std; use MLPEnsemble or GPRegressor")
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:

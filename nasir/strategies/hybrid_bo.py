@@ -44,6 +44,8 @@ class HybridBO(Bananas):
     Args:
         scorers: proxies evaluated for every candidate (cached by architecture); each becomes one
             standardised feature column, weighted by ``feature_weight`` relative to the encoding.
+        encoding: one of the space's ``encodings`` (default ``adjacency``; spaces without it, such as
+            MobileNet, need an explicit choice); an unknown one raises ``UnknownNameError`` here.
         initial, batch, candidates, parents, mutations: as in BANANAS (defaults: 10 random, then 1
             proposal per iteration from 100 candidates mutated from the 2 best, plus 20 random).
     """

@@ -25,8 +25,11 @@ proposal or to a sibling is discarded and another one is bred; only when variati
 Duplicate trials in the history enter selection once (the first trial of each architecture).
 
 The strategy is told metric mappings (``{"cifar10-valid/valid_acc": 91.2, "cifar10/params": 0.8}``)
-and orients them itself from ``objectives``; a failed trial, or one missing any objective (a NaN),
-is dominated by everything.
+and orients them itself from ``objectives``; a failed trial (told no metrics, ``{}``, as a study
+tells failures) or one with a NaN objective is dominated by everything. A complete trial whose
+metrics lack an objective raises :class:`~nasir.errors.UnknownNameError`: the objective names do
+not match what the study measures, and counting every trial as failed would silently turn the
+search into random search.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from nasir.errors import UnknownNameError
 from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
@@ -76,7 +80,8 @@ class NSGA2(BaseStrategy):
 
     Args:
         objectives: metric names, or ``{metric: "maximize" | "minimize"}`` (names alone take the
-            usual direction: costs such as latency, params, FLOPs are minimised).
+            usual direction: costs such as latency, params, FLOPs are minimised); each must be a
+            metric the trials hold, or ``tell`` raises ``UnknownNameError``.
         population_size: parents per generation (and children per generation).
         crossover_rate: probability that a child comes from crossing two tournament winners (where
             the space defines ``crossover``) rather than from mutating one. Crossed children are not
@@ -111,15 +116,21 @@ class NSGA2(BaseStrategy):
         self._generation_start = 0  # first trial number of the newest generation
 
     def _to_score(self, result: float | Mapping[str, float]) -> tuple[float, ...]:  # type: ignore[override]
-        """The oriented metric vector (higher is better); a failure, or any objective missing or NaN,
-        is ``-inf`` everywhere (dominated by every other trial, as in :func:`nasir.pareto.to_maximize`)."""
+        """The oriented metric vector (higher is better); a failure (no metrics) or any objective NaN is
+        ``-inf`` everywhere (dominated by every other trial, as in :func:`nasir.pareto.to_maximize`)."""
         if not isinstance(result, Mapping):
             if float(result) == FAILED or math.isnan(float(result)):
                 return (FAILED,) * len(self.objectives)
             raise ValueError(f"NSGA-II must be told the metrics {list(self.objectives)}, not one number ({result})")
+        if not result:
+            return (FAILED,) * len(self.objectives)
+        missing = [m for m in self.objectives if m not in result]
+        if missing:
+            raise UnknownNameError(f"NSGA-II objective(s) {missing} are not among the metrics of a complete trial "
+                                   f"{sorted(result)}; name objectives the study's objective returns")
         out = []
         for metric, direction in self.objectives.items():
-            value = float(result.get(metric, math.nan))
+            value = float(result[metric])
             if math.isnan(value):
                 return (FAILED,) * len(self.objectives)
             out.append(value if direction == MAXIMIZE else -value)

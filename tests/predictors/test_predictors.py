@@ -149,20 +149,8 @@ def test_predict_checks_the_rows_against_the_fitted_features(name: str) -> None:
                 predict(_with(X12, (1, 1), np.nan))
 
 
-def test_trees_have_no_uncertainty_and_say_which_predictors_do() -> None:
-    trees = PREDICTORS.get("trees")(**FAST["trees"]).fit(X12, Y12)
-    assert not hasattr(trees, "predict_std"), "hasattr stays the test for an uncertainty"
-    with pytest.raises(NoUncertaintyError, match="point predictions only.*MLPEnsemble or GPRegressor"):
-        trees.predict_std(X12)
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        trees.nope  # noqa: B018  other missing attributes stay plain AttributeErrors
-
-
-def test_bananas_on_trees_fails_with_a_typed_error_once_it_needs_the_uncertainty() -> None:
+def test_bananas_refuses_a_predictor_without_uncertainty_when_built() -> None:
     from nasir.strategies import Bananas
 
-    bananas = Bananas(space, seed=0, initial=3, batch=2, predictor=lambda seed: BoostedTrees(max_iter=10))
-    for arch in bananas.ask(3):
-        bananas.tell(arch, float(space.index(arch) % 7))
-    with pytest.raises(NoUncertaintyError, match="BoostedTrees .* has no predict_std"):
-        bananas.ask(2)
+    with pytest.raises(NoUncertaintyError, match="BoostedTrees has no predict_std; use MLPEnsemble or GPRegressor"):
+        Bananas(space, seed=0, initial=3, batch=2, predictor=lambda seed: BoostedTrees(max_iter=10))

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nasir.errors import UnknownNameError
 from nasir.grammar import Grammar, GrammarSpace, choice, dag, op, repeat, seq
-from nasir.objectives import TabularObjective
-from nasir.pareto import crowding_distance, dominates, hypervolume_2d, non_dominated_sort, pareto_front
+from nasir.objectives import FunctionObjective, TabularObjective
+from nasir.pareto import ParetoInputError, crowding_distance, dominates, hypervolume_2d, non_dominated_sort, pareto_front
 from nasir.space import RestrictedSpace
 from nasir.spaces.nb201 import NB201Space, space
 from nasir.spaces.nb201_bench import NB201Benchmark
@@ -49,9 +50,34 @@ def test_directions_nan_and_hypervolume() -> None:
         pareto_front(pts, ["maximize", "up"])
 
 
+def test_pareto_helpers_reject_points_that_do_not_fit_their_directions() -> None:
+    pts = [[90.0, 1.0], [92.0, 2.0]]
+    with pytest.raises(ParetoInputError, match="at least one metric"):
+        pareto_front(pts, [])  # not "every row is on the front"
+    with pytest.raises(ParetoInputError, match="at least one metric"):
+        pareto_front([], [])
+    with pytest.raises(ParetoInputError, match="2 columns but 3 directions"):
+        pareto_front(pts, ["maximize", "minimize", "maximize"])
+    with pytest.raises(ParetoInputError, match="exactly two metrics, got 1"):
+        hypervolume_2d([[1.0], [2.0]], ["maximize"], [0.0])
+    assert issubclass(ParetoInputError, ValueError)  # `except ValueError` keeps working
+    assert pareto_front([], ["maximize", "minimize"]) == []  # no rows: an empty front, not a column-count error
+    assert hypervolume_2d(np.empty((0, 2)), ["maximize", "minimize"], [80.0, 4.0]) == 0.0
+
+
 def test_crowding_distance_keeps_the_extremes() -> None:
     d = crowding_distance(np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]]))
     assert np.isinf(d[[0, 3]]).all() and d[1] == pytest.approx(d[2]) and np.isfinite(d[1])
+
+
+@pytest.mark.filterwarnings("error")
+def test_crowding_distance_of_failed_rows_is_defined_and_silent() -> None:
+    """The front of failed trials (all -inf, as NSGA-II scores them) used to warn on inf - inf."""
+    failed = np.full((4, 2), -np.inf)
+    assert crowding_distance(failed).tolist() == [np.inf, 0.0, 0.0, np.inf]  # boundary rows marked, no spread
+    # a column with an infinite extreme adds nothing to the interior; the finite column still does
+    mixed = np.array([[0.0, np.inf], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
+    assert crowding_distance(mixed).tolist() == [np.inf, pytest.approx(2 / 3), pytest.approx(2 / 3), np.inf]
 
 
 def _hv(trials) -> float:
@@ -91,8 +117,14 @@ def test_nsga2_needs_two_valid_objectives_and_metrics() -> None:
     nsga.tell(arch, {ACC: 91.0, PARAMS: 0.5})
     assert nsga.scores[0] == (91.0, -0.5)
     (second,) = nsga.ask(1)
-    nsga.tell(second, {ACC: 92.0})  # no PARAMS: dominated by everything, not the best-accuracy end of the front
+    with pytest.raises(UnknownNameError, match=r"\['cifar10/params'\] .*\['cifar10-valid/valid_acc'\]"):
+        nsga.tell(second, {ACC: 92.0})  # a complete trial without PARAMS: the objective names are wrong
+    assert nsga.scores[1] is None, "not counted as a failure; still outstanding"
+    nsga.tell(second, {ACC: 92.0, PARAMS: float("nan")})  # a NaN objective: dominated by everything
     assert nsga.scores[1] == (float("-inf"), float("-inf"))
+    (third,) = nsga.ask(1)
+    nsga.tell(third, {})  # what a study tells for a failed trial
+    assert nsga.scores[2] == (float("-inf"), float("-inf"))
     with pytest.raises(ValueError, match="crossover_rate"):
         NSGA2(space, objectives=DIRS, crossover_rate=1.5)
 
@@ -213,3 +245,35 @@ def test_nsga2_beats_random_search_on_accuracy_vs_edge_gpu_latency(tmp_path: Pat
     nsga = [hypervolume(NSGA2(scored, objectives=LAT_DIRS), "n", seed) for seed in range(6)]
     rand = [hypervolume(RandomSearch(scored), "r", seed) for seed in range(6)]
     assert np.mean(nsga) > np.mean(rand)
+
+
+def _acc_lat(arch) -> dict[str, float]:
+    key = space.format(arch)
+    return {ACC: BENCH.query(key, "cifar10-valid", "valid_acc"), "latency": BENCH.query(key, "cifar10", "edgegpu_latency")}
+
+
+def test_nsga2_fails_loudly_on_an_objective_the_trials_never_hold(tmp_path: Path) -> None:
+    """An objective that declares "lat" but returns "latency": the first complete trial stops the search,
+    instead of every trial counting as failed and NSGA-II quietly becoming random search."""
+    objective = FunctionObjective(_acc_lat, ACC, {ACC: "maximize", "lat": "minimize", "latency": "minimize"}, name="acc-lat")
+    nsga = NSGA2(space, objectives={ACC: "maximize", "lat": "minimize"}, population_size=10)
+    study = Study.open(tmp_path / "s.db", space, nsga, objective, seed=0)
+    with pytest.raises(UnknownNameError, match=r"\['lat'\] .*'latency'"):
+        study.optimize(budget_evals=30)
+    assert len(study) < 30
+
+
+def _acc_lat_failing(arch) -> dict[str, float]:
+    if int(arch.canonical_hash()[-2:], 16) < 96:  # about 3 in 8 architectures fail
+        raise RuntimeError("degenerate cell")
+    return _acc_lat(arch)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_nsga2_with_failed_trials_warns_nothing_and_keeps_a_front_of_complete_ones(tmp_path: Path) -> None:
+    objective = FunctionObjective(_acc_lat_failing, ACC, {ACC: "maximize", "latency": "minimize"}, name="acc-lat-failing")
+    nsga = NSGA2(space, objectives={ACC: "maximize", "latency": "minimize"}, population_size=10)
+    study = Study.open(tmp_path / "f.db", space, nsga, objective, seed=0)
+    study.optimize(budget_evals=40)
+    assert study.summary()["failed"] >= 3, "a front of at least three failed trials is crowded"
+    assert nsga.front() and all(np.isfinite(s).all() for _, s in nsga.front())

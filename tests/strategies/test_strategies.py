@@ -12,6 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _options import options, told  # noqa: E402
 
+from nasir.errors import UnknownNameError
+from nasir.space import SearchSpace
+from nasir.spaces.darts import space as darts
+from nasir.spaces.grammars import hierarchical
+from nasir.spaces.mobilenet import space as mobilenet
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
 from nasir.strategies import STRATEGIES, Bananas, LocalSearch, RegularizedEvolution, ReplayMismatchError, make_strategy, tournament
@@ -133,3 +138,30 @@ def test_bananas_finds_good_cells_in_60_queries() -> None:
         bests.append(max(value(a) for a in b.archs))
         assert max(value(a) for a in b.archs[10:]) >= max(value(a) for a in b.archs[:10])
     assert np.mean(bests) > 90.9
+
+
+@pytest.mark.parametrize(("name", "searched", "encoding"), [
+    pytest.param("bananas", darts, None, id="bananas-darts-default"),  # the default, path, which DARTS lacks
+    pytest.param("bananas", mobilenet, None, id="bananas-mobilenet-default"),
+    pytest.param("bananas", hierarchical, None, id="bananas-hierarchical-default"),
+    pytest.param("bananas", space, "pth", id="bananas-nb201-typo"),
+    pytest.param("hybrid_bo", mobilenet, None, id="hybrid_bo-mobilenet-default"),  # the default, adjacency
+])
+def test_bananas_and_hybrid_bo_refuse_an_encoding_the_space_lacks_when_built(name: str, searched: SearchSpace,
+                                                                            encoding: str | None) -> None:
+    """Before any trial is spent (it used to fail with a bare ValueError after the random initial trials)."""
+    with pytest.raises(UnknownNameError) as err:
+        make_strategy(name, searched, **({"encoding": encoding} if encoding else {}))
+    message = str(err.value)
+    assert name in message and searched.name in message and all(repr(kind) in message for kind in searched.encodings)
+
+
+def test_bananas_searches_darts_with_an_encoding_it_has() -> None:
+    from nasir.predictors import GPRegressor
+
+    b = make_strategy("bananas", darts, seed=0, encoding="adjacency", initial=3, batch=2, candidates=5,
+                      predictor=lambda seed: GPRegressor())
+    for _ in range(2):  # the random initial trials, then a batch chosen by the predictor
+        for arch in b.ask(10):
+            b.tell(arch, float(int(arch.canonical_hash()[-4:], 16)))
+    assert len(b.archs) == 5
