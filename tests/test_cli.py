@@ -120,18 +120,34 @@ def _nb101_json() -> str:
     (("latency", "6111", "--predict", "tpu-v9"), "neither an HW-NAS-Bench device"),
     (("report", "STUDY", "--pareto", "params_m"), "give two metrics X,Y"),
     (("bench", "search", "--strategy", "annealing"), "unknown strategy 'annealing'"),
+    (("bench", "search", "--strategy", "random,nsga2"), "strategy 'nsga2' needs a scorer proxy or several objectives"),
+    (("search", "--objective", "synflow:bogus=1"), "Invalid value for --objective: proxy 'synflow' has no option 'bogus'"),
+    (("search", "--objective", "params", "--rerank", "gennas:task=nope"), "Invalid value for --rerank: unknown GenNAS task 'nope'"),
+    (("search", "--rerank", "params,flops"), "Invalid value for --rerank: unknown term 'params,flops'"),
+    (("search", "--storage", "new.db", "--export", "adir"), "Invalid value for --export: 'adir' is a folder"),
+    (("search", "--storage", "new.db", "--report", "binary.txt/r.html"), "binary.txt' is a file, not a folder"),
+    (("export", "6111", "-o", "adir"), "Invalid value for --out: 'adir' is a folder"),
+    (("report", "STUDY", "-o", "adir"), "Invalid value for --out: 'adir' is a folder"),
+    (("export", "6111", "--cell", "--input-shape", "0,32,32"), "'0,32,32': sizes must be positive"),
+    (("export", "6111", "--cell", "--input-shape=-1,32,32"), "'-1,32,32': sizes must be positive"),
+    (("spaces", "sample", "-n", "-3"), "'-n'"),
+    (("demo", "-n", "0"), "'-n'"),
+    (("search", "--storage", "new.db", "--space", "darts", "--objective", "params", "--strategy", "bananas"),
+     "space 'darts' has no 'path' encoding; pass encoding= one of ['adjacency', 'categorical']"),
+    (("search", "--storage", "new.db", "--strategy", "rea", "--encoding", "path"), "strategy 'rea' has none (use bananas, hybrid_bo)"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str, study: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """In this process (``main()`` as the entry point calls it), to keep the many cases quick."""
     (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00\x81 not text")
     (tmp_path / "archs.txt").write_text(f"# two good, one bad\n{CELL}\n|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    (tmp_path / "adir").mkdir()
     monkeypatch.chdir(tmp_path)
     code, out, err = run_main([a.replace("STUDY", str(study)).replace("NB101_JSON", _nb101_json()) for a in args], monkeypatch, capsys)
     assert code == 2, (out, err)
     assert fragment in err and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1, err
-    assert (tmp_path / "binary.txt").exists()
+    assert (tmp_path / "binary.txt").exists() and not (tmp_path / "new.db").exists()  # refused before any search
 
 
 def test_bad_arguments_through_the_installed_entry_point() -> None:
@@ -155,6 +171,17 @@ def test_internal_errors_exit_1_in_one_line_and_debug_shows_the_trace(monkeypatc
     monkeypatch.setattr(sys, "argv", ["nasir", "--debug", "spaces", "count"])
     with pytest.raises(RuntimeError, match="disk on fire"):
         cli.main()
+
+
+def test_ctrl_c_in_a_command_prints_how_to_resume(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from nasir.space import SPACES
+
+    def interrupted(name: str):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SPACES, "get", interrupted)
+    code, _, err = run_main(["spaces", "count"], monkeypatch, capsys)
+    assert code == 130 and err.startswith("interrupted: ") and "run the same command to resume" in err
 
 
 @pytest.mark.parametrize(("blocked", "args", "extra"), [
@@ -227,12 +254,53 @@ def test_a_cascade_reranks_the_searchs_best_cells_and_resumes(tmp_path: Path) ->
     assert refused.returncode == 2 and "has several cascades" in refused.stderr and "--name" in refused.stderr
 
 
-def test_proxy_options_reach_the_proxy(tmp_path: Path) -> None:
-    result = json.loads(run("search", "--objective", "params", "--rerank", "gennas:task=nope", "--rerank-top", "1", "--trials", "2",
-                            "--strategy", "random", "--storage", str(tmp_path / "o.db"), "--json", "--quiet").stdout)
+def test_proxy_options_reach_the_proxy_and_no_pick_exits_3(tmp_path: Path) -> None:
+    done = run("search", "--objective", "params", "--rerank", "synflow:bn=bogus", "--rerank-top", "1", "--trials", "2",
+               "--strategy", "random", "--storage", str(tmp_path / "o.db"), "--json", "--quiet")
+    assert done.returncode == 3, done.stderr
+    result = json.loads(done.stdout)
     (row,) = result["rerank"]["shortlist"]
-    assert row["state"] == "FAILED" and "unknown GenNAS task 'nope'" in row["error"] and result["best"] is None
-    assert result["rerank"]["objective"] == "cli:gennas:task=nope:truth"
+    assert row["state"] == "FAILED" and "synflow bn must be one of" in row["error"] and result["best"] is None
+    assert result["rerank"]["objective"] == "cli:synflow:bn=bogus:truth"
+
+
+def test_a_search_with_no_completed_trial_exits_3_and_still_has_a_report(tmp_path: Path) -> None:
+    failed = run("search", "--objective", "synflow:bn=bogus", "--trials", "2", "--strategy", "random", "--quiet", cwd=tmp_path)
+    assert failed.returncode == 3 and "no completed trial in nasir-study.db (2 failed)" in failed.stdout, failed.stderr
+    report = run("report", "nasir-study.db", "-o", "r.html", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "no plot of proxy/synflow: no completed trial holds it" in (tmp_path / "r.html").read_text()
+
+
+def test_fresh_deletes_only_the_named_study_and_its_cascades(tmp_path: Path) -> None:
+    db = str(tmp_path / "f.db")
+    assert run("search", "--objective", "params", "--strategy", "random", "--trials", "4", "--name", "other", "--storage", db,
+               "--quiet").returncode == 0
+    assert run("search", "--objective", "flops", "--strategy", "random", "--trials", "6", "--rerank", "tabular",
+               "--rerank-top", "2", "--storage", db, "--quiet").returncode == 0
+    fresh = json.loads(run("search", "--objective", "params", "--strategy", "random", "--trials", "3", "--fresh",
+                           "--storage", db, "--json", "--quiet").stdout)
+    assert fresh["trials"] == 3
+    with sqlite3.connect(db) as conn:
+        assert dict(conn.execute("SELECT study, COUNT(*) FROM trial GROUP BY study").fetchall()) == {"default": 3, "other": 4}
+        assert sorted(r[0] for r in conn.execute("SELECT name FROM study")) == ["default", "other"]
+
+
+def test_study_readers_act_on_the_pick_search_printed(tmp_path: Path) -> None:
+    """A cascade's pick is over the search's current best cells, not every cell the cascade ever scored."""
+    args = ("search", "--objective", "flops", "--strategy", "random", "--storage", "c.db", "--quiet", "--json")
+    assert run(*args, "--trials", "6", "--rerank", "tabular", "--rerank-top", "2", cwd=tmp_path).returncode == 0
+    grown = json.loads(run(*args, "--trials", "30", cwd=tmp_path).stdout)  # its best cell is new: the cascade is stale
+    stale = run("export", "--study", "c.db", "-o", "s.onnx", cwd=tmp_path)
+    assert stale.returncode == 2 and "is out of date" in stale.stderr and "--name 'default'" in stale.stderr, stale.stderr
+    assert run("report", "c.db", "-o", "r.html", cwd=tmp_path).returncode == 0
+    assert "is out of date" in (tmp_path / "r.html").read_text()
+    again = json.loads(run(*args, "--trials", "30", "--rerank", "tabular", "--rerank-top", "1", cwd=tmp_path).stdout)
+    assert again["best"]["arch"] == grown["best"]["arch"]
+    for command in ("export", "latency"):
+        read = json.loads(run(command, "--study", "c.db", *(["-o", "p.onnx"] if command == "export" else ["--predict", "edgegpu"]),
+                              "--json", cwd=tmp_path).stdout)
+        assert read["arch"] == again["best"]["arch"] and "over the search's 1 best cells, not all 3" in read["source"]
 
 
 def test_proxy_options_parse_into_the_objective() -> None:
@@ -349,3 +417,11 @@ def test_naswot_strategy_from_the_cli_ranks_candidates_with_the_scorer_proxy(tmp
     assert out["trials"] == 1 and np.isfinite(scores)
     bad = run("search", "--strategy", "area", "--scorer", "nope", "--trials", "3", "--storage", str(tmp_path / "m.db"))
     assert bad.returncode == 2 and "unknown proxy 'nope'" in bad.stderr
+
+
+def test_bananas_searches_darts_with_the_encoding_given(tmp_path: Path) -> None:
+    done = run("search", "--space", "darts", "--objective", "params", "--strategy", "bananas", "--encoding", "adjacency",
+               "--trials", "12", "--storage", str(tmp_path / "d.db"), "-q", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["complete"] == 12 and summary["best"]["arch"].startswith("Genotype(")

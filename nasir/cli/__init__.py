@@ -1,8 +1,9 @@
 """The ``nasir`` command line: the only place where flags become objects.
 
 Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of another search, a bad
-architecture, a missing extra), printed as one ``error:`` line; 1 an internal error, also one line
-(``--debug`` anywhere on the command line shows the traceback). Results go to stdout (a table,
+architecture, a missing extra), printed as one ``error:`` line; 3 a search that ended with no completed trial or
+no cascade pick; 130 interrupted (Ctrl-C); 1 an internal error, also one line (``--debug`` anywhere on the command
+line shows the traceback). Results go to stdout (a table,
 or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
 onnx, onnxruntime, TensorFlow and matplotlib are imported only by the commands that use them;
 TensorFlow's start-up logs are silenced and its oneDNN re-ordering (which changes round-off from run
@@ -24,6 +25,8 @@ from nasir.errors import NasirError
 
 __all__ = ["app", "main", "SearchObjective"]
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
 
 def main() -> None:
     """Entry point: runs the app; turns every failure into one readable line and an exit code."""
@@ -38,8 +41,8 @@ def main() -> None:
         if debug:
             raise
         _fail("error: ", str(err), 2)
-    except (typer.Abort, KeyboardInterrupt):
-        _fail("interrupted: ", "a study keeps every finished trial; run the same command to resume", 130)
+    except typer.Abort:
+        _interrupted()
     except Exception as err:
         if debug:
             raise
@@ -48,7 +51,13 @@ def main() -> None:
                 raise SystemExit(err.exit_code) from None
             _fail("error: ", err.format_message(), err.exit_code)
         _fail("internal error: ", f"{type(err).__name__}: {err} (run with --debug for the traceback)", 1)
+    if code == INTERRUPTED:  # typer turns a KeyboardInterrupt (Ctrl-C) inside a command into this code
+        _interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    _fail("interrupted: ", "a study keeps every finished trial; run the same command to resume", INTERRUPTED)
 
 
 def _fail(prefix: str, message: str, code: int) -> None:

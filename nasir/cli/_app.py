@@ -46,6 +46,7 @@ ArchArg = Annotated[Optional[str], typer.Argument(help="Architecture: the space'
                                                   show_default=False)]
 DEFAULT_STORAGE = "nasir-study.db"
 TRUTH_ACC = "cifar10/test_acc"
+NO_RESULT = 3  # exit code of a search that ran but ended with no completed trial (or no cascade pick)
 
 
 
@@ -110,22 +111,35 @@ def storage_path(url: str) -> Path:
 
 
 def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
-    """The space, best architecture and a label of a stored study, checking ``--space`` against it. Without ``name``,
-    a search reranked by a cascade gives the cascade's pick (what ``nasir search --rerank`` exported)."""
+    """The space, best architecture and a label of a stored study, checking ``--space`` against it. A search reranked by
+    a cascade (without ``name``), or a cascade named, gives the cascade's pick over the search's current best cells: what
+    ``nasir search --rerank`` printed and exported."""
     from nasir.report import load_cascades, load_study
+    from nasir.report.html import cascade_pick
     from nasir.study import StudyMismatchError
+    from nasir.study.cascade import RERANK
 
     record = load_study(path, name)
     if space_name is not None and space_name != record.space:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} searched space {record.space!r}, not {space_name!r}")
-    what, of = f"best of study {record.name!r}", ""
-    cascades = load_cascades(path, record.name) if name is None else []
+    if name is None:
+        search, cascades = record, load_cascades(path, record.name)
+    else:  # a cascade named explicitly is read as the pick of the search it belongs to
+        parent = name.partition(RERANK)[0]
+        cascades = [c for c in load_cascades(path, parent) if c.name == name] if parent != name else []
+        search = load_study(path, parent) if cascades else record
     if len(cascades) > 1:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has several cascades "
                                  f"{[c.name for c in cascades]}; name the one to read with --name")
     if cascades:
-        what, of, record = f"cascade pick of study {record.name!r}", f" of {cascades[0].name!r}", cascades[0]
-    best = record.best()
+        record = cascades[0]
+        best, over = cascade_pick(search, record)
+        held = len({t.arch_hash for t in record.trials})
+        what, of = f"cascade pick of study {search.name!r}", f" of {record.name!r}"
+        if over < held:  # say which shortlist the pick is of when it is not every cell the cascade evaluated
+            of += f", over the search's {over} best cells, not all {held} the cascade evaluated"
+    else:
+        best, what, of = record.best(), f"best of study {record.name!r}", ""
     if best is None:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has no completed trial yet")
     return _space(record.space), best.arch, f"{what}, trial {best.number}{of}"
@@ -196,14 +210,35 @@ def _nb201_bench() -> Any:
     return NB201Benchmark.default()
 
 
-def _export_network(network: Any, out: Path, seed: int) -> dict[str, Any]:
+def check_output(path: Path, option: str) -> None:
+    """Refuses, before any work, an output path that cannot become a file: a folder, or one under a file."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{str(path)!r} is a folder; give a file name", param_hint=option)
+    folder = next(p for p in path.absolute().parents if p.exists())  # the missing folders below it are created
+    if not folder.is_dir():
+        raise typer.BadParameter(f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder", param_hint=option)
+
+
+@contextmanager
+def writing(path: Path, option: str) -> Iterator[None]:
+    """Around the write of an output file: creates its missing folders, and makes a failed write (a bad path, a
+    read-only disk) bad input rather than an internal error."""
+    check_output(path, option)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as err:
+        raise typer.BadParameter(f"cannot write {str(path)!r}: {err.strerror or err}", param_hint=option) from None
+
+
+def _export_network(network: Any, out: Path, seed: int, option: str = "--out") -> dict[str, Any]:
     """Writes the network as ONNX (random weights from ``seed``) after checking the model."""
     backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
     onnx = _need("onnx", "onnx", "ONNX export")
     model = backend.export(network, seed=seed)
     onnx.checker.check_model(model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(out))
+    with writing(out, option):
+        onnx.save(model, str(out))
     return {"path": str(out), "bytes": out.stat().st_size, "params": network.count_params(), "opset": model.opset_import[0].version,
             "weights": f"random (seed {seed}): train, then export with nasir.frontends.torch.export_weights"}
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from nasir.cli._app import (
     FrameworkOpt, JsonOpt, ProxyOpt, QuietOpt, SeedOpt, TRUTH_ACC, ThreadsOpt, _echo_json, _names, _nb201_bench, _note, _progress,
-    _space, app, bench_app, console, notes,
+    _space, app, bench_app, console, notes, writing,
 )
 from nasir.cli.objective import NetworkProxyScores
 
@@ -105,9 +105,12 @@ def _search_runs(names: list[str], trials: int, seeds: int, objective: Any, quie
     return curves, picks
 
 
+BENCHED = ("random", "local", "rea", "bananas", "hybrid_bo")  # the strategies that run on the ground truth alone
+
+
 @bench_app.command("search")
 def bench_search(
-    strategy: Annotated[str, typer.Option(help="Comma-separated strategies: random, local, rea, bananas.")] = "random,rea",
+    strategy: Annotated[str, typer.Option(help=f"Comma-separated strategies: {', '.join(BENCHED)}.")] = "random,rea",
     trials: Annotated[int, typer.Option(min=1, help="Trials per run.")] = 100,
     seeds: Annotated[int, typer.Option(min=1, help="Runs per strategy (seeds 0..N-1).")] = 5,
     plot: Annotated[Optional[Path], typer.Option(help="Write the best-so-far curves (mean and range over seeds) here.")] = None,
@@ -121,12 +124,16 @@ def bench_search(
     import numpy as np
 
     from nasir.objectives import TabularObjective
-    from nasir.strategies import make_strategy
+    from nasir.strategies import STRATEGIES
 
     nb201 = _space("nb201")
     names = _names(strategy, "--strategy")
     for s in names:
-        make_strategy(s, nb201)  # unknown names fail before any run
+        STRATEGIES.get(s)  # unknown names fail with close matches before any run
+        if s not in BENCHED:
+            raise typer.BadParameter(f"strategy {s!r} needs a scorer proxy or several objectives, which bench search "
+                                     f"does not give; use {', '.join(BENCHED)} (or nasir search --strategy {s})",
+                                     param_hint="--strategy")
     bench = _nb201_bench()
     objective = TabularObjective(bench, nb201)
     curves, picks = _search_runs(names, trials, seeds, objective, quiet)
@@ -170,6 +177,6 @@ def report_cmd(
     axes = _names(pareto, "--pareto") if pareto else None
     if axes is not None and len(axes) != 2:
         raise typer.BadParameter(f"give two metrics X,Y, got {pareto!r}", param_hint="--pareto")
-    with notes.status("drawing the report", spinner="dots") if not quiet else nullcontext():
+    with notes.status("drawing the report", spinner="dots") if not quiet else nullcontext(), writing(out, "--out"):
         written = write_report(study, out, name=name, pareto=tuple(axes) if axes else None)
     _note(quiet, f"report written to {written} ({written.stat().st_size / 1e3:.0f} kB)")

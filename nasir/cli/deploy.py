@@ -10,7 +10,7 @@ import typer
 
 from nasir.cli._app import (
     ArchArg, JsonOpt, QuietOpt, SeedOpt, StudyOpt, StudySpaceOpt, _echo_json, _export_network, _latency_line, _measure,
-    _nb201_bench, _need, _shown, _target, app, console, notes,
+    _nb201_bench, _need, _shown, _target, app, check_output, console, notes, writing,
 )
 from nasir.ir import Arch
 from nasir.latency import DEFAULT_RUNTIME
@@ -38,15 +38,18 @@ def export_cmd(
     Example: nasir export --study nasir-study.db -o best.onnx
     """
     backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
+    check_output(out, "--out")
     sp, arch_, ident = _target(arch, study, name, space)
     if cell:
         try:
             shape = tuple(int(v) for v in input_shape.split(","))
         except ValueError:
             raise typer.BadParameter(f"{input_shape!r} is not C,H,W (three integers)", param_hint="--input-shape") from None
+        if min(shape) < 1:
+            raise typer.BadParameter(f"{input_shape!r}: sizes must be positive", param_hint="--input-shape")
         model = backend.export(arch_, input_shapes=shape, seed=seed)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _need("onnx", "onnx", "ONNX export").save(model, str(out))
+        with writing(out, "--out"):
+            _need("onnx", "onnx", "ONNX export").save(model, str(out))
         info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": list(shape)}
     else:
         info = _export_network(sp.network(arch_), out, seed)

@@ -11,11 +11,11 @@ import typer
 from rich.table import Table
 
 from nasir.cli._app import (
-    DEFAULT_STORAGE, FrameworkOpt, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt, _echo_json,
-    _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs, _space, app,
-    console, notes, storage_path,
+    DEFAULT_STORAGE, NO_RESULT, FrameworkOpt, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt,
+    _echo_json, _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _note, _progress, _read_archs,
+    _space, app, check_output, console, notes, storage_path, writing,
 )
-from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies
+from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies, check_proxy_options
 
 
 # ---------------------------------------------------------------------- score
@@ -63,18 +63,24 @@ def score(
 
 
 # ---------------------------------------------------------------------- search
-def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: int, framework: str) -> Any:
-    """The plain tabular objective for ``tabular`` alone (studies stored by earlier versions resume), else a SearchObjective."""
-    if terms == ["tabular"]:
-        if space != "nb201":
-            raise typer.BadParameter(f"the tabular objective needs ground truth; only nb201 ships it (got {space!r}); "
-                                     "use a proxy, params, flops or latency", param_hint="--objective")
-        from nasir.objectives import TabularObjective
+def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: int, framework: str, option: str = "--objective") -> Any:
+    """The plain tabular objective for ``tabular`` alone (studies stored by earlier versions resume), else a SearchObjective;
+    a bad term is blamed on ``option`` (``--objective`` or ``--rerank``)."""
+    try:
+        if terms == ["tabular"]:
+            if space != "nb201":
+                raise typer.BadParameter(f"the tabular objective needs ground truth; only nb201 ships it (got {space!r}); "
+                                         "use a proxy, params, flops or latency")
+            from nasir.objectives import TabularObjective
 
-        return TabularObjective(_nb201_bench(), _space(space))
-    objective = SearchObjective(space, terms, seed=seed, truth=truth and space == "nb201", threads=threads, framework=framework)
-    if objective.proxies:
-        check_proxies(objective.proxies, framework)
+            return TabularObjective(_nb201_bench(), _space(space))
+        objective = SearchObjective(space, terms, seed=seed, truth=truth and space == "nb201", threads=threads, framework=framework)
+        if objective.proxies:
+            check_proxies(objective.proxies, framework)
+            check_proxy_options(objective.options, framework)
+    except typer.BadParameter as err:
+        err.param_hint = option
+        raise
     if "latency" in terms:
         _need("nasir.backends.onnx", "onnx", "the latency objective")
     return objective
@@ -84,12 +90,13 @@ RANKED_BY_SCORER = ("area", "naswot", "hybrid_bo")
 
 
 EVOLVED = {"population": ("rea", "area", "nsga2"), "tournament": ("rea", "area")}  # strategies that take each option
+ENCODED = ("bananas", "hybrid_bo")  # strategies whose predictor reads an encoding
 
 
 def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates: int | None, framework: str, seed: int,
-              threads: int, population: int | None = None, tournament: int | None = None) -> Any:
+              threads: int, population: int | None = None, tournament: int | None = None, encoding: str | None = None) -> Any:
     """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one, the
-    population and tournament sizes of an evolution."""
+    population and tournament sizes of an evolution, the encoding of a predictor's."""
     from nasir.strategies import STRATEGIES, ProxyScorer, make_strategy
 
     STRATEGIES.get(name)  # an unknown name fails with close matches before any work
@@ -100,6 +107,11 @@ def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates:
                 raise typer.BadParameter(f"--{option} sets an evolution's size; strategy {name!r} has none "
                                          f"(use {', '.join(EVOLVED[option])})", param_hint=f"--{option}")
             options[keyword] = value
+    if encoding is not None:
+        if name not in ENCODED:
+            raise typer.BadParameter(f"--encoding sets a predictor's input; strategy {name!r} has none (use "
+                                     f"{', '.join(ENCODED)})", param_hint="--encoding")
+        options["encoding"] = encoding
     if name == "nsga2":
         if len(getattr(objective, "terms", ())) < 2:
             raise typer.BadParameter("nsga2 searches a Pareto front: give two or more --objective terms, e.g. "
@@ -154,6 +166,9 @@ def search(
     population: Annotated[Optional[int], typer.Option(min=2, help=(
         "Population size of rea, area (default 10) or nsga2 (default 20)."))] = None,
     tournament: Annotated[Optional[int], typer.Option(min=1, help="Tournament (sample) size of rea and area (default 3).")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help=(
+        "Encoding the predictor of bananas (default path) or hybrid_bo (default adjacency) reads; spaces without those "
+        "(darts, mobilenet) need one they have (nasir spaces list)."))] = None,
     rerank: Annotated[Optional[str], typer.Option(help=(
         "A cascade: after the search, evaluate its --rerank-top best cells with this costlier term (e.g. gennas:task=nb101) "
         "and pick its best; stored beside the search, resumed like it."))] = None,
@@ -199,13 +214,15 @@ def search(
     pool = _executor(executor, workers)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
-                     population=population, tournament=tournament)
-    second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework)
+                     population=population, tournament=tournament, encoding=encoding)
+    second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
     if second is not None and second.name == obj.name:
         raise typer.BadParameter("--rerank repeats the search's own objective", param_hint="--rerank")
+    for out, option in ((export, "--export"), (report, "--report")):
+        if out is not None:
+            check_output(out, option)
     if not resume and is_study_file(path):  # never delete a file that is not a study
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        _delete_study(path, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool, retry_interrupted=retry)
     try:
@@ -227,18 +244,21 @@ def search(
         column = _nb201_bench().column("cifar10", "test_acc")
         summary["best_rank"] = {"metric": TRUTH_ACC, "rank": int((column > best.metrics[TRUTH_ACC]).sum()) + 1, "of": len(column)}
     if best is not None and export is not None:
-        summary["export"] = _export_network(sp.network(best.arch), export, seed)
+        summary["export"] = _export_network(sp.network(best.arch), export, seed, "--export")
     if best is not None and latency:
         with notes.status("measuring the best network's latency", spinner="dots") if not quiet else nullcontext():
             summary["latency"] = _measure(sp.network(best.arch), threads=1, batch=1, warmup=10, repeats=50, runs=3)
     if report is not None:
         from nasir.report import write_report
 
-        summary["report"] = str(write_report(path, report, name=name))
+        with writing(report, "--report"):
+            summary["report"] = str(write_report(path, report, name=name))
     if as_json:
         _echo_json(summary)
-        return
-    _print_search(summary)
+    else:
+        _print_search(summary)
+    if best is None:
+        raise typer.Exit(NO_RESULT)
 
 
 def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet: bool) -> tuple[dict[str, Any], Any]:
@@ -248,6 +268,11 @@ def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet:
     label = f"reranking the {top} best cells with {objective.name}"
     with notes.status(label, spinner="dots") if not quiet else nullcontext():
         cascade = rerank(study, objective, top, executor=pool, retry_interrupted=retry)
+    held = len({t.arch_hash for t in cascade.study.trials})
+    if held > len(cascade.pairs):  # the file records no K: a reader takes the longest run of best cells evaluated
+        _note(quiet, f"note: {cascade.study.name!r} also holds cells of an earlier, larger --rerank-top; export, latency "
+                     f"and report --study take its pick over as many of the search's best cells as it evaluated, "
+                     f"which may be more than {len(cascade.pairs)}")
     pick = cascade.best()
     shortlist = [{"arch": study.space.format(first.arch), "stage1": first.metrics.get(study.objective.primary),
                   "stage2": second.metrics.get(objective.primary), "state": second.state.value, "error": second.error}
@@ -255,6 +280,31 @@ def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet:
     out = {"objective": objective.name, "top": top, "study": cascade.study.name, "search_primary": study.objective.primary,
            "shortlist": shortlist}
     return out, None if pick is None else pick[1]
+
+
+def _delete_study(path: Path, name: str) -> None:
+    """``--fresh``: deletes study ``name`` and the cascades stored beside it, rows only, in one transaction, so other
+    studies in the file stay; refused while another live process runs one of them."""
+    import sqlite3
+
+    from nasir.report import load_cascades
+    from nasir.study import SQLiteStorage
+
+    names = [name, *(c.name for c in load_cascades(path, name))]
+    storage = SQLiteStorage(path)
+    try:
+        for each in names:
+            storage.claim(each)  # StudyInUseError while another process runs it
+    finally:
+        storage.close()
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        marks = ", ".join("?" * len(names))
+        with conn:  # the claims above created the holder table
+            for table, column in (("trial", "study"), ("holder", "study"), ("study", "name")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", names)
+    finally:
+        conn.close()
 
 
 def _print_search(summary: dict[str, Any]) -> None:

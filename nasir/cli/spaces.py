@@ -30,7 +30,7 @@ def spaces_list(as_json: JsonOpt = False) -> None:
 
 
 @spaces_app.command("sample")
-def spaces_sample(space: SpaceOpt = "nb201", n: Annotated[int, typer.Option("-n", help="How many.")] = 5, seed: SeedOpt = 0) -> None:
+def spaces_sample(space: SpaceOpt = "nb201", n: Annotated[int, typer.Option("-n", min=1, help="How many.")] = 5, seed: SeedOpt = 0) -> None:
     """Print random architectures of a space in its own string format.
 
     Example: nasir spaces sample --space nb201 -n 3 --seed 1
@@ -68,7 +68,7 @@ def spaces_count(space: SpaceOpt = "nb201") -> None:
 
 
 @app.command()
-def demo(n: Annotated[int, typer.Option("-n", help="How many architectures.")] = 10, seed: SeedOpt = 0) -> None:
+def demo(n: Annotated[int, typer.Option("-n", min=1, help="How many architectures.")] = 10, seed: SeedOpt = 0) -> None:
     """Sample NAS-Bench-201 cells and print them with their ground-truth accuracies.
 
     Example: nasir demo -n 5 --seed 0

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from nasir.errors import NasirError, UnknownNameError
-from nasir.objectives import MINIMIZE
+from nasir.errors import NasirError, StudyMismatchError, UnknownNameError
+from nasir.objectives import MAXIMIZE, MINIMIZE
 from nasir.report._figure import data_uri
 from nasir.report.cell import draw_cell
 from nasir.report.plots import pareto_plot, proxy_scatter, search_curve
 from nasir.report.study import StudyRecord, load_cascades, load_study
 from nasir.study import Trial, TrialState
 
-__all__ = ["render_report", "write_report", "PARAMS"]
+__all__ = ["render_report", "write_report", "cascade_pick", "PARAMS"]
 
 PARAMS = "params_m"  # derived from the IR when the study did not store it
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -138,12 +138,47 @@ def _best_section(record: StudyRecord, best: Trial, arch_of: Callable[[Trial], s
             f"<table>{shown}</table>", _figure("the best cell: ops as boxes, data flowing left to right", picture, "best cell")]
 
 
+def _ranked(record: StudyRecord, metric: str, trials: Sequence[Trial]) -> list[tuple[float, Trial]]:
+    """``(higher-is-better score, trial)`` of the completed trials with a score (as a study tells its strategy)."""
+    sign = 1.0 if record.direction(metric) == MAXIMIZE else -1.0
+    scored = [(sign * t.metrics.get(metric, math.nan), t) for t in trials if t.state is TrialState.COMPLETE]
+    return [(s, t) for s, t in scored if s > -math.inf]  # NaN and -inf: failed
+
+
+def cascade_pick(search: StudyRecord, stage: StudyRecord) -> tuple[Trial | None, int]:
+    """The pick of cascade ``stage`` as ``nasir.study.Cascade.best`` makes it, read back from the file, and how many of
+    the search's best cells it is taken over: the longest run of the search's current best cells the stage evaluated
+    (the file does not record ``--rerank-top``). The pick is the best by the stage's metric, the cell the search ranked
+    higher on ties; None if every one failed. Taking it over every cell the stage ever evaluated would name a cell the
+    search no longer ranks among its best.
+
+    Raises:
+        StudyMismatchError: the stage never evaluated the search's best cell (the search ran since without
+            ``--rerank``), so the file holds no pick for the search as it stands.
+    """
+    evaluated = {t.arch_hash: t for t in stage.trials}
+    firsts = [t for t in search.trials if t.duplicate_of is None]
+    ranking = [t.arch_hash for _, t in sorted(_ranked(search, search.primary, firsts), key=lambda st: (-st[0], st[1].number))]
+    covered = next((k for k, h in enumerate(ranking) if h not in evaluated), len(ranking))
+    if covered == 0:
+        raise StudyMismatchError(
+            f"cascade {stage.name!r} in {str(stage.path)!r} is out of date: it never evaluated the best cell of study "
+            f"{search.name!r}; run the search again with its --rerank to update the pick, or read the search's own best "
+            f"with --name {search.name!r}")
+    ranked = _ranked(stage, stage.primary, [evaluated[h] for h in ranking[:covered]])
+    order = {h: i for i, h in enumerate(ranking)}
+    return (max(ranked, key=lambda st: (st[0], -order[st[1].arch_hash]))[1] if ranked else None), covered
+
+
 def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[[Trial], str]) -> list[str]:
     """A second stage of the search (``nasir.study.rerank``): its cells with both scores, its pick highlighted."""
     first = {t.arch_hash: t for t in record.trials if t.duplicate_of is None}
     truth = _truth_metric(stage.metrics)
     metrics = [record.primary, stage.primary, *([truth] if truth and truth != stage.primary else [])]
-    pick = stage.best()
+    try:
+        (pick, over), stale = cascade_pick(record, stage), ""
+    except StudyMismatchError as err:
+        pick, stale = None, str(err)
     rows = []
     for t in stage.trials:
         values = [first[t.arch_hash].value(record.primary) if t.arch_hash in first else None, *map(t.value, metrics[1:])]
@@ -151,16 +186,21 @@ def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[
         rows.append(f'<tr class="{cls}"><td class="arch">{html.escape(arch_of(t))}</td>'
                     + "".join(f"<td>{_number(v)}</td>" for v in values) + "</tr>")
     head = "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
-    verdict = (f"pick: <code>{html.escape(arch_of(pick))}</code>, the best by {html.escape(stage.primary)} of the "
-               f"{len(stage.trials)} cells it evaluated" if pick is not None else "every cell it evaluated failed")
+    verdict = (html.escape(stale) if stale else f"pick: <code>{html.escape(arch_of(pick))}</code>, the best by "
+               f"{html.escape(stage.primary)} of the search's {over} best cells (of the {len(stage.trials)} it evaluated)"
+               if pick is not None else "every cell it evaluated failed")
     return [f"<h2>Cascade: {html.escape(stage.objective)} on the search's best cells</h2><p>{verdict}</p>",
             f'<table><tr><th class="arch">architecture</th>{head}</tr>{"".join(rows)}</table>']
 
 
 def _figures(record: StudyRecord, values: dict[str, np.ndarray], direction: dict[str, str], axes: tuple[str, str] | None) -> list[str]:
-    """Search curve, one proxy-vs-accuracy scatter per stored proxy, the Pareto front; each architecture counted once."""
-    figures = [_figure("best so far against trials", search_curve({record.strategy: [values[record.primary]]},
-                       metric=record.primary, direction=direction[record.primary]), "search curve")]
+    """Search curve, one proxy-vs-accuracy scatter per stored proxy, the Pareto front; each architecture counted once.
+    A plot of a metric no trial holds (every trial failed) is left out, and the page says so."""
+    missing = sorted({record.primary, *(axes or ())} - set(values))
+    figures = [f"<p>no plot of {html.escape(', '.join(missing))}: no completed trial holds it</p>"] if missing else []
+    if record.primary in values:
+        figures.append(_figure("best so far against trials", search_curve({record.strategy: [values[record.primary]]},
+                               metric=record.primary, direction=direction[record.primary]), "search curve"))
     evaluated = np.array([t.duplicate_of is None for t in record.trials], dtype=bool)
     truth = _truth_metric(list(values))
     for proxy in [m for m in values if m.startswith("proxy/")] if truth else []:
@@ -168,7 +208,7 @@ def _figures(record: StudyRecord, values: dict[str, np.ndarray], direction: dict
         figures.append(_figure(f"{proxy} against {truth} over the searched architectures",
                                proxy_scatter(values[proxy][done], values[truth][done], proxy_name=proxy, truth_name=truth),
                                f"{proxy} vs {truth}"))
-    if axes:
+    if axes and not set(axes) - set(values):
         x, y = axes
         figures.append(_figure(f"Pareto front of {y} and {x}", pareto_plot(values[x][evaluated], values[y][evaluated], x_name=x,
                                y_name=y, x_direction=direction[x], y_direction=direction[y]), "Pareto front"))

@@ -84,7 +84,7 @@ def test_report_shows_the_cascades_stored_beside_the_search(study_file: Path, tm
     text = write_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
     page = _parse(text)
     assert f"Cascade: {costly.name} on the search's best cells" in text
-    assert f"pick: <code>{space.format(pick.arch)}</code>, the best by cifar100/test_acc of the 4 cells" in text
+    assert f"pick: <code>{space.format(pick.arch)}</code>, the best by cifar100/test_acc of the search's 4 best cells (of the 4 it evaluated)" in text
     assert text.count('<tr class="COMPLETE best">') == 2 and page.images  # the pick in the cascade, the search's best
     assert load_cascades(study_file, "default") == []
     other = Study.open(path, space, make_strategy("random", space), TabularObjective(NB201Benchmark.default(), space), name="other")
