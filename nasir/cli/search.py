@@ -283,28 +283,15 @@ def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet:
 
 
 def _delete_study(path: Path, name: str) -> None:
-    """``--fresh``: deletes study ``name`` and the cascades stored beside it, rows only, in one transaction, so other
-    studies in the file stay; refused while another live process runs one of them."""
-    import sqlite3
-
+    """``--fresh``: deletes study ``name`` and the cascades stored beside it, so other studies in the file stay."""
     from nasir.report import load_cascades
     from nasir.study import SQLiteStorage
 
-    names = [name, *(c.name for c in load_cascades(path, name))]
     storage = SQLiteStorage(path)
     try:
-        for each in names:
-            storage.claim(each)  # StudyInUseError while another process runs it
+        storage.delete_studies([name, *(c.name for c in load_cascades(path, name))])
     finally:
         storage.close()
-    conn = sqlite3.connect(path, timeout=30)
-    try:
-        marks = ", ".join("?" * len(names))
-        with conn:  # the claims above created the holder table
-            for table, column in (("trial", "study"), ("holder", "study"), ("study", "name")):
-                conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", names)
-    finally:
-        conn.close()
 
 
 def _print_search(summary: dict[str, Any]) -> None:
