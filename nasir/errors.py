@@ -30,6 +30,7 @@ __all__ = [
     "StudyInUseError",
     "BudgetError",
     "StudyConfigError",
+    "StrategyOptionError",
 ]
 
 
@@ -125,3 +126,7 @@ class BudgetError(NasirError, ValueError):
 
 class StudyConfigError(NasirError, ValueError):
     """A study's arguments are invalid or do not fit together (seed, name, batch size, the strategy's space or objectives)."""
+
+
+class StrategyOptionError(NasirError, TypeError):
+    """A strategy was given an option it does not take, or not one it needs."""

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _options import options, told  # noqa: E402
 
-from nasir.errors import UnknownNameError
+from nasir.errors import StrategyOptionError, UnknownNameError
 from nasir.space import SearchSpace
 from nasir.spaces.darts import space as darts
 from nasir.spaces.grammars import hierarchical
@@ -165,3 +165,15 @@ def test_bananas_searches_darts_with_an_encoding_it_has() -> None:
         for arch in b.ask(10):
             b.tell(arch, float(int(arch.canonical_hash()[-4:], 16)))
     assert len(b.archs) == 5
+
+
+@pytest.mark.parametrize(("name", "given", "message"), [
+    ("rea", {"populaton_size": 20}, "strategy 'rea' has no option 'populaton_size'; did you mean 'population_size'?"),
+    ("bananas", {"sed": 1}, "did you mean 'seed'?"),  # an option of the base class, reached through **kwargs
+    ("area", {}, "strategy 'area' needs scorer="),
+    ("nsga2", {"population_size": 8}, "strategy 'nsga2' needs objectives="),
+])
+def test_make_strategy_names_a_wrong_or_missing_option(name: str, given: dict, message: str) -> None:
+    with pytest.raises(StrategyOptionError, match=message):
+        make_strategy(name, space, **given)
+    assert issubclass(StrategyOptionError, TypeError)
