@@ -135,6 +135,10 @@ def _nb101_json() -> str:
     (("search", "--storage", "new.db", "--space", "darts", "--objective", "params", "--strategy", "bananas"),
      "space 'darts' has no 'path' encoding; pass encoding= one of ['adjacency', 'categorical']"),
     (("search", "--storage", "new.db", "--strategy", "rea", "--encoding", "path"), "strategy 'rea' has none (use bananas, hybrid_bo)"),
+    (("search", "--storage", "new.db", "--strategy", "rea", "--scorer", "synflow"), "strategy 'rea' takes no --scorer (use area"),
+    (("search", "--storage", "new.db", "--strategy", "hybrid_bo", "--candidates", "50"), "takes no --candidates (use area, naswot)"),
+    (("search", "--storage", "new.db", "--rerank-top", "3"), "--rerank-top sizes the shortlist of --rerank; give --rerank too"),
+    (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str, study: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -262,6 +266,8 @@ def test_proxy_options_reach_the_proxy_and_no_pick_exits_3(tmp_path: Path) -> No
     (row,) = result["rerank"]["shortlist"]
     assert row["state"] == "FAILED" and "synflow bn must be one of" in row["error"] and result["best"] is None
     assert result["rerank"]["objective"] == "cli:synflow:bn=bogus:truth"
+    export = run("export", "--study", str(tmp_path / "o.db"), "-o", str(tmp_path / "x.onnx"))
+    assert export.returncode == 2 and "no pick; --name 'default' reads the search's own best" in export.stderr, export.stderr
 
 
 def test_a_search_with_no_completed_trial_exits_3_and_still_has_a_report(tmp_path: Path) -> None:

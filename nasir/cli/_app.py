@@ -140,6 +140,9 @@ def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tupl
             of += f", over the search's {over} best cells, not all {held} the cascade evaluated"
     else:
         best, what, of = record.best(), f"best of study {record.name!r}", ""
+    if best is None and cascades:
+        raise StudyMismatchError(f"cascade {record.name!r} in {str(path)!r} has no completed trial, so no pick; "
+                                 f"--name {search.name!r} reads the search's own best")
     if best is None:
         raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} has no completed trial yet")
     return _space(record.space), best.arch, f"{what}, trial {best.number}{of}"

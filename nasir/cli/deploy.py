@@ -62,10 +62,18 @@ def export_cmd(
 
 
 HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
+MEASURING = ("runtime", "provider", "device", "threads", "batch", "warmup", "repeats", "runs")  # options --predict has no use for
+
+
+def _given(ctx: typer.Context, option: str) -> bool:
+    """Whether ``option`` came from the command line (by name: typer may bring its own copy of click's enum)."""
+    source = ctx.get_parameter_source(option)
+    return source is not None and source.name == "COMMANDLINE"
 
 
 @app.command()
 def latency(
+    ctx: typer.Context,
     arch: ArchArg = None,
     study: StudyOpt = None,
     name: PickNameOpt = None,
@@ -89,6 +97,10 @@ def latency(
     Example: nasir latency --threads 1 --batch 1 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
     Other runtimes: --runtime torch --device cuda, --runtime tflite.
     """
+    measuring = [o for o in MEASURING if _given(ctx, o)]
+    if predict is not None and measuring:  # they would be ignored
+        raise typer.BadParameter(f"--predict predicts; {', '.join('--' + o for o in measuring)} set(s) a measurement",
+                                 param_hint="--predict")
     sp, cell, ident = _target(arch, study, name, space)
     network = sp.network(cell)
     if predict is not None:

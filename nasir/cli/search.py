@@ -87,13 +87,14 @@ def _objective(space: str, terms: list[str], seed: int, truth: bool, threads: in
 
 
 RANKED_BY_SCORER = ("area", "naswot", "hybrid_bo")
+SAMPLED = ("area", "naswot")  # strategies that score a pool of --candidates
 
 
 EVOLVED = {"population": ("rea", "area", "nsga2"), "tournament": ("rea", "area")}  # strategies that take each option
 ENCODED = ("bananas", "hybrid_bo")  # strategies whose predictor reads an encoding
 
 
-def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates: int | None, framework: str, seed: int,
+def _strategy(name: str, space: Any, objective: Any, *, scorer: str | None, candidates: int | None, framework: str, seed: int,
               threads: int, population: int | None = None, tournament: int | None = None, encoding: str | None = None) -> Any:
     """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one, the
     population and tournament sizes of an evolution, the encoding of a predictor's."""
@@ -117,11 +118,15 @@ def _strategy(name: str, space: Any, objective: Any, *, scorer: str, candidates:
             raise typer.BadParameter("nsga2 searches a Pareto front: give two or more --objective terms, e.g. "
                                      "tabular,latency", param_hint="--objective")
         options["objectives"] = objective.optimised
+    for option, value, takers in (("scorer", scorer, RANKED_BY_SCORER), ("candidates", candidates, SAMPLED)):
+        if value is not None and name not in takers:  # an option that would be ignored is refused
+            raise typer.BadParameter(f"strategy {name!r} takes no --{option} (use {', '.join(takers)})", param_hint=f"--{option}")
     if name in RANKED_BY_SCORER:
+        scorer = scorer or "naswot"
         check_proxies([scorer], framework).set_threads(threads)
         live = ProxyScorer(space, scorer, framework=framework, seed=seed)
         options.update({"scorers": [live]} if name == "hybrid_bo" else {"scorer": live})
-        if candidates is not None and name != "hybrid_bo":
+        if candidates is not None:
             options["n_candidates" if name == "area" else "n_samples"] = candidates
     return make_strategy(name, space, **options)
 
@@ -160,7 +165,8 @@ def search(
     strategy: Annotated[str, typer.Option(help=(
         "Search strategy: random, local, rea, bananas; nsga2 (a Pareto front over every --objective term); "
         "area, naswot, hybrid_bo (rank candidates with the --scorer proxy)."))] = "rea",
-    scorer: Annotated[str, typer.Option(help="Proxy that area, naswot and hybrid_bo rank candidates with, live.")] = "naswot",
+    scorer: Annotated[Optional[str], typer.Option(help=(
+        "Proxy that area, naswot and hybrid_bo rank candidates with, live (default naswot)."))] = None,
     candidates: Annotated[Optional[int], typer.Option(min=1, help=(
         "Candidates naswot (N) or area (its initial pool) scores with --scorer; default: the strategy's (100, 1000)."))] = None,
     population: Annotated[Optional[int], typer.Option(min=2, help=(
@@ -172,7 +178,8 @@ def search(
     rerank: Annotated[Optional[str], typer.Option(help=(
         "A cascade: after the search, evaluate its --rerank-top best cells with this costlier term (e.g. gennas:task=nb101) "
         "and pick its best; stored beside the search, resumed like it."))] = None,
-    rerank_top: Annotated[int, typer.Option(min=1, help="How many of the search's best cells --rerank evaluates.")] = 10,
+    rerank_top: Annotated[Optional[int], typer.Option(min=1, help=(
+        "How many of the search's best cells --rerank evaluates (default 10)."))] = None,
     trials: Annotated[int, typer.Option(min=1, help="Total trials (queries) the study should hold.")] = 100,
     seconds: Annotated[Optional[float], typer.Option("--time", min=0.001, help=(
         "Stop the search after this many seconds; a --rerank then evaluates its whole shortlist."))] = None,
@@ -216,6 +223,8 @@ def search(
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
                      population=population, tournament=tournament, encoding=encoding)
     second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
+    if second is None and rerank_top is not None:
+        raise typer.BadParameter("--rerank-top sizes the shortlist of --rerank; give --rerank too", param_hint="--rerank-top")
     if second is not None and second.name == obj.name:
         raise typer.BadParameter("--rerank repeats the search's own objective", param_hint="--rerank")
     for out, option in ((export, "--export"), (report, "--report")):
@@ -230,7 +239,7 @@ def search(
         summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
         best = study.best_trial()
         if second is not None and best is not None:
-            summary["rerank"], best = _rerank(study, second, rerank_top, pool, retry, quiet)
+            summary["rerank"], best = _rerank(study, second, rerank_top or 10, pool, retry, quiet)
             summary["rerank"]["search_best"] = summary["best"]["arch"]
             summary["primary"] = second.primary
             summary["best"] = None if best is None else {"number": best.number, "metrics": best.metrics, "arch": sp.format(best.arch)}

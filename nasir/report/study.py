@@ -121,7 +121,7 @@ def _study_row(path: Path, name: str | None) -> tuple[str, dict[str, Any]]:
     if name is None:
         searches = [n for n, row in rows.items() if not any(_is_cascade_of(n, row, other) for other in rows)]
         if len(searches) > 1:
-            raise StudyStorageError(f"{where} holds studies {sorted(rows)}; name the one to read")
+            raise StudyStorageError(f"{where} holds studies {sorted(rows)}; name the one to read (name=, or --name on the command line)")
         name = searches[0]
     if name not in rows:
         raise StudyStorageError(f"{where} has no study {name!r} (it holds {sorted(rows)})")
