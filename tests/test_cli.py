@@ -139,6 +139,8 @@ def _nb101_json() -> str:
     (("search", "--storage", "new.db", "--strategy", "hybrid_bo", "--candidates", "50"), "takes no --candidates (use area, naswot)"),
     (("search", "--storage", "new.db", "--rerank-top", "3"), "--rerank-top sizes the shortlist of --rerank; give --rerank too"),
     (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
+    (("bench", "proxies", "--truth", "cifar10"), "'cifar10' is not DATASET/METRIC"),
+    (("export", "{\"schema_version\": 1, \"nodes\": \"x\", \"edges\": []}"), "nodes and edges must be lists of objects"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str, study: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -431,3 +433,13 @@ def test_bananas_searches_darts_with_the_encoding_given(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["complete"] == 12 and summary["best"]["arch"].startswith("Genotype(")
+
+
+def test_a_darts_cell_of_two_inputs_exports_with_two_shapes(tmp_path: Path) -> None:
+    from nasir.spaces.darts import space as darts
+
+    cell = darts.format(darts.sample(0))
+    done = run("export", cell, "--space", "darts", "--cell", "--input-shape", "16,32,32;16,32,32", "-o", str(tmp_path / "c.onnx"),
+               "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["input_shape"] == [[16, 32, 32], [16, 32, 32]] and (tmp_path / "c.onnx").stat().st_size > 0

@@ -49,6 +49,8 @@ def bench_proxies(
     from nasir.proxy_math import kendall, spearman
 
     dataset, _, metric = truth.partition("/")
+    if not dataset or not metric:
+        raise typer.BadParameter(f"{truth!r} is not DATASET/METRIC, e.g. cifar100/test_acc", param_hint="--truth")
     bench = _nb201_bench()
     nb201 = _space("nb201")
     indices = benchmark_sample(sample)

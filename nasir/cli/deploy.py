@@ -29,7 +29,9 @@ def export_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")] = Path("model.onnx"),
     space: StudySpaceOpt = None,
     cell: Annotated[bool, typer.Option("--cell", help="Export the bare cell instead of the whole network.")] = False,
-    input_shape: Annotated[str, typer.Option(help="Per-sample input shape C,H,W of a bare --cell.")] = "16,32,32",
+    input_shape: Annotated[str, typer.Option(help=(
+        "Per-sample input shape C,H,W of a bare --cell; one per input, ';'-separated, for a cell of several inputs "
+        "(a DARTS cell: 16,32,32;16,32,32)."))] = "16,32,32",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -42,15 +44,16 @@ def export_cmd(
     sp, arch_, ident = _target(arch, study, name, space)
     if cell:
         try:
-            shape = tuple(int(v) for v in input_shape.split(","))
+            shapes = [tuple(int(v) for v in one.split(",")) for one in input_shape.split(";")]
         except ValueError:
-            raise typer.BadParameter(f"{input_shape!r} is not C,H,W (three integers)", param_hint="--input-shape") from None
-        if min(shape) < 1:
+            raise typer.BadParameter(f"{input_shape!r} is not C,H,W (three integers; ';' between inputs)",
+                                     param_hint="--input-shape") from None
+        if min(min(shape) for shape in shapes) < 1:
             raise typer.BadParameter(f"{input_shape!r}: sizes must be positive", param_hint="--input-shape")
-        model = backend.export(arch_, input_shapes=shape, seed=seed)
+        model = backend.export(arch_, input_shapes=shapes[0] if len(shapes) == 1 else shapes, seed=seed)
         with writing(out, "--out"):
             _need("onnx", "onnx", "ONNX export").save(model, str(out))
-        info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": list(shape)}
+        info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": [list(shape) for shape in shapes] if len(shapes) > 1 else list(shapes[0])}
     else:
         info = _export_network(sp.network(arch_), out, seed)
     info.update(ident)

@@ -193,8 +193,11 @@ class Arch:
         try:
             pairs = [(n["id"], (n["op"], n.get("attrs", {}))) for n in data["nodes"]]
             edges = [(e["src"], e["dst"], e["port"]) for e in data["edges"]]
-        except (KeyError, TypeError) as err:
+        except KeyError as err:
             raise SchemaError(f"architecture JSON lacks field {err}; expected nodes[id, op, attrs] and edges[src, dst, port]") from None
+        except TypeError:
+            raise SchemaError("architecture JSON nodes and edges must be lists of objects: nodes[{id, op, attrs}] and "
+                              "edges[{src, dst, port}]") from None
         if not all(isinstance(n, str) for n, _ in pairs):
             raise SchemaError(f"architecture JSON node ids must be strings, got {[n for n, _ in pairs]!r}")
         repeated = sorted(n for n, count in Counter(n for n, _ in pairs).items() if count > 1)
