@@ -31,6 +31,31 @@ __all__ = [
     "BudgetError",
     "StudyConfigError",
     "StrategyOptionError",
+    "ExecutorError",
+    "ReplayMismatchError",
+    "ScorerOutputError",
+    "NoSupernetError",
+    "MeasurementError",
+    "ParetoInputError",
+    "EmptySpaceError",
+    "PredictorDataError",
+    "NotFittedError",
+    "NoUncertaintyError",
+    "RuntimeOptionError",
+    "DeviceUnavailableError",
+    "ProviderError",
+    "ModelFileError",
+    "ModelLoadError",
+    "GrammarError",
+    "UndefinedSymbolError",
+    "InfiniteLanguageError",
+    "UnsatisfiableConstraintsError",
+    "InvalidDerivationError",
+    "ParameterError",
+    "UnboundParameterError",
+    "UnknownParameterError",
+    "ParameterTypeError",
+    "ArchTooLargeError",
 ]
 
 
@@ -130,3 +155,104 @@ class StudyConfigError(NasirError, ValueError):
 
 class StrategyOptionError(NasirError, TypeError):
     """A strategy was given an option it does not take, or not one it needs."""
+
+
+class ExecutorError(NasirError, RuntimeError):
+    """An executor cannot run the objective (e.g. it cannot be sent to worker processes)."""
+
+
+class ReplayMismatchError(NasirError, RuntimeError):
+    """Stored trials are not what this strategy (seed, settings, code version) would have proposed."""
+
+
+class ScorerOutputError(NasirError, ValueError):
+    """A scorer returned something other than one number per architecture it was given."""
+
+
+class NoSupernetError(NasirError, TypeError):
+    """The space cannot build mixed cells (it is not op-on-edge, e.g. NB101 or DARTS), so it has no supernet to prune."""
+
+
+class MeasurementError(NasirError, ValueError):
+    """A measurement gave no value, a non-number or a non-finite change, which no rank can order."""
+
+
+class ParetoInputError(NasirError, ValueError):
+    """Points and directions given to a Pareto helper do not fit together."""
+
+
+class EmptySpaceError(NasirError, ValueError):
+    """A restricted space found no member where one was needed (the predicate rejects everything)."""
+
+
+class PredictorDataError(NasirError, ValueError):
+    """``X`` or ``y`` given to a predictor has the wrong shape, too few rows or non-finite values."""
+
+
+class NotFittedError(NasirError, ValueError, AttributeError):
+    """A predictor was asked to predict before ``fit``; both bases, as scikit-learn's, so callers
+    catching either (or the ``AttributeError`` this used to be) keep working."""
+
+
+class NoUncertaintyError(NasirError, AttributeError):
+    """A strategy that samples from its predictor's uncertainty (BANANAS, HybridBO) was given one without ``predict_std``."""
+
+
+class RuntimeOptionError(NasirError, ValueError):
+    """An option the runtime does not know, or a value it cannot take."""
+
+
+class DeviceUnavailableError(NasirError, RuntimeError):
+    """The runtime cannot reach the requested device (no GPU, no such index): never a silent fallback."""
+
+
+class ProviderError(NasirError, RuntimeError):
+    """The requested execution provider is unknown, or (strict mode) not the one onnxruntime runs."""
+
+
+class ModelFileError(NasirError, FileNotFoundError):
+    """An ONNX model file does not exist."""
+
+
+class ModelLoadError(NasirError, ValueError):
+    """onnxruntime cannot build a session for a model (invalid file, unsupported op or IR version)."""
+
+
+class GrammarError(NasirError, ValueError):
+    """A grammar is malformed: a right-hand side breaks the interface rules, a symbol never terminates."""
+
+
+class UndefinedSymbolError(GrammarError, UnknownNameError):
+    """A non-terminal is used (or chosen as start) but has no productions."""
+
+
+class InfiniteLanguageError(SpaceTooLargeError):
+    """Enumeration or an exact count was asked of a recursive grammar without a size bound."""
+
+
+class UnsatisfiableConstraintsError(GrammarError):
+    """No derivation satisfying the constraints was found within the allowed number of tries."""
+
+
+class InvalidDerivationError(GrammarError):
+    """A derivation tree or architecture does not belong to the grammar."""
+
+
+class ParameterError(GrammarError):
+    """Parameters passed down the tree are used inconsistently (the subclasses say how)."""
+
+
+class UnboundParameterError(ParameterError):
+    """An op (or a binding) reads a parameter that no ancestor binds on some path from the start, and it has no default."""
+
+
+class UnknownParameterError(ParameterError, UnknownNameError):
+    """A non-terminal reference binds a parameter that nothing the non-terminal derives reads."""
+
+
+class ParameterTypeError(ParameterError, TypeError):
+    """A parameter is bound to values of different types (or to an unhashable value, or scaled but not a number)."""
+
+
+class ArchTooLargeError(NasirError, ValueError):
+    """An architecture has more nodes than a graph encoding is padded to (the space's node bound)."""

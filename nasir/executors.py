@@ -22,14 +22,10 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from nasir.errors import MissingDependencyError, NasirError
+from nasir.errors import ExecutorError, MissingDependencyError
 from nasir.ir import Arch
 
 __all__ = ["Outcome", "Executor", "InProcessExecutor", "ProcessPoolExecutor", "RayExecutor", "evaluate_safely", "ExecutorError"]
-
-
-class ExecutorError(NasirError, RuntimeError):
-    """An executor cannot run the objective (e.g. it cannot be sent to worker processes)."""
 
 
 @dataclass(frozen=True)

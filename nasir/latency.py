@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 import nasir
-from nasir.errors import NasirError, SchemaError
+from nasir.errors import DeviceUnavailableError, RuntimeOptionError, SchemaError
 from nasir.frameworks import lazy_import
 from nasir.ir import Arch, Network, Shape, infer_shapes
 from nasir.machine import cpu_model
@@ -59,14 +59,6 @@ __all__ = [
 
 SCHEMA_VERSION = 2
 DEFAULT_RUNTIME = "onnxruntime"
-
-
-class RuntimeOptionError(NasirError, ValueError):
-    """An option the runtime does not know, or a value it cannot take."""
-
-
-class DeviceUnavailableError(NasirError, RuntimeError):
-    """The runtime cannot reach the requested device (no GPU, no such index): never a silent fallback."""
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nasir.errors import NasirError
+from nasir.errors import ParetoInputError
 from nasir.objectives import MAXIMIZE, MINIMIZE
 
 __all__ = ["ParetoInputError", "to_maximize", "dominates", "non_dominated_sort", "pareto_front", "crowding_distance", "hypervolume_2d"]
-
-
-class ParetoInputError(NasirError, ValueError):
-    """Points and directions given to a Pareto helper do not fit together."""
 
 
 def to_maximize(points: np.ndarray | Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from nasir.errors import NasirError
+from nasir.errors import EmptySpaceError
 from nasir.ir import Arch, Network
 from nasir.registry import Registry
 from nasir.rng import Seed, as_rng
@@ -55,10 +55,6 @@ class SearchSpace(Protocol):
 
 
 SPACES: Registry[SearchSpace] = Registry("search space")
-
-
-class EmptySpaceError(NasirError, ValueError):
-    """A restricted space found no member where one was needed (the predicate rejects everything)."""
 
 
 class RestrictedSpace:

@@ -1,4 +1,4 @@
-"""The core imports no deep-learning framework, and still works when frameworks are absent."""
+"""The core imports no deep-learning framework, and still works when frameworks are absent; every error lives in nasir.errors."""
 
 from __future__ import annotations
 
@@ -49,3 +49,22 @@ def test_grammar_core_and_grammar_spaces_work_with_frameworks_blocked() -> None:
     assert result.returncode == 0, result.stderr
     params, size = map(int, result.stdout.split())
     assert params > 0 and size == 15_625
+
+
+def test_every_nasir_error_is_defined_in_nasir_errors() -> None:
+    """One place to find what can be caught: every error class nasir raises is listed in nasir.errors."""
+    import nasir.backends.onnx  # noqa: F401
+    import nasir.grammar  # noqa: F401
+    import nasir.latency  # noqa: F401
+    import nasir.predictors  # noqa: F401
+    import nasir.strategies  # noqa: F401
+    import nasir.study  # noqa: F401
+    from nasir import errors
+
+    def subclasses(cls: type) -> set[type]:
+        return set(cls.__subclasses__()).union(*(subclasses(c) for c in cls.__subclasses__()))
+
+    found = subclasses(errors.NasirError)
+    assert len(found) > 40
+    assert {c.__qualname__ for c in found if c.__module__ != "nasir.errors" and not c.__module__.startswith("test")} == set()
+    assert {c.__qualname__ for c in found if c.__module__ == "nasir.errors"} <= set(errors.__all__)

@@ -19,7 +19,7 @@ from typing import Any, Union
 import numpy as np
 import onnx
 
-from nasir.errors import MissingDependencyError, NasirError
+from nasir.errors import MissingDependencyError, ModelFileError, ModelLoadError, ProviderError
 
 __all__ = ["session", "run", "provider_name", "Session", "ProviderError", "ProviderFallbackWarning",
            "ModelFileError", "ModelLoadError", "PROVIDERS", "ort_module"]
@@ -29,20 +29,8 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "te
 ModelLike = Union[onnx.ModelProto, bytes, str, os.PathLike]
 
 
-class ProviderError(NasirError, RuntimeError):
-    """The requested execution provider is unknown, or (strict mode) not the one onnxruntime runs."""
-
-
 class ProviderFallbackWarning(RuntimeWarning):
     """onnxruntime runs the model on another provider than the requested one."""
-
-
-class ModelFileError(NasirError, FileNotFoundError):
-    """An ONNX model file does not exist."""
-
-
-class ModelLoadError(NasirError, ValueError):
-    """onnxruntime cannot build a session for a model (invalid file, unsupported op or IR version)."""
 
 
 def ort_module() -> Any:

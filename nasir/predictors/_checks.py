@@ -7,23 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import NasirError
+from nasir.errors import NoUncertaintyError, NotFittedError, PredictorDataError
 
 __all__ = ["PredictorDataError", "NotFittedError", "NoUncertaintyError", "check_fit_data", "check_predict_data"]
-
-
-class PredictorDataError(NasirError, ValueError):
-    """``X`` or ``y`` given to a predictor has the wrong shape, too few rows or non-finite values."""
-
-
-class NotFittedError(NasirError, ValueError, AttributeError):
-    """A predictor was asked to predict before ``fit``; both bases, as scikit-learn's, so callers
-    catching either (or the ``AttributeError`` this used to be) keep working."""
-
-
-class NoUncertaintyError(NasirError, AttributeError):
-    """A point-prediction model was asked for ``predict_std``; an ``AttributeError``, so
-    ``hasattr(model, "predict_std")`` stays the way to ask whether a model has an uncertainty."""
 
 
 def _as_float_array(model: Any, method: str, name: str, values: Any) -> np.ndarray:

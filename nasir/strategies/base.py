@@ -22,17 +22,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from nasir.errors import NasirError
+from nasir.errors import ReplayMismatchError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 
 __all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "Told"]
 
 FAILED = float("-inf")  # the score a strategy is told for a failed trial (loses every comparison)
-
-
-class ReplayMismatchError(NasirError, RuntimeError):
-    """Stored trials are not what this strategy (seed, settings, code version) would have proposed."""
 
 
 @runtime_checkable

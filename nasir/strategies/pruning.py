@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from nasir.errors import NasirError
+from nasir.errors import MeasurementError, NoSupernetError
 from nasir.ir import Arch
 
 __all__ = ["SupernetSpace", "PruneRound", "PruneResult", "NoSupernetError", "MeasurementError", "tenas_prune"]
@@ -40,14 +40,6 @@ class SupernetSpace(Protocol):
     """An op-on-edge space that can build mixed cells (e.g. ``NB201Space``)."""
 
     def supernet(self, ops_per_edge: Sequence[Sequence[str]]) -> Arch: ...
-
-
-class NoSupernetError(NasirError, TypeError):
-    """The space cannot build mixed cells (it is not op-on-edge, e.g. NB101 or DARTS), so it has no supernet to prune."""
-
-
-class MeasurementError(NasirError, ValueError):
-    """A measurement gave no value, a non-number or a non-finite change, which no rank can order."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import NasirError
+from nasir.errors import ScorerOutputError
 from nasir.ir import Arch
 from nasir.rng import Seed
 
@@ -26,10 +26,6 @@ Scorer = Callable[[Sequence[Arch]], "np.ndarray | Sequence[float]"]
 def scorer_name(scorer: Scorer) -> str:
     """The name stored with a study (so a resume with another scorer is refused)."""
     return str(getattr(scorer, "name", getattr(scorer, "__qualname__", type(scorer).__name__)))
-
-
-class ScorerOutputError(NasirError, ValueError):
-    """A scorer returned something other than one number per architecture it was given."""
 
 
 def checked_scores(scorer: Scorer, archs: Sequence[Arch]) -> np.ndarray:
