@@ -23,7 +23,7 @@ from __future__ import annotations
 from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
 from nasir.grammar.derivation import Derivation, bound_positions, derive_arch, from_text, parse_arch, to_text
-from nasir.grammar.errors import (
+from nasir.errors import (
     ArchTooLargeError,
     GrammarError,
     InfiniteLanguageError,

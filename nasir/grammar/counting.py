@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from nasir.grammar.derivation import Derivation
-from nasir.grammar.errors import InfiniteLanguageError
+from nasir.errors import InfiniteLanguageError
 from nasir.grammar.grammar import Grammar, Production
 
 __all__ = ["counts", "count", "count_bounded", "enumerate_trees", "max_terminals"]

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from nasir.grammar.errors import InvalidDerivationError
+from nasir.errors import InvalidDerivationError
 from nasir.grammar.grammar import Binding, Grammar, Production, Terminal
 from nasir.grammar.symbols import IN, OUT
 from nasir.ir import Arch

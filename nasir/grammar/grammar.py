@@ -37,13 +37,14 @@ from typing import Any
 
 import networkx as nx
 
-from nasir.errors import InvalidArchError, UnknownOpError
-from nasir.grammar.errors import (
+from nasir.errors import (
     GrammarError,
+    InvalidArchError,
     ParameterError,
     ParameterTypeError,
     UnboundParameterError,
     UndefinedSymbolError,
+    UnknownOpError,
     UnknownParameterError,
 )
 from nasir.grammar.symbols import (

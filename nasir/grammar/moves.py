@@ -20,7 +20,7 @@ import numpy as np
 
 from nasir.grammar.counting import counts
 from nasir.grammar.derivation import Derivation, Path, bound_positions, positions, replace, subtree
-from nasir.grammar.errors import GrammarError
+from nasir.errors import GrammarError
 from nasir.grammar.grammar import Grammar, Production
 
 __all__ = ["Moves", "SAMPLING"]

@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import SpaceTooLargeError
+from nasir.errors import SpaceTooLargeError, UnsatisfiableConstraintsError
 from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
 from nasir.grammar.derivation import Derivation, check, derive_arch, from_text, parse_arch, to_text
 from nasir.grammar.encoding import TREE_KINDS, Encoder
-from nasir.grammar.errors import UnsatisfiableConstraintsError
 from nasir.grammar.grammar import Grammar
 from nasir.grammar.moves import Moves
 from nasir.ir import Arch, Block, Network, Shape
