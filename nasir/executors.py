@@ -38,6 +38,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """True when the evaluation succeeded: no error text (else the trial is FAILED)."""
         return not self.error
 
 
@@ -82,6 +83,8 @@ class InProcessExecutor:
 
     def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        """Evaluates ``archs`` one at a time, in order, yielding each outcome as it finishes; checks ``stop()``
+        before each, so a stop leaves the rest unstarted."""
         for i, arch in enumerate(archs):
             if stop():
                 return
@@ -137,6 +140,8 @@ class ProcessPoolExecutor:
 
     def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        """Submits ``archs`` in order, at most ``max_workers`` at a time, and yields outcomes as they finish; once ``stop()``
+        is true nothing new is submitted but running evaluations are awaited and yielded. A worker crash fails its trial only."""
         pool = self._pool_for(objective)
         waiting = list(enumerate(archs))
         running: dict[futures.Future, int] = {}
@@ -152,6 +157,7 @@ class ProcessPoolExecutor:
                 yield running.pop(future), _result(future)
 
     def close(self) -> None:
+        """Shuts the worker pool down (waiting for running evaluations, cancelling queued ones); the next run starts a new one."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -201,6 +207,8 @@ class RayExecutor:
 
     def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        """Launches one Ray task per architecture in order, at most ``max_workers`` in flight, yielding outcomes as tasks
+        finish; after ``stop()`` none is launched but those in flight are awaited. A lost task fails its trial only."""
         ray = self._ray
         if objective is not self._objective:
             self._objective, self._ref = objective, ray.put(objective)
@@ -223,6 +231,7 @@ class RayExecutor:
                 yield i, outcome
 
     def close(self) -> None:
+        """Shuts Ray down if this executor started it, and drops the shipped objective."""
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
         self._objective = self._ref = None

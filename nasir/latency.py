@@ -236,6 +236,7 @@ class LatencyCache:
                            "created REAL, PRIMARY KEY (model, device, settings))")
 
     def close(self) -> None:
+        """Closes the connection to the cache file."""
         self._conn.close()
 
     def __len__(self) -> int:

@@ -75,6 +75,7 @@ class TabularObjective:
         self.name = f"tabular:{self.primary}"
 
     def evaluate(self, arch: Arch) -> dict[str, float]:
+        """The benchmark's value for every (dataset, metric) pair, keyed ``"<dataset>/<metric>"``; no training, a lookup."""
         key = arch if self.space is None else self.space.format(arch)
         return {f"{ds}/{m}": self.benchmark.query(key, ds, m) for ds, m in self._pairs}
 
@@ -96,4 +97,5 @@ class FunctionObjective:
         self.name = name or f"function:{getattr(fn, '__qualname__', type(fn).__name__)}:{primary}"
 
     def evaluate(self, arch: Arch) -> dict[str, float]:
+        """The callable's metrics as floats; a missing primary or a NaN is caught by the executor, failing the trial."""
         return {k: float(v) for k, v in self.fn(arch).items()}

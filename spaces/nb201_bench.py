@@ -153,6 +153,7 @@ class NB201Benchmark:
         return float(self.column(dataset, metric)[self.index_of(arch)])
 
     def query_many(self, archs: Iterable[int | str | Arch], dataset: str = "cifar10", metric: str = "test_acc") -> np.ndarray:
+        """Values for several architectures (indices, arch strings or Archs) as one array, in the order given."""
         column = self.column(dataset, metric)
         return column[[self.index_of(a) for a in archs]]
 

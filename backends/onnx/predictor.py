@@ -247,6 +247,7 @@ class LatencyTable:
         return np.array([self._predict_one(n) for n in networks])
 
     def save(self, path: str | Path) -> None:
+        """Writes the settings, device fingerprint, op table, factors and intercept as JSON (not the ``cache``)."""
         data = {"settings": {**self._settings(), "chain": self.chain, "ridge": self.ridge,
                              "merge": self.merge, "layout": self.layout}, "device": self.device_,
                 "table": self.table_, "scale": self.scale_, "intercept": self.intercept_}
@@ -254,6 +255,8 @@ class LatencyTable:
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyTable:
+        """A table written by :meth:`save`, ready to predict without measuring; a file from before the per-op-type
+        factors is refused (build and fit it again)."""
         data = json.loads(Path(path).read_text())
         if "scale" not in data:
             raise ValueError("a table saved before per-op-type factors (no 'scale' field); build and fit it again")

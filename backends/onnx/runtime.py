@@ -63,6 +63,7 @@ class Session:
 
     @property
     def input_names(self) -> list[str]:
+        """The model's input names in order: the keys of a ``run`` feed."""
         return [i.name for i in self.ort_session.get_inputs()]
 
 

@@ -69,6 +69,7 @@ class Arch:
 
     @property
     def registry(self) -> Registry[OpSpec]:
+        """The op registry the architecture was validated against."""
         return self._registry
 
     def op(self, node: str) -> str:
@@ -89,6 +90,7 @@ class Arch:
         return tuple(sorted(preds, key=lambda p: preds[p]["port"]))
 
     def successors(self, node: str) -> tuple[str, ...]:
+        """Nodes that take ``node`` as an input, sorted by id."""
         return tuple(sorted(self._graph.succ[node]))
 
     @property
@@ -104,6 +106,7 @@ class Arch:
 
     @property
     def output_node(self) -> str:
+        """The single ``output`` node (validation guarantees exactly one)."""
         return next(n for n in self._graph if self.op(n) == "output")
 
     def __len__(self) -> int:
@@ -179,6 +182,7 @@ class Arch:
         }
 
     def to_json(self) -> str:
+        """The :meth:`to_dict` form as JSON with sorted keys: what studies store and executors send to workers."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
@@ -208,6 +212,7 @@ class Arch:
 
     @classmethod
     def from_json(cls, text: str, *, registry: Registry[OpSpec] = OPS) -> Arch:
+        """Inverse of :meth:`to_json`; text that is not JSON raises :class:`SchemaError` too."""
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:

@@ -85,6 +85,7 @@ class Network:
         return self
 
     def block(self, name: str) -> Block:
+        """The block called ``name``; raises KeyError if there is none."""
         for b in self.blocks:
             if b.name == name:
                 return b
@@ -109,6 +110,7 @@ class Network:
 
     @property
     def output_shape(self) -> Shape:
+        """Output shape of the last block, i.e. of the network (inferred on each access)."""
         return self.block_shapes()[self.blocks[-1].name]
 
     def weight_specs(self) -> dict[str, WeightSpec]:
@@ -136,6 +138,7 @@ class Network:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form with ``schema_version``: input shape, then every block's name, kind, inputs and IR."""
         return {
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
@@ -145,6 +148,7 @@ class Network:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Network:
+        """Inverse of :meth:`to_dict`; raises :class:`SchemaError` for another schema version or a missing field."""
         if not isinstance(data, Mapping) or data.get("schema_version") != SCHEMA_VERSION:
             raise SchemaError(f"not a nasir network of schema_version {SCHEMA_VERSION}")
         try:
@@ -154,6 +158,7 @@ class Network:
             raise SchemaError(f"network JSON lacks field {err}") from None
 
     def to_json(self) -> str:
+        """The :meth:`to_dict` form as JSON with sorted keys."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def canonical_hash(self) -> str:

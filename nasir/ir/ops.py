@@ -128,6 +128,7 @@ class WeightSpec:
 
     @property
     def size(self) -> int:
+        """Number of elements: the product of ``shape`` (1 for a scalar)."""
         n = 1
         for d in self.shape:
             n *= d

@@ -38,6 +38,7 @@ class StudyRecord:
     trials: list[Trial] = field(repr=False)
 
     def direction(self, metric: str) -> str:
+        """The stored direction of ``metric``, else the default for its name (a metric the objective did not declare)."""
         return self.directions.get(metric) or default_direction(metric)
 
     @property
@@ -60,6 +61,7 @@ class StudyRecord:
         return max(done, key=lambda t: (sign * t.metrics[self.primary], -t.number)) if done else None
 
     def count(self, state: TrialState) -> int:
+        """Number of trials in ``state``."""
         return sum(t.state is state for t in self.trials)
 
 

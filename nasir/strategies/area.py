@@ -66,6 +66,7 @@ class SampleAndRank(BaseStrategy):
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
+        """The sample size and the scorer's name: with the seed, they fix the ranking and so every proposal."""
         return {"n_samples": self.n_samples, "scorer": scorer_name(self.scorer)}
 
     def ranking(self) -> list[Arch]:
@@ -98,6 +99,8 @@ class AREA(RegularizedEvolution):
             raise ValueError(f"n_candidates ({self.n_candidates}) must be >= population_size ({self.population_size})")
 
     def config(self) -> dict[str, Any]:
+        """Evolution's settings plus what picks the initial population: candidate count, scorer name and, for a given
+        ``candidates`` pool, its hash."""
         pool = {} if self.candidates is None else {"candidates_sha256": hashlib.sha256(
             "".join(a.canonical_hash() for a in self.candidates).encode()).hexdigest()}  # a resume must rank the same pool
         return {**super().config(), "n_candidates": self.n_candidates, "scorer": scorer_name(self.scorer), **pool}

@@ -65,6 +65,8 @@ class Bananas(BaseStrategy):
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
+        """The settings that shape proposals; the ``predictor`` factory is not recorded (stored batches are replayed
+        without refitting it)."""
         return {"initial": self.initial, "batch": self.batch, "candidates": self.candidates, "parents": self.parents,
                 "mutations": self.mutations, "encoding": self.encoding}
 

@@ -39,7 +39,8 @@ class Told(Protocol):
     arch: Arch
 
     @property
-    def finished(self) -> bool: ...
+    def finished(self) -> bool:
+        """Whether the trial has its result (complete or failed); an unfinished one is replayed as still outstanding."""
 
 
 @runtime_checkable
@@ -105,6 +106,7 @@ class BaseStrategy:
 
     @property
     def outstanding(self) -> int:
+        """Number of proposals asked but not told yet (a plan that needs their results waits for them)."""
         return sum(s is None for s in self.scores)
 
     def done(self) -> list[tuple[Arch, float]]:
@@ -112,6 +114,7 @@ class BaseStrategy:
         return [(a, s) for a, s in zip(self.archs, self.scores) if s is not None]
 
     def seen(self, arch: Arch) -> bool:
+        """Whether the architecture (by canonical hash, so any isomorphic copy) was proposed before, told or not."""
         return arch.canonical_hash() in self._hashes
 
     def random_unseen(self, k: int, rng: np.random.Generator) -> list[Arch]:
@@ -133,6 +136,8 @@ class BaseStrategy:
 
     # ------------------------------------------------------------------ protocol
     def ask(self, n: int = 1) -> list[Arch]:
+        """Up to ``n`` proposals: the rest of the current plan, then new plans from ``_plan`` until one is None (it
+        needs results still outstanding)."""
         if n < 1:
             raise ValueError(f"ask(n) needs n >= 1, got {n}")
         out: list[Arch] = []
@@ -146,6 +151,8 @@ class BaseStrategy:
         return out
 
     def tell(self, arch: Arch, result: float | Mapping[str, float]) -> None:
+        """Scores the earliest outstanding proposal of ``arch`` (metrics are reduced with ``metric`` and ``direction``,
+        NaN becomes ``FAILED``); raises ValueError for an architecture not outstanding."""
         key = arch.canonical_hash()
         for i, (a, s) in enumerate(zip(self.archs, self.scores)):
             if s is None and a.canonical_hash() == key:

@@ -31,6 +31,7 @@ class RegularizedEvolution(BaseStrategy):
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
+        """Population and tournament sizes: with the seed, all that decides the proposals."""
         return {"population_size": self.population_size, "sample_size": self.sample_size}
 
     def _plan(self, t: int) -> list[Arch] | None:

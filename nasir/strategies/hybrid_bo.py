@@ -60,6 +60,7 @@ class HybridBO(Bananas):
         super().__init__(space, encoding=encoding, batch=batch, predictor=predictor or _gp, **kwargs)
 
     def config(self) -> dict[str, Any]:
+        """BANANAS' settings plus the proxies (by name), their ``feature_weight`` and the number of random candidates."""
         return {**super().config(), "scorers": [scorer_name(s) for s in self.scorers], "feature_weight": self.feature_weight,
                 "random_candidates": self.random_candidates}
 

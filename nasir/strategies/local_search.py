@@ -32,6 +32,7 @@ class LocalSearch(BaseStrategy):
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
+        """The size of the random sample that starts each run; neighbourhoods come from the space (recorded by the study)."""
         return {"initial": self.initial}
 
     def _reset(self) -> None:

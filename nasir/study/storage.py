@@ -93,6 +93,7 @@ class SQLiteStorage:
         return conn
 
     def close(self) -> None:
+        """Closes the connection to the file (a claim on a study is given up by :meth:`release`)."""
         self._conn.close()
 
     # ------------------------------------------------------------------ studies
@@ -113,6 +114,7 @@ class SQLiteStorage:
                                      "open it with the same settings, or use another study name or file")
 
     def study_names(self) -> list[str]:
+        """Names of the studies in the file, oldest first."""
         return [r[0] for r in self._conn.execute("SELECT name FROM study ORDER BY created")]
 
     def study_record(self, name: str) -> dict[str, Any]:
@@ -185,12 +187,15 @@ class SQLiteStorage:
             raise StudyStorageError(f"cannot add trials {[r[0] for r in rows]} to study {study!r} in {str(self.path)!r}: {err}") from None
 
     def mark_running(self, study: str, number: int) -> None:
+        """Marks a trial RUNNING and stamps its start (committed: after a crash it is failed or requeued on the next open)."""
         with self._conn:
             self._conn.execute("UPDATE trial SET state=?, started=? WHERE study=? AND number=?",
                                (TrialState.RUNNING.value, time.time(), study, number))
 
     def finish_trial(self, study: str, number: int, state: TrialState, metrics: dict[str, float], error: str,
                      seconds: float, duplicate_of: int | None) -> None:
+        """Commits a trial's final state, metrics (non-finite ones as null), error and timing; ``started`` is filled in for
+        a trial that never ran (a duplicate completed from storage)."""
         with self._conn:
             self._conn.execute(
                 "UPDATE trial SET state=?, metrics=?, error=?, seconds=?, duplicate_of=?, finished=?, started=COALESCE(started, ?) "
@@ -198,6 +203,7 @@ class SQLiteStorage:
                 (state.value, _metrics_json(metrics), error, seconds, duplicate_of, time.time(), time.time(), study, number))
 
     def count(self, study: str) -> int:
+        """Number of trials of the study, in any state."""
         return self._conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (study,)).fetchone()[0]
 
     def trials(self, study: str, state: TrialState | None = None) -> list[Trial]:
@@ -207,6 +213,7 @@ class SQLiteStorage:
         return self._select("study=? AND state=?", (study, state.value))
 
     def trial(self, study: str, number: int) -> Trial:
+        """One trial by number; raises :class:`StudyStorageError` if the study has no such trial."""
         found = self._select("study=? AND number=?", (study, number))
         if not found:
             raise StudyStorageError(f"study {study!r} in {str(self.path)!r} has no trial {number!r} (it has {self.count(study)})")

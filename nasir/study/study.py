@@ -118,6 +118,7 @@ class Study:
 
     @property
     def trials(self) -> list[Trial]:
+        """Every trial in number order, read from the file on each access (a fresh list, not a live view)."""
         return self.storage.trials(self.name)
 
     def best_trial(self) -> Trial | None:

@@ -46,10 +46,12 @@ class Trial:
 
     @cached_property
     def arch(self) -> Arch:
+        """The architecture parsed from ``arch_json`` (on first access, then cached)."""
         return Arch.from_json(self.arch_json)
 
     @property
     def finished(self) -> bool:
+        """Whether the trial has its result: COMPLETE or FAILED."""
         return self.state in (TrialState.COMPLETE, TrialState.FAILED)
 
     def value(self, metric: str) -> float | None:
@@ -57,6 +59,7 @@ class Trial:
         return self.metrics.get(metric) if self.state is TrialState.COMPLETE else None
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form with the architecture as an IR dict; ``finished_at`` is written as ``finished``."""
         return {"number": self.number, "arch_hash": self.arch_hash, "arch": json.loads(self.arch_json), "state": self.state.value,
                 "metrics": self.metrics, "error": self.error, "seconds": self.seconds, "duplicate_of": self.duplicate_of,
                 "created": self.created, "started": self.started, "finished": self.finished_at}
