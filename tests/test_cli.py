@@ -443,3 +443,14 @@ def test_a_darts_cell_of_two_inputs_exports_with_two_shapes(tmp_path: Path) -> N
                "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["input_shape"] == [[16, 32, 32], [16, 32, 32]] and (tmp_path / "c.onnx").stat().st_size > 0
+
+
+def test_a_rerun_with_a_smaller_rerank_top_is_read_back_with_its_k(tmp_path: Path) -> None:
+    """The file records --rerank-top: after 3 then 1, readers pick over the search's best cell, as search printed."""
+    args = ("search", "--objective", "flops", "--strategy", "random", "--storage", "c.db", "--quiet", "--json", "--trials", "8",
+            "--rerank", "tabular")
+    wide = json.loads(run(*args, "--rerank-top", "3", cwd=tmp_path).stdout)
+    narrow = json.loads(run(*args, "--rerank-top", "1", cwd=tmp_path).stdout)
+    assert narrow["best"]["arch"] != wide["best"]["arch"], "seed 0 picks differently over 3 cells and over 1"
+    read = json.loads(run("export", "--study", "c.db", "-o", "p.onnx", "--json", cwd=tmp_path).stdout)
+    assert read["arch"] == narrow["best"]["arch"] and "over the search's 1 best cells, not all 3" in read["source"]

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from nasir.cli._app import (
     DEFAULT_STORAGE, NO_RESULT, FrameworkOpt, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt,
-    _echo_json, _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _note, _progress, _read_archs,
+    _echo_json, _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs,
     _space, app, check_output, console, notes, storage_path, writing,
 )
 from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies, check_proxy_options
@@ -277,11 +277,6 @@ def _rerank(study: Any, objective: Any, top: int, pool: Any, retry: bool, quiet:
     label = f"reranking the {top} best cells with {objective.name}"
     with notes.status(label, spinner="dots") if not quiet else nullcontext():
         cascade = rerank(study, objective, top, executor=pool, retry_interrupted=retry)
-    held = len({t.arch_hash for t in cascade.study.trials})
-    if held > len(cascade.pairs):  # the file records no K: a reader takes the longest run of best cells evaluated
-        _note(quiet, f"note: {cascade.study.name!r} also holds cells of an earlier, larger --rerank-top; export, latency "
-                     f"and report --study take its pick over as many of the search's best cells as it evaluated, "
-                     f"which may be more than {len(cascade.pairs)}")
     pick = cascade.best()
     shortlist = [{"arch": study.space.format(first.arch), "stage1": first.metrics.get(study.objective.primary),
                   "stage2": second.metrics.get(objective.primary), "state": second.state.value, "error": second.error}

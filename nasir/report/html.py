@@ -147,27 +147,28 @@ def _ranked(record: StudyRecord, metric: str, trials: Sequence[Trial]) -> list[t
 
 def cascade_pick(search: StudyRecord, stage: StudyRecord) -> tuple[Trial | None, int]:
     """The pick of cascade ``stage`` as ``nasir.study.Cascade.best`` makes it, read back from the file, and how many of
-    the search's best cells it is taken over: the longest run of the search's current best cells the stage evaluated
-    (the file does not record ``--rerank-top``). The pick is the best by the stage's metric, the cell the search ranked
-    higher on ties; None if every one failed. Taking it over every cell the stage ever evaluated would name a cell the
-    search no longer ranks among its best.
+    the search's best cells it is taken over: the shortlist size the stage was last run with (for a file from before
+    sizes were stored, the longest run of the search's current best cells the stage evaluated). The pick is the best by
+    the stage's metric, the cell the search ranked higher on ties; None if every one failed. Taking it over every cell
+    the stage ever evaluated would name a cell the search no longer ranks among its best.
 
     Raises:
-        StudyMismatchError: the stage never evaluated the search's best cell (the search ran since without
-            ``--rerank``), so the file holds no pick for the search as it stands.
+        StudyMismatchError: the stage has not evaluated all of the search's current best cells (the search ran since
+            without ``--rerank``), so the file holds no pick for the search as it stands.
     """
     evaluated = {t.arch_hash: t for t in stage.trials}
     firsts = [t for t in search.trials if t.duplicate_of is None]
     ranking = [t.arch_hash for _, t in sorted(_ranked(search, search.primary, firsts), key=lambda st: (-st[0], st[1].number))]
     covered = next((k for k, h in enumerate(ranking) if h not in evaluated), len(ranking))
-    if covered == 0:
+    size = covered if stage.shortlist is None else min(stage.shortlist, len(ranking))
+    if covered == 0 or covered < size:
         raise StudyMismatchError(
-            f"cascade {stage.name!r} in {str(stage.path)!r} is out of date: it never evaluated the best cell of study "
-            f"{search.name!r}; run the search again with its --rerank to update the pick, or read the search's own best "
-            f"with --name {search.name!r}")
-    ranked = _ranked(stage, stage.primary, [evaluated[h] for h in ranking[:covered]])
+            f"cascade {stage.name!r} in {str(stage.path)!r} is out of date: it has not evaluated all of the {size or 1} best "
+            f"cell(s) of study {search.name!r}; run the search again with its --rerank to update the pick, or read the "
+            f"search's own best with --name {search.name!r}")
+    ranked = _ranked(stage, stage.primary, [evaluated[h] for h in ranking[:size]])
     order = {h: i for i, h in enumerate(ranking)}
-    return (max(ranked, key=lambda st: (st[0], -order[st[1].arch_hash]))[1] if ranked else None), covered
+    return (max(ranked, key=lambda st: (st[0], -order[st[1].arch_hash]))[1] if ranked else None), size
 
 
 def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[[Trial], str]) -> list[str]:

@@ -36,6 +36,7 @@ class StudyRecord:
     seed: int
     created: float
     trials: list[Trial] = field(repr=False)
+    shortlist: int | None = None  # a cascade: how many of its search's best cells it was last asked to rerank
 
     def direction(self, metric: str) -> str:
         """The stored direction of ``metric``, else the default for its name (a metric the objective did not declare)."""
@@ -145,8 +146,8 @@ def load_study(path: str | Path, name: str | None = None) -> StudyRecord:
     name, row = _study_row(path, name)
     storage = SQLiteStorage(path)
     try:
-        trials = storage.trials(name)
+        trials, shortlist = storage.trials(name), storage.shortlist_size(name)
     finally:
         storage.close()
     return StudyRecord(path, name, row["space"], row["strategy"], row["objective"], row["primary_metric"],
-                       json.loads(row["directions"]), int(row["seed"]), float(row["created"]), trials)
+                       json.loads(row["directions"]), int(row["seed"]), float(row["created"]), trials, shortlist)

@@ -62,6 +62,7 @@ def rerank(study: Study, objective: Objective, top: int, *, name: str | None = N
     strategy = Shortlist(study.space, [t.arch for t in shortlist])
     second = Study(study.storage, name or rerank_name(study.name, objective.name), study.space, strategy, objective,
                    seed=study.seed, executor=executor, retry_interrupted=retry_interrupted)
+    study.storage.record_shortlist(second.name, top)
     new = len(strategy.unseen())
     if new or any(t.state is TrialState.WAITING for t in second.trials):  # WAITING: committed by a killed run
         second.optimize(budget_evals=len(second) + new)

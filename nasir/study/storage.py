@@ -51,6 +51,7 @@ CREATE INDEX trial_by_hash ON trial (study, arch_hash, state);
 _COLUMNS = "number, arch_json, arch_hash, state, metrics, error, seconds, duplicate_of, created, started, finished"
 _IDENTITY = ("space", "strategy", "strategy_config", "objective", "primary_metric", "directions", "seed")
 # added beside schema 1 without a version change: files written before it simply lack the table
+_SHORTLIST = "CREATE TABLE IF NOT EXISTS shortlist (study TEXT PRIMARY KEY, size INTEGER NOT NULL)"
 _HOLDER = "CREATE TABLE IF NOT EXISTS holder (study TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, start TEXT NOT NULL, since REAL NOT NULL)"
 
 
@@ -150,6 +151,21 @@ class SQLiteStorage:
             self._conn.execute(_HOLDER)
             self._conn.execute("DELETE FROM holder WHERE study=? AND host=? AND pid=? AND start=?", (study, *_this_process()))
 
+    def record_shortlist(self, study: str, size: int) -> None:
+        """Remembers how many of its search's best cells cascade ``study`` was last asked to rerank, so a reader takes
+        the pick over those cells, as :meth:`nasir.study.Cascade.best` did, not over every cell the stage ever scored."""
+        with self._conn:
+            self._conn.execute(_SHORTLIST)
+            self._conn.execute("INSERT OR REPLACE INTO shortlist VALUES (?, ?)", (study, size))
+
+    def shortlist_size(self, study: str) -> int | None:
+        """The size :meth:`record_shortlist` stored, or None (not a cascade, or one stored before sizes were)."""
+        try:
+            row = self._conn.execute("SELECT size FROM shortlist WHERE study=?", (study,)).fetchone()
+        except sqlite3.OperationalError:  # a file written before the table existed
+            return None
+        return None if row is None else int(row[0])
+
     def delete_studies(self, names: Sequence[str]) -> None:
         """Deletes studies and their trials in one transaction (other studies in the file stay); refused with
         :class:`StudyInUseError` while another live process runs one of them."""
@@ -157,7 +173,8 @@ class SQLiteStorage:
             self.claim(name)
         marks = ", ".join("?" * len(names))
         with self._conn:
-            for table, column in (("trial", "study"), ("holder", "study"), ("study", "name")):
+            self._conn.execute(_SHORTLIST)
+            for table, column in (("trial", "study"), ("holder", "study"), ("shortlist", "study"), ("study", "name")):
                 self._conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", list(names))
 
     # ------------------------------------------------------------------ trials

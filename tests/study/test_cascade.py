@@ -64,6 +64,8 @@ def test_a_second_run_or_a_longer_shortlist_evaluates_only_new_cells(tmp_path: P
     assert rerank(study, again, 4).best()[1].arch_hash == pick[1].arch_hash and again.evaluated == []
     longer = rerank(study, again, 7)
     assert len(again.evaluated) == 3 and len(longer.study.trials) == 7
+    assert study.storage.shortlist_size(longer.study.name) == 7, "the last shortlist size is stored for readers"
+    assert study.storage.shortlist_size("default") is None
     known = {t.arch_hash for t in longer.study.trials}
     study.optimize(budget_evals=80)  # the first stage runs on: its top changes, known cells stay known
     grown = Costly()
