@@ -165,7 +165,6 @@ def test_bad_arguments_through_the_installed_entry_point() -> None:
 
 def test_internal_errors_exit_1_in_one_line_and_debug_shows_the_trace(monkeypatch: pytest.MonkeyPatch,
                                                                       capsys: pytest.CaptureFixture) -> None:
-    import nasir.cli as cli
     from nasir.space import SPACES
 
     def broken(name: str):
@@ -174,9 +173,12 @@ def test_internal_errors_exit_1_in_one_line_and_debug_shows_the_trace(monkeypatc
     monkeypatch.setattr(SPACES, "get", broken)
     code, _, err = run_main(["spaces", "count"], monkeypatch, capsys)
     assert code == 1 and err.strip() == "internal error: RuntimeError: disk on fire (run with --debug for the traceback)"
-    monkeypatch.setattr(sys, "argv", ["nasir", "--debug", "spaces", "count"])
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        cli.main()
+    code, _, err = run_main(["--debug", "spaces", "count"], monkeypatch, capsys)  # the trace, then the same line and code
+    assert code == 1 and "Traceback" in err and 'raise RuntimeError("disk on fire")' in err
+    assert err.strip().splitlines()[-1] == "internal error: RuntimeError: disk on fire"
+    monkeypatch.undo()
+    code, _, err = run_main(["--debug", "spaces", "show", "--space", "nb999", "0"], monkeypatch, capsys)
+    assert code == 2 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error: unknown search space 'nb999'")
 
 
 def test_ctrl_c_in_a_command_prints_how_to_resume(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

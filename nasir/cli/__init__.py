@@ -3,8 +3,7 @@
 Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of another search, a bad
 architecture, a missing extra), printed as one ``error:`` line; 3 a search that ended with no completed trial or
 no cascade pick; 130 interrupted (Ctrl-C); 1 an internal error, also one line (``--debug`` anywhere on the command
-line shows the traceback). Results go to stdout (a table,
-or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
+line prints the traceback above it, same exit code). Results go to stdout (a table, or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
 onnx, onnxruntime, TensorFlow and matplotlib are imported only by the commands that use them;
 TensorFlow's start-up logs are silenced and its oneDNN re-ordering (which changes round-off from run
 to run) is off, unless the environment already says otherwise.
@@ -14,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 import typer
 from rich.console import Console
@@ -39,18 +39,18 @@ def main() -> None:
         code = app(standalone_mode=False)
     except NasirError as err:
         if debug:
-            raise
+            traceback.print_exc()
         _fail("error: ", str(err), 2)
     except typer.Abort:
         _interrupted()
     except Exception as err:
         if debug:
-            raise
+            traceback.print_exc()
         if hasattr(err, "format_message") and hasattr(err, "exit_code"):  # click's usage errors (typer may vendor click)
             if not err.format_message():  # no arguments: the help was printed
                 raise SystemExit(err.exit_code) from None
             _fail("error: ", err.format_message(), err.exit_code)
-        _fail("internal error: ", f"{type(err).__name__}: {err} (run with --debug for the traceback)", 1)
+        _fail("internal error: ", f"{type(err).__name__}: {err}" + ("" if debug else " (run with --debug for the traceback)"), 1)
     if code == INTERRUPTED:  # typer turns a KeyboardInterrupt (Ctrl-C) inside a command into this code
         _interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
