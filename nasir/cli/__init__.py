@@ -1,12 +1,12 @@
 """The ``nasir`` command line: the only place where flags become objects.
 
-Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of another search, a bad
-architecture, a missing extra), printed as one ``error:`` line; 3 a search that ended with no completed trial or
-no cascade pick; 130 interrupted (Ctrl-C); 1 an internal error, also one line (``--debug`` anywhere on the command
-line prints the traceback above it, same exit code). Results go to stdout (a table, or JSON with ``--json``); progress bars and notes go to stderr (none with ``--quiet``). torch,
-onnx, onnxruntime, TensorFlow and matplotlib are imported only by the commands that use them;
-TensorFlow's start-up logs are silenced and its oneDNN re-ordering (which changes round-off from run
-to run) is off, unless the environment already says otherwise.
+Exit codes: 0 done; 2 bad input (unknown name, unreadable file, a study of another search, a bad architecture, a
+missing extra), printed as one ``error:`` line; 3 a search that ended with no completed trial or no cascade pick; 130
+interrupted (Ctrl-C); 1 an internal error, also one line (``--debug`` anywhere on the command line prints the
+traceback above it, same exit code). Results go to stdout (a table, or JSON with ``--json``); progress bars and notes
+go to stderr (none with ``--quiet``). torch, onnx, onnxruntime, TensorFlow and matplotlib are imported only by the
+commands that use them; TensorFlow's start-up logs are silenced and its oneDNN re-ordering (which changes round-off
+from run to run) is off, unless the environment already says otherwise.
 """
 
 from __future__ import annotations
