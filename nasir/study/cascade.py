@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nasir.errors import BudgetError
 from nasir.executors import Executor
 from nasir.objectives import Objective
 from nasir.strategies.base import FAILED
 from nasir.strategies.shortlist import Shortlist
-from nasir.errors import BudgetError
 from nasir.study.study import Study
 from nasir.study.trial import Trial, TrialState
 

@@ -29,12 +29,12 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
+from nasir.errors import BudgetError, StudyConfigError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
 from nasir.objectives import MAXIMIZE, Objective, default_direction, score
 from nasir.pareto import pareto_front
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
-from nasir.errors import BudgetError, StudyConfigError, UnknownNameError
 from nasir.study.storage import SQLiteStorage
 from nasir.study.trial import Trial, TrialState
 
