@@ -20,9 +20,6 @@ deep-learning framework. See ``docs/grammar.md``.
 
 from __future__ import annotations
 
-from nasir.grammar.constraints import Constraints
-from nasir.grammar.counting import count, enumerate_trees
-from nasir.grammar.derivation import Derivation, bound_positions, derive_arch, from_text, parse_arch, to_text
 from nasir.errors import (
     ArchTooLargeError,
     GrammarError,
@@ -35,6 +32,9 @@ from nasir.errors import (
     UnknownParameterError,
     UnsatisfiableConstraintsError,
 )
+from nasir.grammar.constraints import Constraints
+from nasir.grammar.counting import count, enumerate_trees
+from nasir.grammar.derivation import Derivation, bound_positions, derive_arch, from_text, parse_arch, to_text
 from nasir.grammar.grammar import Binding, Grammar, Production, Terminal
 from nasir.grammar.moves import Moves
 from nasir.grammar.space import GrammarSpace

@@ -14,8 +14,8 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 
-from nasir.grammar.derivation import Derivation
 from nasir.errors import InfiniteLanguageError
+from nasir.grammar.derivation import Derivation
 from nasir.grammar.grammar import Grammar, Production
 
 __all__ = ["counts", "count", "count_bounded", "enumerate_trees", "max_terminals"]

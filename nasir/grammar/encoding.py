@@ -31,9 +31,9 @@ import networkx as nx
 import numpy as np
 
 from nasir import encodings
+from nasir.errors import ArchTooLargeError
 from nasir.grammar.counting import max_terminals
 from nasir.grammar.derivation import Derivation, positions
-from nasir.errors import ArchTooLargeError
 from nasir.grammar.grammar import Grammar, Production, Terminal
 from nasir.grammar.symbols import IN, OUT
 from nasir.ir import Arch

@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
+from nasir.errors import GrammarError
 from nasir.grammar.counting import counts
 from nasir.grammar.derivation import Derivation, Path, bound_positions, positions, replace, subtree
-from nasir.errors import GrammarError
 from nasir.grammar.grammar import Grammar, Production
 
 __all__ = ["Moves", "SAMPLING"]
