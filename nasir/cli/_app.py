@@ -114,8 +114,7 @@ def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tupl
     """The space, best architecture and a label of a stored study, checking ``--space`` against it. A search reranked by
     a cascade (without ``name``), or a cascade named, gives the cascade's pick over the search's current best cells: what
     ``nasir search --rerank`` printed and exported."""
-    from nasir.report import load_cascades, load_study
-    from nasir.report.html import cascade_pick
+    from nasir.report.study import cascade_pick, load_cascades, load_study
     from nasir.study import StudyMismatchError
     from nasir.study.cascade import RERANK
 

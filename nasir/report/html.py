@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from nasir.errors import NasirError, StudyMismatchError, UnknownNameError
-from nasir.objectives import MAXIMIZE, MINIMIZE
+from nasir.objectives import MINIMIZE
 from nasir.report._figure import data_uri
 from nasir.report.cell import draw_cell
 from nasir.report.plots import pareto_plot, proxy_scatter, search_curve
-from nasir.report.study import StudyRecord, load_cascades, load_study
+from nasir.report.study import StudyRecord, cascade_pick, load_cascades, load_study
 from nasir.study import Trial, TrialState
 
-__all__ = ["render_report", "write_report", "cascade_pick", "PARAMS"]
+__all__ = ["render_report", "write_report", "PARAMS"]
 
 PARAMS = "params_m"  # derived from the IR when the study did not store it
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -136,39 +136,6 @@ def _best_section(record: StudyRecord, best: Trial, arch_of: Callable[[Trial], s
     picture = draw_cell(best.arch, title=arch_of(best))
     return [f"<h2>Best architecture (trial {best.number})</h2><p><code>{html.escape(arch_of(best))}</code></p>",
             f"<table>{shown}</table>", _figure("the best cell: ops as boxes, data flowing left to right", picture, "best cell")]
-
-
-def _ranked(record: StudyRecord, metric: str, trials: Sequence[Trial]) -> list[tuple[float, Trial]]:
-    """``(higher-is-better score, trial)`` of the completed trials with a score (as a study tells its strategy)."""
-    sign = 1.0 if record.direction(metric) == MAXIMIZE else -1.0
-    scored = [(sign * t.metrics.get(metric, math.nan), t) for t in trials if t.state is TrialState.COMPLETE]
-    return [(s, t) for s, t in scored if s > -math.inf]  # NaN and -inf: failed
-
-
-def cascade_pick(search: StudyRecord, stage: StudyRecord) -> tuple[Trial | None, int]:
-    """The pick of cascade ``stage`` as ``nasir.study.Cascade.best`` makes it, read back from the file, and how many of
-    the search's best cells it is taken over: the shortlist size the stage was last run with (for a file from before
-    sizes were stored, the longest run of the search's current best cells the stage evaluated). The pick is the best by
-    the stage's metric, the cell the search ranked higher on ties; None if every one failed. Taking it over every cell
-    the stage ever evaluated would name a cell the search no longer ranks among its best.
-
-    Raises:
-        StudyMismatchError: the stage has not evaluated all of the search's current best cells (the search ran since
-            without ``--rerank``), so the file holds no pick for the search as it stands.
-    """
-    evaluated = {t.arch_hash: t for t in stage.trials}
-    firsts = [t for t in search.trials if t.duplicate_of is None]
-    ranking = [t.arch_hash for _, t in sorted(_ranked(search, search.primary, firsts), key=lambda st: (-st[0], st[1].number))]
-    covered = next((k for k, h in enumerate(ranking) if h not in evaluated), len(ranking))
-    size = covered if stage.shortlist is None else min(stage.shortlist, len(ranking))
-    if covered == 0 or covered < size:
-        raise StudyMismatchError(
-            f"cascade {stage.name!r} in {str(stage.path)!r} is out of date: it has not evaluated all of the {size or 1} best "
-            f"cell(s) of study {search.name!r}; run the search again with its --rerank to update the pick, or read the "
-            f"search's own best with --name {search.name!r}")
-    ranked = _ranked(stage, stage.primary, [evaluated[h] for h in ranking[:size]])
-    order = {h: i for i, h in enumerate(ranking)}
-    return (max(ranked, key=lambda st: (st[0], -order[st[1].arch_hash]))[1] if ranked else None), size
 
 
 def _cascade_section(record: StudyRecord, stage: StudyRecord, arch_of: Callable[[Trial], str]) -> list[str]:

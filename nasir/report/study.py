@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from nasir.objectives import MAXIMIZE, default_direction
-from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyStorageError, Trial, TrialState, rerank_name
+from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyMismatchError, StudyStorageError, Trial, TrialState, rerank_name
 from nasir.study.storage import SQLiteStorage
 
-__all__ = ["StudyRecord", "load_study", "load_cascades", "is_study_file"]
+__all__ = ["StudyRecord", "load_study", "load_cascades", "cascade_pick", "is_study_file"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,22 @@ class StudyRecord:
         """``metric`` per trial, NaN where the trial did not complete or lacks it."""
         return np.array([v if (v := t.value(metric)) is not None else math.nan for t in self.trials], dtype=float)
 
+    def score(self, trial: Trial) -> float:
+        """The trial's primary metric oriented so that higher is better; -inf when it failed or has no finite value."""
+        value = trial.metrics.get(self.primary, math.nan) if trial.state is TrialState.COMPLETE else math.nan
+        if not math.isfinite(value):
+            return -math.inf
+        return value if self.direction(self.primary) == MAXIMIZE else -value
+
+    def ranked(self) -> list[Trial]:
+        """Completed trials with a score, one per architecture, best first (the earliest on ties): ``Study.top_trials``."""
+        done = [t for t in self.trials if t.duplicate_of is None and self.score(t) > -math.inf]
+        return sorted(done, key=lambda t: (-self.score(t), t.number))
+
     def best(self) -> Trial | None:
         """The completed trial with the best primary metric, the earliest on ties (as ``Study.best_trial``)."""
-        sign = 1.0 if self.direction(self.primary) == MAXIMIZE else -1.0
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and math.isfinite(t.metrics.get(self.primary, math.nan))]
-        return max(done, key=lambda t: (sign * t.metrics[self.primary], -t.number)) if done else None
+        done = [t for t in self.trials if self.score(t) > -math.inf]
+        return max(done, key=lambda t: (self.score(t), -t.number)) if done else None
 
     def count(self, state: TrialState) -> int:
         """Number of trials in ``state``."""
@@ -151,3 +162,28 @@ def load_study(path: str | Path, name: str | None = None) -> StudyRecord:
         storage.close()
     return StudyRecord(path, name, row["space"], row["strategy"], row["objective"], row["primary_metric"],
                        json.loads(row["directions"]), int(row["seed"]), float(row["created"]), trials, shortlist)
+
+
+def cascade_pick(search: StudyRecord, stage: StudyRecord) -> tuple[Trial | None, int]:
+    """The pick of cascade ``stage`` as ``nasir.study.Cascade.best`` makes it, read back from the file, and how many of
+    the search's best cells it is taken over: the shortlist size the stage was last run with (for a file from before
+    sizes were stored, the longest run of the search's current best cells the stage evaluated). The pick is the best by
+    the stage's metric, the cell the search ranked higher on ties; None if every one failed. Taking it over every cell
+    the stage ever evaluated would name a cell the search no longer ranks among its best.
+
+    Raises:
+        StudyMismatchError: the stage has not evaluated all of the search's current best cells (the search ran since
+            without ``--rerank``), so the file holds no pick for the search as it stands.
+    """
+    evaluated = {t.arch_hash: t for t in stage.trials}
+    ranking = [t.arch_hash for t in search.ranked()]
+    covered = next((k for k, h in enumerate(ranking) if h not in evaluated), len(ranking))
+    size = covered if stage.shortlist is None else min(stage.shortlist, len(ranking))
+    if covered == 0 or covered < size:
+        raise StudyMismatchError(
+            f"cascade {stage.name!r} in {str(stage.path)!r} is out of date: it has not evaluated all of the {size or 1} best "
+            f"cell(s) of study {search.name!r}; run the search again with its --rerank to update the pick, or read the "
+            f"search's own best with --name {search.name!r}")
+    scored = [(stage.score(evaluated[h]), -i, evaluated[h]) for i, h in enumerate(ranking[:size])]
+    scored = [item for item in scored if item[0] > -math.inf]
+    return (max(scored, key=lambda item: item[:2])[2] if scored else None), size

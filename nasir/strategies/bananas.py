@@ -59,9 +59,10 @@ class Bananas(BaseStrategy):
         self.initial, self.batch, self.candidates = initial, batch, candidates
         self.parents, self.mutations, self.encoding = parents, mutations, encoding
         self.predictor = predictor or _default_predictor
-        if not callable(getattr(self.predictor(0), "predict_std", None)):  # Thompson sampling draws from it
+        model = self.predictor(0)
+        if not callable(getattr(model, "predict_std", None)):  # Thompson sampling draws from it
             raise NoUncertaintyError(f"strategy {self.name!r} samples from its predictor's uncertainty, and "
-                                     f"{type(self.predictor(0)).__name__} has no predict_std; use MLPEnsemble or GPRegressor")
+                                     f"{type(model).__name__} has no predict_std; use MLPEnsemble or GPRegressor")
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:

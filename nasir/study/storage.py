@@ -261,13 +261,18 @@ def _this_process() -> tuple[str, int, str]:
     return socket.gethostname(), os.getpid(), _start_time(os.getpid())
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux ``/proc``), which tells a reused pid from the
-    holder; empty where there is no ``/proc``."""
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of Linux ``/proc/<pid>/stat`` after the command name (state first); empty where there is no ``/proc``."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return []
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot, which tells a reused pid from the holder; empty without ``/proc``."""
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _is_running(pid: int, start: str) -> bool:
@@ -278,9 +283,7 @@ def _is_running(pid: int, start: str) -> bool:
         return False
     except PermissionError:
         pass  # it exists, under another user
-    try:
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    except (OSError, IndexError):
-        return True
-    return not start or _start_time(pid) == start
+    fields = _proc_stat(pid)
+    if fields[:1] == ["Z"]:  # exited, not yet reaped by its parent
+        return False
+    return not start or len(fields) <= 19 or fields[19] == start  # field 22 of stat: the start time
