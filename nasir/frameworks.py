@@ -2,7 +2,8 @@
 
 Every frontend offers the same entry points (:data:`API`): build (``lower``), move weights
 (``export_weights``, ``import_weights``), score (``score``, ``score_many``: zero-cost proxies;
-``unsupported_proxies``: the specs it has no implementation of, with the reason), train (``train``,
+``unsupported_proxies``: the specs it has no implementation of, with the reason;
+``proxy_implementations``: the registry of those it has), train (``train``,
 ``Recipe``, ``TrainEvaluator``) and size its thread pool (``set_threads``). Callers that build, score or train a model
 take a ``framework`` name and ask :func:`get_frontend` for a :class:`Frontend` holding them:
 
@@ -27,8 +28,8 @@ from nasir.registry import Registry
 
 __all__ = ["API", "FRAMEWORKS", "Frontend", "frameworks", "get_frontend", "lazy_import"]
 
-API = ("lower", "export_weights", "import_weights", "score", "score_many", "unsupported_proxies", "train", "Recipe",
-       "TrainEvaluator", "set_threads")
+API = ("lower", "export_weights", "import_weights", "score", "score_many", "unsupported_proxies", "proxy_implementations",
+       "train", "Recipe", "TrainEvaluator", "set_threads")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Frontend:
     score: Callable[..., float]
     score_many: Callable[..., Any]
     unsupported_proxies: Callable[[], dict[str, str]]
+    proxy_implementations: Registry[Any]
     train: Callable[..., Any]
     Recipe: type
     TrainEvaluator: type

@@ -12,15 +12,17 @@ The PyTorch implementations live in ``nasir.frontends.torch.proxies``; shared cl
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from nasir.errors import UnknownNameError
 from nasir.registry import Registry
 
-__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by", "fused_member"]
+__all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by", "fused_member",
+           "forwards_options"]
 
 NEEDS = frozenset({"data", "labels", "gradients", "loss", "network"})
 ZC_NAS = "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021 (SamsungLabs/zero-cost-nas)"
@@ -80,6 +82,12 @@ class ProxyImpl:
     def augment(self) -> bool:
         return bool(self.spec.settings.get("augment", False))
 
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        """The keyword options ``fn`` takes, so a caller can refuse a misspelt one before spending trials on it."""
+        params = inspect.signature(self.fn).parameters.values()
+        return tuple(sorted(p.name for p in params if p.kind is p.KEYWORD_ONLY))
+
 
 PROXIES: Registry[ProxySpec] = Registry("proxy", UnknownNameError)
 
@@ -94,6 +102,21 @@ def unsupported_by(implemented: Registry, reasons: Mapping[str, str], frontend: 
     return {name: reasons.get(name, f"not implemented in the {frontend} frontend") for name in PROXIES if name not in implemented}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def forwards_options(target: Callable[..., Any]) -> Callable[[F], F]:
+    """Marks a proxy function that hands its ``**options`` on to ``target``: its signature then lists
+    ``target``'s keyword options (in place of ``**options``), which :attr:`ProxyImpl.option_names` reads."""
+    def mark(fn: F) -> F:
+        own = [p for p in inspect.signature(fn).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        taken = [p for p in inspect.signature(target).parameters.values() if p.kind is p.KEYWORD_ONLY]
+        fn.__signature__ = inspect.signature(fn).replace(parameters=own + taken)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 def fused_member(run: Callable[..., Mapping[str, float]], name: str) -> Callable[..., float]:
     """One proxy of a pass that scores several (``run(subject, batch, names, **options)``), as a proxy
     function ``fn(subject, batch=None, **options)``: each frontend registers its fused pass once."""
@@ -102,7 +125,7 @@ def fused_member(run: Callable[..., Mapping[str, float]], name: str) -> Callable
 
     score.__name__ = score.__qualname__ = name
     score.__doc__ = f"``{name}`` alone, from one pass of :func:`{run.__module__}.{run.__name__}`."
-    return score
+    return forwards_options(run)(score)
 
 
 def get_proxy(name: str) -> ProxySpec:

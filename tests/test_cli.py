@@ -122,6 +122,9 @@ def _nb101_json() -> str:
     (("bench", "search", "--strategy", "annealing"), "unknown strategy 'annealing'"),
     (("bench", "search", "--strategy", "random,nsga2"), "strategy 'nsga2' needs a scorer proxy or several objectives"),
     (("search", "--objective", "synflow:bogus=1"), "Invalid value for --objective: proxy 'synflow' has no option 'bogus'"),
+    (("search", "--objective", "gennas:itrations=5"), "proxy 'gennas' has no option 'itrations' (its options: eval_interval, "
+                                                      "iterations, lr"),
+    (("search", "--objective", "az_trainability:bogus=1"), "proxy 'az_trainability' has no option 'bogus' (its options: batch_size, init)"),
     (("search", "--objective", "params", "--rerank", "gennas:task=nope"), "Invalid value for --rerank: unknown GenNAS task 'nope'"),
     (("search", "--rerank", "params,flops"), "Invalid value for --rerank: unknown term 'params,flops'"),
     (("search", "--storage", "new.db", "--export", "adir"), "Invalid value for --export: 'adir' is a folder"),

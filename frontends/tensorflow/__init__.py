@@ -45,12 +45,13 @@ from nasir.frontends.tensorflow.lowerings import LOWERINGS, register_lowering  #
 from nasir.frontends.tensorflow import lowerings_cnn  # noqa: E402,F401  (registers the DARTS and MobileNet lowerings)
 from nasir.frontends.tensorflow.models import LAYOUTS, ArchModel, NetworkModel, lower, numpy_forward  # noqa: E402
 from nasir.frontends.tensorflow.weights import copy_model, export_weights, import_weights  # noqa: E402
+from nasir.frontends.tensorflow.proxies import TF_PROXIES as proxy_implementations  # noqa: E402
 from nasir.frontends.tensorflow.proxies import score, score_many, score_network, unsupported_proxies  # noqa: E402
 from nasir.frontends.tensorflow.train import Recipe, TrainResult, evaluate, set_threads, train  # noqa: E402
 from nasir.frontends.tensorflow.evaluator import TrainEvaluator  # noqa: E402
 
 __all__ = [
     "LAYOUTS", "LOWERINGS", "ArchModel", "NasirLayer", "NetworkModel", "Recipe", "TrainEvaluator", "TrainResult",
-    "copy_model", "evaluate", "export_weights", "import_weights", "lower", "numpy_forward", "register_lowering", "score",
+    "copy_model", "evaluate", "export_weights", "import_weights", "lower", "numpy_forward", "proxy_implementations", "register_lowering", "score",
     "score_many", "score_network", "set_threads", "train", "unsupported_proxies",
 ]

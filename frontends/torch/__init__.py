@@ -16,6 +16,7 @@ from nasir.frontends.torch.evaluator import TrainEvaluator
 from nasir.frontends.torch.lowerings import LOWERINGS, register_lowering
 from nasir.frontends.torch import lowerings_cnn  # noqa: F401  (registers the DARTS and MobileNet lowerings)
 from nasir.frontends.torch.modules import ArchModule, NetworkModule, lower
+from nasir.frontends.torch.proxies import TORCH_PROXIES as proxy_implementations
 from nasir.frontends.torch.proxies import score, score_many, unsupported_proxies
 from nasir.frontends.torch.train import Recipe, TrainResult, evaluate, resolve_device, set_threads, train
 from nasir.frontends.torch.weights import export_weights, import_weights
@@ -23,6 +24,6 @@ from nasir.frontends.torch.weights import export_weights, import_weights
 __all__ = [
     "LOWERINGS", "ArchModule", "ImageBatches", "NetworkModule", "Recipe", "TrainEvaluator", "TrainResult", "augment",
     "evaluate", "export_weights", "import_weights", "load_checkpoint", "lower", "model_hash", "normalize",
-    "register_lowering", "resolve_device", "save_checkpoint", "score", "score_many", "set_threads", "train",
+    "proxy_implementations", "register_lowering", "resolve_device", "save_checkpoint", "score", "score_many", "set_threads", "train",
     "unsupported_proxies",
 ]

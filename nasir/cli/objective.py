@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -29,23 +27,14 @@ def check_proxies(names: Sequence[str], framework: str = "torch") -> Any:
     return frontend
 
 
-# where each framework's proxy implementations are registered
-_IMPLEMENTATIONS = {"torch": "TORCH_PROXIES", "tensorflow": "TF_PROXIES"}
-# implementations taking **options that they hand on: (module of the frontend's proxies package, function taking them)
-_FORWARDED = {"gennas": ("gennas", "gennas_losses"),
-              **{f"az_{term}": ("aznas", "az_scores") for term in ("expressivity", "progressivity", "trainability")}}
-
-
 def check_proxy_options(options: dict[str, dict[str, Any]], framework: str = "torch") -> None:
     """Refuses an option a proxy's implementation does not take, or an unknown GenNAS task, before the search: every
     trial would otherwise fail on it, stored under an objective named after the bad option."""
-    package = importlib.import_module(f"nasir.frontends.{framework}.proxies")
+    from nasir.frameworks import get_frontend
+
+    implementations = get_frontend(framework).proxy_implementations
     for proxy, given in options.items():
-        if proxy in _FORWARDED:
-            fn = getattr(importlib.import_module(f"{package.__name__}.{_FORWARDED[proxy][0]}"), _FORWARDED[proxy][1])
-        else:
-            fn = getattr(package, _IMPLEMENTATIONS[framework]).get(proxy).fn
-        takes = sorted(p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY)
+        takes = implementations.get(proxy).option_names
         unknown = sorted(set(given) - set(takes))
         if unknown:
             raise typer.BadParameter(f"proxy {proxy!r} has no option {unknown[0]!r} (its options: {', '.join(takes) or 'none'})",

@@ -20,6 +20,7 @@ frameworks.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -30,6 +31,7 @@ from nasir.frontends.tensorflow.proxies._common import Batch, Subject, kernels, 
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
 from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, nearest_indices, stage_blocks, targets
 from nasir.ir import Arch, Shape
+from nasir.proxies import forwards_options
 
 __all__ = ["gennas", "gennas_losses", "head_arch"]
 
@@ -113,6 +115,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     return losses
 
 
-def gennas(subject: Subject, batch: Batch, **options) -> float:
+@forwards_options(gennas_losses)
+def gennas(subject: Subject, batch: Batch, **options: Any) -> float:
     """Negated final evaluated regression loss (higher is better); NaN becomes ``-inf`` upstream."""
     return -gennas_losses(subject, batch, **options)[-1]

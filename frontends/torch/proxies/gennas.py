@@ -17,6 +17,8 @@ are framework-free (:mod:`nasir.gennas_signals`), shared with the TensorFlow fro
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,7 @@ from torch import nn
 from nasir.errors import InvalidArchError
 from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, stage_blocks, targets
 from nasir.ir import Network
+from nasir.proxies import forwards_options
 from nasir.frontends.torch.modules import NetworkModule
 from nasir.frontends.torch.proxies._common import Batch, Subject
 
@@ -97,6 +100,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     return torch.stack(losses).tolist()
 
 
-def gennas(subject: Subject, batch: Batch, **options) -> float:
+@forwards_options(gennas_losses)
+def gennas(subject: Subject, batch: Batch, **options: Any) -> float:
     """Negated final evaluated regression loss (higher is better); NaN becomes ``-inf`` upstream."""
     return -gennas_losses(subject, batch, **options)[-1]

@@ -84,6 +84,22 @@ def test_every_proxy_spec_has_a_torch_implementation_and_unknown_names_fail(data
         score(small(), "naswto", data)
 
 
+def test_option_names_list_what_forwarding_proxies_hand_on() -> None:
+    """gennas and the AZ-NAS terms take ``**options`` and pass them on; their option names come from the callee."""
+    from nasir.frontends.torch.proxies.aznas import az_scores
+    from nasir.frontends.torch.proxies.gennas import gennas_losses
+
+    assert TORCH_PROXIES.get("synflow").option_names == ("bn",)
+    assert TORCH_PROXIES.get("naswot").option_names == ()
+    assert TORCH_PROXIES.get("gennas").option_names == ("eval_interval", "iterations", "lr", "momentum", "stage_weights",
+                                                         "task", "weight_decay")
+    assert TORCH_PROXIES.get("az_trainability").option_names == ("batch_size", "init")
+    with pytest.raises(TypeError, match="itrations"):
+        gennas_losses(None, None, itrations=3)  # the callee really refuses a name not listed
+    with pytest.raises(TypeError, match="bogus"):
+        az_scores(None, None, bogus=1)
+
+
 def test_scores_are_finite_floats(best_scores) -> None:
     for name, value in best_scores.items():
         assert isinstance(value, float) and math.isfinite(value), name
