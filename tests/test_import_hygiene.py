@@ -22,6 +22,20 @@ def test_core_and_nb201_import_no_framework() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_study_and_strategies_load_scipy_only_when_a_predictor_runs() -> None:
+    """scipy costs about a second to import; a random or evolution search never needs it."""
+    code = (
+        "import sys, nasir.study, nasir.strategies, nasir.predictors\n"
+        "assert not [m for m in sys.modules if m.startswith('scipy')]\n"
+        "import numpy as np\n"
+        "from nasir.predictors import GPRegressor\n"
+        "GPRegressor().fit(np.eye(3), np.arange(3.0))\n"
+        "assert 'scipy.linalg' in sys.modules\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+
+
 def test_core_works_with_frameworks_blocked() -> None:
     """Masking torch/tensorflow in sys.modules makes any import of them fail; the core must not care."""
     code = (

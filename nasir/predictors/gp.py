@@ -1,15 +1,13 @@
 """Gaussian-process regression with a Matern-5/2 kernel and marginal-likelihood hyper-parameters.
 
 The GP behind Bayesian optimisation in NAS (e.g. the HNAS hybrid, which adds training-free proxy
-scores as extra input features). numpy + scipy only.
+scores as extra input features). numpy + scipy only; scipy is imported on first use, so that importing
+:mod:`nasir.study` (whose strategies include BO) does not pay a second for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
-from scipy.optimize import minimize
-from scipy.spatial.distance import cdist
 
 from nasir.predictors._checks import check_fit_data, check_predict_data
 
@@ -17,6 +15,8 @@ __all__ = ["GPRegressor"]
 
 
 def _matern52(a: np.ndarray, b: np.ndarray, length: float, variance: float) -> np.ndarray:
+    from scipy.spatial.distance import cdist
+
     r = cdist(a, b) / length
     return variance * (1.0 + np.sqrt(5.0) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5.0) * r)
 
@@ -32,6 +32,8 @@ class GPRegressor:
         self.noise_floor = noise_floor
 
     def _neg_log_likelihood(self, log_params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        from scipy.linalg import cho_factor, cho_solve
+
         length, variance, noise = np.exp(log_params)
         K = _matern52(X, X, length, variance) + (noise + self.noise_floor) * np.eye(len(y))
         try:
@@ -44,6 +46,10 @@ class GPRegressor:
     def fit(self, X: np.ndarray, y: np.ndarray) -> GPRegressor:
         """Fits on ``X`` (rows, features) and finite ``y`` (rows,), one row or more; checked first, so bad
         data fails here and not inside scipy."""
+        from scipy.linalg import cho_factor, cho_solve
+        from scipy.optimize import minimize
+        from scipy.spatial.distance import cdist
+
         X, y = check_fit_data(self, X, y)
         self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std() or 1.0)
         target = (y - self.y_mean_) / self.y_scale_
@@ -70,6 +76,8 @@ class GPRegressor:
 
     def predict_std(self, X: np.ndarray) -> np.ndarray:
         """Posterior standard deviation per row of ``X`` (the uncertainty BO acquisitions need)."""
+        from scipy.linalg import cho_solve
+
         X = check_predict_data(self, X, "predict_std")
         k = _matern52(X, self.X_, self.length_, self.variance_)
         var = self.variance_ - np.einsum("ij,ji->i", k, cho_solve(self.factor_, k.T))

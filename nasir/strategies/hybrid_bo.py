@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from nasir.ir import Arch
 from nasir.space import SearchSpace
@@ -27,6 +26,8 @@ __all__ = ["HybridBO", "expected_improvement"]
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
     """EI of maximisation; where the std is 0 it is the plain improvement."""
+    from scipy.stats import norm  # on first use: importing the strategies should not pay for scipy.stats
+
     std = np.maximum(std, 1e-12)
     z = (mean - best - xi) / std
     return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)
