@@ -272,12 +272,16 @@ def zico_score(layer_grads: Sequence[np.ndarray]) -> float:
 def condition_number(eigenvalues: np.ndarray, *, nan_value: float = 1e5) -> float:
     """``lambda_max / lambda_min`` of a symmetric PSD spectrum (TE-NAS NTK trainability, Sec. 3.1).
 
-    TE-NAS replaces a NaN ratio by ``1e5`` (its ``np.nan_to_num(..., nan=100000.0)``); kept here.
+    TE-NAS replaces a NaN ratio by ``1e5`` (its ``np.nan_to_num(..., nan=100000.0)``); kept here. A singular
+    NTK (``lambda_min <= 0``, which round-off can make slightly negative) is infinitely ill-conditioned: ``inf``,
+    where the plain ratio would flip sign and rank the worst network best.
     """
     v = np.sort(np.asarray(eigenvalues, dtype=np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[-1] / v[0]
-    return float(nan_value) if math.isnan(ratio) else float(ratio)
+    if math.isnan(ratio):
+        return float(nan_value)
+    return math.inf if v[0] <= 0 else float(ratio)
 
 
 def _reaches_output(arch: Arch, live_inputs: set[str]) -> bool:

@@ -312,6 +312,18 @@ def test_finite_score_and_rank_statistics() -> None:
     agg = proxy_math.rank_aggregate({"p": np.array([1.0, 2, 3]), "q": np.array([3.0, np.nan, 1])})
     assert agg.tolist() == [4.0, 3.0, 5.0]
     assert proxy_math.condition_number(np.array([0.0, 0.0])) == 1e5
+    assert proxy_math.condition_number(np.array([2.0, 8.0])) == 4.0
+    # a singular NTK whose round-off made lambda_min negative is infinitely ill-conditioned, not "-1e12"
+    assert proxy_math.condition_number(np.array([-1e-12, 1.0])) == math.inf
+    assert proxy_math.condition_number(np.array([0.0, 1.0])) == math.inf
+
+
+def test_ntk_cond_of_a_rank_deficient_batch_ranks_last(data) -> None:
+    """Two distinct images repeated into a batch of 64 give an NTK of rank 2: -inf with a warning, never a top score."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with pytest.warns(ProxyWarning, match="ntk_cond"):
+        scores = score_many([small()], ["ntk_cond"], (x, np.array([0, 1])))
+    assert scores["ntk_cond"].tolist() == [-math.inf]
 
 
 def test_meco_alone_on_an_ir_network_is_lowered_not_treated_as_ir_only(data) -> None:
