@@ -25,12 +25,15 @@ __all__ = [
     "BenchmarkQueryError",
     "MissingDependencyError",
     "SpaceTooLargeError",
+    "SpaceConfigError",
+    "SkeletonOptionError",
     "StudyStorageError",
     "StudyMismatchError",
     "StudyInUseError",
     "BudgetError",
     "StudyConfigError",
     "StrategyOptionError",
+    "ProxyOptionError",
     "ExecutorError",
     "ReplayMismatchError",
     "ScorerOutputError",
@@ -41,11 +44,25 @@ __all__ = [
     "PredictorDataError",
     "NotFittedError",
     "NoUncertaintyError",
+    "StrategyConfigError",
+    "UnsupportedProxyError",
+    "DirectionError",
+    "AskTellError",
+    "TellResultTypeError",
+    "SeedTypeError",
+    "ExecutorConfigError",
+    "ReportInputError",
     "RuntimeOptionError",
     "DeviceUnavailableError",
     "ProviderError",
     "ModelFileError",
     "ModelLoadError",
+    "ModelInputError",
+    "ExportOptionError",
+    "LatencyCacheError",
+    "ModelTypeError",
+    "OptionValueError",
+    "DataConfigError",
     "GrammarError",
     "UndefinedSymbolError",
     "InfiniteLanguageError",
@@ -133,6 +150,15 @@ class SpaceTooLargeError(NasirError, ValueError):
     """Enumeration was asked of a space too large to enumerate."""
 
 
+class SpaceConfigError(NasirError, ValueError):
+    """A search space (or one of its helpers) was given an argument it cannot take: an unknown encoding kind or dataset,
+    an empty stage list, too few ops, a bound out of range, options that conflict or lack what they need."""
+
+
+class SkeletonOptionError(SpaceConfigError, TypeError):
+    """A space's ``network()`` was given skeleton options its network does not take (a ``TypeError``, as Python's own)."""
+
+
 class StudyStorageError(SchemaError):
     """The file is not a nasir study database (corrupt, another application's, another schema), or lacks the study."""
 
@@ -155,6 +181,10 @@ class StudyConfigError(NasirError, ValueError):
 
 class StrategyOptionError(NasirError, TypeError):
     """A strategy was given an option it does not take, or not one it needs."""
+
+
+class ProxyOptionError(NasirError, TypeError):
+    """A zero-cost proxy was given an option its implementation does not take (a ``TypeError``, as Python's own)."""
 
 
 class ExecutorError(NasirError, RuntimeError):
@@ -198,6 +228,39 @@ class NoUncertaintyError(NasirError, AttributeError):
     """A strategy that samples from its predictor's uncertainty (BANANAS, HybridBO) was given one without ``predict_std``."""
 
 
+class StrategyConfigError(NasirError, ValueError):
+    """A strategy (or TE-NAS pruning) was given an option value it cannot take: a count below its minimum, no op left to search."""
+
+
+class UnsupportedProxyError(NasirError, NotImplementedError):
+    """A zero-cost proxy has no implementation in the requested framework (the message says why)."""
+
+
+class DirectionError(NasirError, ValueError):
+    """A metric direction is neither 'maximize' nor 'minimize', or a metric that needs one has none."""
+
+
+class AskTellError(NasirError, ValueError):
+    """``ask``/``tell`` misuse: ``ask(n)`` with n < 1, ``tell`` of an architecture or trial not awaiting a result, or a
+    result that does not fit (metrics where one number is needed, or one number where metrics are)."""
+
+
+class TellResultTypeError(AskTellError, TypeError):
+    """``tell`` got a result that is neither metrics, a number nor an error (exception or text)."""
+
+
+class SeedTypeError(NasirError, TypeError):
+    """A seed is not an int, a ``numpy.random.Generator`` or None."""
+
+
+class ExecutorConfigError(NasirError, ValueError):
+    """An executor was given a setting it cannot take (e.g. ``max_workers`` below 1)."""
+
+
+class ReportInputError(NasirError, ValueError):
+    """A report picture was asked of inputs that do not fit (proxy and truth of different lengths, an unknown picture format)."""
+
+
 class RuntimeOptionError(NasirError, ValueError):
     """An option the runtime does not know, or a value it cannot take."""
 
@@ -216,6 +279,31 @@ class ModelFileError(NasirError, FileNotFoundError):
 
 class ModelLoadError(NasirError, ValueError):
     """onnxruntime cannot build a session for a model (invalid file, unsupported op or IR version)."""
+
+
+class ModelInputError(NasirError, ValueError):
+    """The arrays given to a model do not match its inputs (their number, a fixed batch size, a shape)."""
+
+
+class ExportOptionError(NasirError, ValueError):
+    """An export setting ONNX cannot take: an opset out of range, a batch axis that is neither a size nor a name."""
+
+
+class LatencyCacheError(SchemaError):
+    """A latency cache path cannot be opened as SQLite, or holds another schema (the message names the file)."""
+
+
+class ModelTypeError(NasirError, TypeError):
+    """A function that takes a network (a frontend's ``lower``, ``train`` or proxy scoring, ONNX export, latency
+    measurement) was given something other than a nasir Network, an Arch or a model it knows."""
+
+
+class OptionValueError(NasirError, ValueError):
+    """A keyword option got a value outside the few it takes (a tensor layout, a scoring dtype); the message lists them."""
+
+
+class DataConfigError(NasirError, ValueError):
+    """A data loader was given settings that do not fit together (training batches without a random generator)."""
 
 
 class GrammarError(NasirError, ValueError):

@@ -22,7 +22,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from nasir.errors import ExecutorError, MissingDependencyError
+from nasir.errors import ExecutorConfigError, ExecutorError, MissingDependencyError
 from nasir.ir import Arch
 
 __all__ = ["Outcome", "Executor", "InProcessExecutor", "ProcessPoolExecutor", "RayExecutor", "evaluate_safely", "ExecutorError"]
@@ -119,7 +119,7 @@ class ProcessPoolExecutor:
 
     def __init__(self, max_workers: int = 2, mp_context: str = "spawn") -> None:
         if max_workers < 1:
-            raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+            raise ExecutorConfigError(f"max_workers must be >= 1, got {max_workers}")
         self.max_workers, self.mp_context = max_workers, mp_context
         self._pool: futures.ProcessPoolExecutor | None = None
         self._objective: Any = None

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from nasir.errors import DirectionError
 from nasir.ir import Arch
 
 __all__ = ["Objective", "TabularObjective", "FunctionObjective", "score", "MAXIMIZE", "MINIMIZE", "default_direction"]
@@ -93,7 +94,7 @@ class FunctionObjective:
         self.directions = dict(directions or {primary: default_direction(primary)})
         bad = {k: v for k, v in self.directions.items() if v not in (MAXIMIZE, MINIMIZE)}
         if primary not in self.directions or bad:
-            raise ValueError(f"directions must map {primary!r} (and any other metric) to 'maximize' or 'minimize', got {self.directions}")
+            raise DirectionError(f"directions must map {primary!r} (and any other metric) to 'maximize' or 'minimize', got {self.directions}")
         self.name = name or f"function:{getattr(fn, '__qualname__', type(fn).__name__)}:{primary}"
 
     def evaluate(self, arch: Arch) -> dict[str, float]:

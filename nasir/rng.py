@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nasir.errors import SeedTypeError
+
 __all__ = ["Seed", "as_rng"]
 
 Seed = int | np.random.Generator | None
@@ -14,5 +16,5 @@ def as_rng(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or numpy.random.Generator, got {type(seed).__name__}")
+        raise SeedTypeError(f"seed must be an int or numpy.random.Generator, got {type(seed).__name__}")
     return np.random.default_rng(seed)

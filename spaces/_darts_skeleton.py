@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nasir.errors import SpaceConfigError
 from nasir.ir import Arch, Block, Network
 from nasir.spaces.darts_genotypes import Genotype
 
@@ -169,9 +170,9 @@ def network(genotype: Genotype, *, dataset: str = "cifar10", channels: int | Non
             num_classes: int | None = None, auxiliary: bool = False, input_size: int | None = None) -> Network:
     """The DARTS evaluation network of ``genotype`` for ``dataset`` (see :data:`SKELETONS` for the defaults)."""
     if dataset not in SKELETONS:
-        raise ValueError(f"unknown DARTS skeleton dataset {dataset!r} (known: {sorted(SKELETONS)})")
+        raise SpaceConfigError(f"unknown DARTS skeleton dataset {dataset!r} (known: {sorted(SKELETONS)})")
     s = SKELETONS[dataset]
     if layers is not None and layers < 1:
-        raise ValueError(f"a DARTS network needs at least one cell, got layers={layers}")
+        raise SpaceConfigError(f"a DARTS network needs at least one cell, got layers={layers}")
     return s.build(genotype, channels=channels or s.channels, layers=layers or s.layers, num_classes=num_classes or s.num_classes,
                    auxiliary=auxiliary, input_size=input_size or s.input_size, dataset=dataset)

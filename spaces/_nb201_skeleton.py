@@ -8,6 +8,7 @@ linear. Blocks are named like the official modules (``stem``, ``cells.0`` .. ``c
 
 from __future__ import annotations
 
+from nasir.errors import SpaceConfigError
 from nasir.ir import Arch, Block, Network
 
 __all__ = ["tiny_network", "DATASETS"]
@@ -46,7 +47,7 @@ def tiny_network(
         cells_per_stage: N (5 in the benchmark).
     """
     if dataset not in DATASETS:
-        raise ValueError(f"unknown NB201 dataset {dataset!r} (known: {sorted(DATASETS)})")
+        raise SpaceConfigError(f"unknown NB201 dataset {dataset!r} (known: {sorted(DATASETS)})")
     input_shape, classes = DATASETS[dataset]
     blocks = [Block("stem", _chain(("conv", "conv", {"out_channels": channels, "kernel": 3, "padding": 1}), ("bn", "batch_norm", {})), kind="stem")]
     c, index = channels, 0

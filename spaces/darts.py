@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasir import encodings
-from nasir.errors import ArchStringError, InvalidArchError, SpaceTooLargeError
+from nasir.errors import ArchStringError, InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.ir import Arch, Network
 from nasir.rng import Seed, as_rng
 from nasir.space import SPACES
@@ -62,7 +62,7 @@ class DartsSpace:
     def __init__(self, ops: Sequence[str] = PRIMITIVES[1:]) -> None:
         unknown = [op for op in ops if op not in PRIMITIVES]
         if unknown or len(set(ops)) < 2:
-            raise ValueError(f"DARTS ops must be at least two of {PRIMITIVES}, got {list(ops)}")
+            raise SpaceConfigError(f"DARTS ops must be at least two of {PRIMITIVES}, got {list(ops)}")
         self.ops = tuple(ops)
 
     # ------------------------------------------------------------------ genotype <-> Arch
@@ -87,7 +87,7 @@ class DartsSpace:
         """Reads the genotype back from the graph's structure (node ids are not used)."""
         try:
             if len(arch) != _GRAPH_SIZE:
-                raise ValueError(f"it has {len(arch)} nodes, not {_GRAPH_SIZE}")
+                raise InvalidArchError(f"it has {len(arch)} nodes, not {_GRAPH_SIZE}")
             (top,) = arch.inputs(arch.output_node)
             cells = [self._cell_pairs(arch, cat) for cat in arch.inputs(top)]
         except (ValueError, KeyError) as err:
@@ -105,7 +105,7 @@ class DartsSpace:
     def _cell_pairs(self, arch: Arch, cat: str) -> list[tuple[str, int]]:
         states = arch.inputs(cat)
         if arch.op(cat) != "concat" or len(states) != len(CONCAT) or any(arch.op(s) != "add" for s in states):
-            raise ValueError(f"cell output {cat!r} must concatenate 4 add nodes")
+            raise InvalidArchError(f"cell output {cat!r} must concatenate 4 add nodes")
         index = {s: CONCAT[p] for p, s in enumerate(states)}
         index.update({n: arch.attrs(n)["index"] for n in arch.input_nodes})
         pairs = []
@@ -121,7 +121,7 @@ class DartsSpace:
             op, attrs = _template(name)
             if arch.op(node) == op and all(arch.attrs(node).get(k) == v for k, v in attrs.items()):
                 return name
-        raise ValueError(f"node {node!r} ({arch.op(node)}) is not a DARTS op")
+        raise InvalidArchError(f"node {node!r} ({arch.op(node)}) is not a DARTS op")
 
     # ------------------------------------------------------------------ strings
     def parse(self, text: str) -> Arch:
@@ -213,7 +213,7 @@ class DartsSpace:
                 for k in range(0, 8, 2):
                     values += [x for src, op in sorted((s, PRIMITIVES.index(o)) for o, s in pairs[k:k + 2]) for x in (src, op)]
             return encodings.categorical(values)
-        raise ValueError(f"unknown DARTS encoding {kind!r} (known: {self.encodings})")
+        raise SpaceConfigError(f"unknown DARTS encoding {kind!r} (known: {self.encodings})")
 
     def network(self, arch: Arch, **skeleton: Any) -> Network:
         """The evaluation network; see :func:`nasir.spaces._darts_skeleton.network` for ``dataset``, ``channels``...."""

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasir import encodings
-from nasir.errors import ArchStringError, InvalidArchError, SpaceTooLargeError
+from nasir.errors import ArchStringError, InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.ir import Arch, Block, Network
 from nasir.ir._cnn_ops import make_divisible
 from nasir.rng import Seed, as_rng
@@ -99,10 +99,10 @@ class MobileNetSpace:
 
     def __init__(self, stages: Sequence[Stage], skeleton: Skeleton, name: str = "mobilenet") -> None:
         if not stages:
-            raise ValueError("a MobileNet space needs at least one stage")
+            raise SpaceConfigError("a MobileNet space needs at least one stage")
         for i, st in enumerate(stages):
             if not all((st.widths, st.depths, st.kernels, st.expansions, st.se, st.acts)) or min(st.depths) < 1:
-                raise ValueError(f"stage {i} has an empty range or a depth below 1: {st}")
+                raise SpaceConfigError(f"stage {i} has an empty range or a depth below 1: {st}")
         self.stages, self.skeleton, self.name = tuple(stages), skeleton, name
 
     # ------------------------------------------------------------------ choice <-> Arch
@@ -259,7 +259,7 @@ class MobileNetSpace:
     def encode(self, arch: Arch, kind: str = "onehot") -> np.ndarray:
         """Per stage: width, se, act, depth; then (kernel, expansion) per block slot up to the largest depth."""
         if kind not in self.encodings:
-            raise ValueError(f"unknown {self.name} encoding {kind!r} (known: {self.encodings})")
+            raise SpaceConfigError(f"unknown {self.name} encoding {kind!r} (known: {self.encodings})")
         stage_part: list[tuple[int, int]] = []  # (index, number of options)
         slot_part: list[tuple[int, int]] = []  # index -1: inactive slot
         for st, sc in zip(self.stages, self.to_choice(arch)):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nasir import encodings
-from nasir.errors import InvalidArchError, SpaceTooLargeError
+from nasir.errors import InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.ir import Arch, Block, Network
 from nasir.rng import Seed, as_rng
 from nasir.space import SPACES
@@ -162,7 +162,7 @@ class NB101Space:
             label = lambda node: spec.ops[int(node[1:])] if node[1:].isdigit() and node.startswith("v") else None  # noqa: E731
             trunc = ENCODING_LENGTHS["path_trunc"] if kind == "path_trunc" else None
             return encodings.path_encoding(arch, label, VERTEX_OPS, range(0, 6), truncate=trunc)
-        raise ValueError(f"unknown NB101 encoding {kind!r} (known: {self.encodings})")
+        raise SpaceConfigError(f"unknown NB101 encoding {kind!r} (known: {self.encodings})")
 
     def network(self, arch: Arch, *, num_classes: int = 10, stem_channels: int = STEM_CHANNELS,
                 stacks: int = 3, cells_per_stack: int = 3, input_shape: tuple[int, int, int] = (3, 32, 32)) -> Network:

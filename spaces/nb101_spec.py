@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nasir.errors import ArchStringError, AttributeValueError, InvalidArchError, SpaceTooLargeError
+from nasir.errors import ArchStringError, AttributeValueError, InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.rng import Seed, as_rng
 
 __all__ = [
@@ -301,7 +301,7 @@ def mutate_spec(spec: Nb101Spec, rng: Seed, mutation_rate: float = 1.0) -> Nb101
     parent, as in the official code.
     """
     if not (isinstance(mutation_rate, (int, float)) and 0 < mutation_rate < float("inf")):
-        raise ValueError(f"mutation_rate must be a positive finite number, got {mutation_rate!r}")
+        raise SpaceConfigError(f"mutation_rate must be a positive finite number, got {mutation_rate!r}")
     gen = as_rng(rng)
     base, base_ops = _padded(spec, gen)
     n = MAX_VERTICES
@@ -335,7 +335,7 @@ def enumerate_unique_specs(max_vertices: int = MAX_VERTICES, max_edges: int = MA
     """
     for name, value, low in (("max_vertices", max_vertices, 2), ("max_edges", max_edges, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+            raise SpaceConfigError(f"{name} must be an int >= {low}, got {value!r}")
     if max_vertices > MAX_VERTICES:
         raise SpaceTooLargeError(
             f"NB101 enumeration is limited to {MAX_VERTICES} vertices (asked {max_vertices}); the official "

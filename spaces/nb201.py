@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nasir import encodings
-from nasir.errors import ArchIndexError, ArchStringError, InvalidArchError
+from nasir.errors import ArchIndexError, ArchStringError, InvalidArchError, SpaceConfigError
 from nasir.ir import Arch, Network
 from nasir.rng import Seed, as_rng
 from nasir.space import SPACES
@@ -190,7 +190,7 @@ class NB201Space:
         if kind in ("path", "path_trunc"):
             label = lambda n: _path_label(arch, n)  # noqa: E731
             return encodings.path_encoding(arch, label, _PATH_VOCAB, range(1, 4), truncate=20 if kind == "path_trunc" else None)
-        raise ValueError(f"unknown NB201 encoding {kind!r} (known: {self.encodings})")
+        raise SpaceConfigError(f"unknown NB201 encoding {kind!r} (known: {self.encodings})")
 
     def unique_key(self, arch: Arch) -> str:
         """Canonical hash of the cell's computation, matching NB201's official isomorphism key.

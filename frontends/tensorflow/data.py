@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from nasir.errors import DataConfigError
+
 __all__ = ["ImageBatches", "augment", "normalize"]
 
 
@@ -59,7 +61,7 @@ class ImageBatches:
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, *, mean: Sequence[float], std: Sequence[float],
                  train: bool = False, rng: np.random.Generator | None = None, padding: int = 4, flip: bool = True) -> None:
         if train and rng is None:
-            raise ValueError("training batches need a numpy Generator for shuffling and augmentation")
+            raise DataConfigError("training batches need a numpy Generator for shuffling and augmentation")
         self.x, self.y = np.asarray(x), np.asarray(y, dtype=np.int64)
         self.batch_size, self.mean, self.std = batch_size, tuple(mean), tuple(std)
         self.train, self.rng, self.padding, self.flip = train, rng, padding, flip

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from nasir.data import load_sample
+from nasir.errors import ModelInputError
 from nasir.frontends.tensorflow.data import normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, _nhwc, lower
 from nasir.ir import Arch, Network, Shape
@@ -105,7 +106,7 @@ def interpreter(blob: bytes, threads: int = 1) -> tf.lite.Interpreter:
 def _feed(interp: tf.lite.Interpreter, xs: Sequence[np.ndarray]) -> None:
     details = interp.get_input_details()
     if len(details) != len(xs):
-        raise ValueError(f"the TFLite model takes {len(details)} input(s), got {len(xs)} array(s)")
+        raise ModelInputError(f"the TFLite model takes {len(details)} input(s), got {len(xs)} array(s)")
     for d, x in zip(details, xs):
         interp.set_tensor(d["index"], np.ascontiguousarray(x, dtype=np.float32))
 

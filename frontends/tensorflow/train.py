@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from nasir.data import ImageData
-from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.errors import ModelTypeError, SchemaError, ShapeMismatchError
 from nasir.frontends.tensorflow.checkpoint import load_checkpoint, model_hash, save_checkpoint
 from nasir.frontends.tensorflow.data import ImageBatches, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
@@ -96,7 +96,7 @@ def _model_for(model_or_arch: ArchModel | NetworkModel | Network | Arch, data: I
     elif isinstance(model_or_arch, (ArchModel, NetworkModel)):
         model = model_or_arch
     else:
-        raise TypeError(f"train() takes a model from nasir.frontends.tensorflow.lower(), a Network or an Arch, got {type(model_or_arch).__name__}")
+        raise ModelTypeError(f"train() takes a model from nasir.frontends.tensorflow.lower(), a Network or an Arch, got {type(model_or_arch).__name__}")
     if model.layout != "NHWC":
         raise SchemaError("train() feeds NHWC batches; lower the model with layout='NHWC' (the default)")
     if tuple(model.input_shapes[0]) != data.input_shape:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from nasir.errors import DataConfigError
+
 __all__ = ["ImageBatches", "augment", "normalize"]
 
 
@@ -70,7 +72,7 @@ class ImageBatches:
                  generator: torch.Generator | None = None, padding: int = 4, flip: bool = True,
                  channels_last: bool = False) -> None:
         if train and generator is None:
-            raise ValueError("training batches need a torch.Generator for shuffling and augmentation")
+            raise DataConfigError("training batches need a torch.Generator for shuffling and augmentation")
         self.device = torch.device(device)
         self.x = torch.as_tensor(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x).to(self.device)
         self.y = torch.as_tensor(np.asarray(y, dtype=np.int64) if isinstance(y, np.ndarray) else y).long().to(self.device)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasir.errors import SchemaError, ShapeMismatchError, UnknownNameError, UnknownOpError
+from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, ShapeMismatchError, UnknownNameError, UnknownOpError
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes
 from nasir.frontends.torch.lowerings import LOWERINGS
 
@@ -230,7 +230,7 @@ def _torch_seed(seed: int | np.random.Generator | None) -> int | None:
         return int(seed)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
-    raise TypeError(f"seed must be an int, numpy.random.Generator or None, got {type(seed).__name__}")
+    raise SeedTypeError(f"seed must be an int, numpy.random.Generator or None, got {type(seed).__name__}")
 
 
 def lower(
@@ -267,7 +267,7 @@ def lower(
         infer_shapes(obj, input_shapes)
         build = lambda: ArchModule(obj, input_shapes)  # noqa: E731
     else:
-        raise TypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
+        raise ModelTypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
     if device is not None and torch.device(device).type == "meta":
         with torch.device("meta"):
             return build()

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nasir.data import ImageData
-from nasir.errors import ShapeMismatchError
+from nasir.errors import ModelTypeError, ShapeMismatchError
 from nasir.frontends.torch.checkpoint import load_checkpoint, model_hash, save_checkpoint
 from nasir.frontends.torch.data import ImageBatches
 from nasir.frontends.torch.modules import ArchModule, NetworkModule, lower
@@ -61,7 +61,7 @@ def _model_for(model_or_arch: nn.Module | Network | Arch, data: ImageData, seed:
         elif isinstance(model, ArchModule):
             shape_in, shape_out = model.input_shapes[0], model.output_shape
     else:
-        raise TypeError(f"train() takes an nn.Module, Network or Arch, got {type(model_or_arch).__name__}")
+        raise ModelTypeError(f"train() takes an nn.Module, Network or Arch, got {type(model_or_arch).__name__}")
     if shape_in is not None and tuple(shape_in) != data.input_shape:
         raise ShapeMismatchError(f"the model takes inputs {tuple(shape_in)} but {data.name} images are {data.input_shape}")
     if shape_out is not None and tuple(shape_out) != (data.num_classes,):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
-from nasir.errors import ShapeMismatchError
+from nasir.errors import ShapeMismatchError, SpaceConfigError
 from nasir.ir import Arch, Network
 
 __all__ = ["Constraints"]
@@ -32,7 +32,7 @@ class Constraints:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError(f"constraint {f.name} must be a non-negative int or None, got {value!r}")
+                raise SpaceConfigError(f"constraint {f.name} must be a non-negative int or None, got {value!r}")
 
     @property
     def needs_network(self) -> bool:
@@ -58,7 +58,7 @@ class Constraints:
         checks = [("nodes", len(arch), None, self.max_nodes), ("edges", len(arch.edges), None, self.max_edges)]
         if self.needs_network:
             if network is None:
-                raise ValueError("parameter and FLOP bounds need the network around the architecture")
+                raise SpaceConfigError("parameter and FLOP bounds need the network around the architecture: pass network=")
             try:
                 net = network(arch)
                 checks += [("params", net.count_params(), self.min_params, self.max_params),

@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 
 from nasir import encodings
-from nasir.errors import ArchTooLargeError
+from nasir.errors import ArchTooLargeError, SpaceConfigError
 from nasir.grammar.counting import max_terminals
 from nasir.grammar.derivation import Derivation, positions
 from nasir.grammar.grammar import Grammar, Production, Terminal
@@ -92,11 +92,11 @@ class Encoder:
         """The ``kind`` encoding; ``tree`` (the derivation of ``arch``) is needed for :data:`TREE_KINDS` only.
 
         Raises:
-            ValueError: ``kind`` is not in :attr:`kinds`.
+            SpaceConfigError: ``kind`` is not in :attr:`kinds`.
             ArchTooLargeError: a graph encoding of an architecture over the node bound.
         """
         if kind not in self.kinds:
-            raise ValueError(f"unknown or unavailable grammar encoding {kind!r} (available: {self.kinds})")
+            raise SpaceConfigError(f"unknown or unavailable grammar encoding {kind!r} (available: {self.kinds})")
         if kind == "onehot":
             return self._onehot(tree)
         if kind == "counts":

@@ -108,7 +108,8 @@ class Production:
     def __post_init__(self) -> None:
         if len(self.args) != len(self.children):
             if self.args:
-                raise ValueError(f"{self.lhs}:{self.index}: {len(self.args)} args for {len(self.children)} children")
+                raise ValueError(f"internal error: production {self.lhs}:{self.index} has {len(self.args)} args for "
+                                 f"{len(self.children)} children")
             object.__setattr__(self, "args", ((),) * len(self.children))
 
     @property
@@ -366,7 +367,7 @@ class Grammar:
                     if name in need[child] and name not in dict(given) and child not in parent:
                         parent[child] = symbol
                         queue.append(child)
-        raise AssertionError(f"unbound parameter {name!r} not found")  # pragma: no cover (need is a least fixpoint)
+        raise AssertionError(f"internal error: unbound parameter {name!r} not found")  # pragma: no cover (need is a least fixpoint)
 
     # ------------------------------------------------------------------ validation of the whole
     def _check_productive(self) -> None:

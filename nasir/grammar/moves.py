@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from nasir.errors import GrammarError
+from nasir.errors import GrammarError, SpaceConfigError
 from nasir.grammar.counting import counts
 from nasir.grammar.derivation import Derivation, Path, bound_positions, positions, replace, subtree
 from nasir.grammar.grammar import Grammar, Production
@@ -46,7 +46,7 @@ class Moves:
     def __init__(self, grammar: Grammar, *, sampling: str = "production", max_depth: int = 20,
                  max_nodes: int | None = None) -> None:
         if sampling not in SAMPLING:
-            raise ValueError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
+            raise SpaceConfigError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
         self.grammar = grammar
         self.limit = math.inf if grammar.finite else max_depth
         self.budget = math.inf if max_nodes is None or sampling == "uniform" else max_nodes - 2  # op nodes

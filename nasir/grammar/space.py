@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import SpaceTooLargeError, UnsatisfiableConstraintsError
+from nasir.errors import SkeletonOptionError, SpaceConfigError, SpaceTooLargeError, UnsatisfiableConstraintsError
 from nasir.grammar.constraints import Constraints
 from nasir.grammar.counting import count, enumerate_trees
 from nasir.grammar.derivation import Derivation, check, derive_arch, from_text, parse_arch, to_text
@@ -48,11 +48,11 @@ class GrammarSpace:
                  constraints: Constraints | None = None, sampling: str = "production", max_depth: int = 20,
                  max_tries: int = 1000, enumerate_limit: int = 10**6) -> None:
         if network is not None and input_shape is not None:
-            raise ValueError("give network= (a skeleton around the derived cell) or input_shape= (the grammar derives "
-                             "whole networks), not both")
+            raise SpaceConfigError("give network= (a skeleton around the derived cell) or input_shape= (the grammar derives "
+                                   "whole networks), not both")
         self.constraints = constraints or Constraints()
         if self.constraints.needs_network and network is None and input_shape is None:
-            raise ValueError("parameter and FLOP bounds need network= or input_shape= to build the network they are counted on")
+            raise SpaceConfigError("parameter and FLOP bounds need network= or input_shape= to build the network they are counted on")
         self.name, self.grammar = name, grammar
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.max_tries, self.enumerate_limit = max_tries, enumerate_limit
@@ -156,7 +156,7 @@ class GrammarSpace:
         bound in ``constraints``, see :class:`~nasir.grammar.encoding.Encoder`).
 
         Raises:
-            ValueError: ``kind`` is not available.
+            SpaceConfigError: ``kind`` is not available.
             ArchTooLargeError: a graph encoding of an architecture over the node bound.
         """
         kind = kind or self.encodings[0]
@@ -175,8 +175,8 @@ class GrammarSpace:
         if self._builder is not None:
             return self._builder(arch, **skeleton)
         if self.input_shape is None:
-            raise ValueError(f"space {self.name!r} has no skeleton; create it with network= or input_shape=")
+            raise SpaceConfigError(f"space {self.name!r} has no skeleton; create it with network= or input_shape=")
         shape = tuple(skeleton.pop("input_shape", self.input_shape))
         if skeleton:
-            raise TypeError(f"a one-block network only takes input_shape, not {sorted(skeleton)}")
+            raise SkeletonOptionError(f"a one-block network only takes input_shape, not {sorted(skeleton)}")
         return Network((Block("net", arch),), shape, name=self.name)

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+from nasir.errors import GrammarError, ParameterTypeError
+
 __all__ = ["Choice", "Op", "Param", "NonTerminal", "Rhs", "Item", "Alternative", "choice", "op", "param", "nt", "dag", "seq",
            "repeat", "is_nonterminal", "item_text", "symbol_of"]
 
@@ -72,12 +74,12 @@ class Param:
 
     def resolve(self, env: Mapping[str, Any]) -> Any:
         """The value under ``env`` (parameter -> value); raises ``KeyError`` when unbound without a default,
-        ``TypeError`` when scaling a value that is not a number."""
+        ``ParameterTypeError`` (a ``TypeError``) when scaling a value that is not a number."""
         value = env[self.name] if self.name in env or self.required else self.default
         if self.scale == 1:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{self} scales a number, but {self.name!r} is {value!r}")
+            raise ParameterTypeError(f"{self} scales a number, but {self.name!r} is {value!r}")
         out = value * self.scale
         return int(out) if isinstance(value, int) and isinstance(out, float) and out.is_integer() else out
 
@@ -139,7 +141,7 @@ def symbol_of(item: Item) -> str:
 def choice(*values: Any) -> Choice:
     """``op("conv", kernel=choice(3, 5))`` gives two alternatives, one per kernel size."""
     if not values:
-        raise ValueError("choice() needs at least one value")
+        raise GrammarError("choice() needs at least one value")
     return Choice(tuple(values))
 
 
@@ -158,9 +160,9 @@ def param(name: str, *, default: Any = REQUIRED, scale: int | float = 1) -> Para
     ``op("conv", out_channels=param("channels", scale=2), kernel=param("kernel", default=3))``.
     """
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"param() needs an identifier as name, got {name!r}")
+        raise GrammarError(f"param() needs an identifier as name, got {name!r}")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-        raise ValueError(f"param({name!r}) scale must be a positive int or float, got {scale!r}")
+        raise GrammarError(f"param({name!r}) scale must be a positive int or float, got {scale!r}")
     return Param(name, default, scale)
 
 
@@ -172,7 +174,7 @@ def nt(symbol: str, **bindings: Any) -> NonTerminal:
     Parameters not mentioned are inherited from the parent unchanged.
     """
     if not isinstance(symbol, str) or not symbol[:1].isupper():
-        raise ValueError(f"nt() takes a non-terminal (a capitalised name), got {symbol!r}")
+        raise GrammarError(f"nt() takes a non-terminal (a capitalised name), got {symbol!r}")
     return NonTerminal(symbol, tuple(sorted(bindings.items())))
 
 
@@ -204,7 +206,7 @@ def dag(nodes: Mapping[str, Item], edges: Sequence[tuple[str, str] | tuple[str, 
 def seq(*items: Item, label: str | None = None) -> Rhs:
     """A chain ``in -> items... -> out``; nodes are named after their item and position (``conv0``, ``cell1``)."""
     if not items:
-        raise ValueError("seq() needs at least one item")
+        raise GrammarError("seq() needs at least one item")
     names = [f"{symbol_of(it).lower()}{i}" for i, it in enumerate(items)]
     chain = [IN, *names, OUT]
     return Rhs(tuple(zip(names, items)), tuple(zip(chain, chain[1:])), label)
@@ -213,5 +215,5 @@ def seq(*items: Item, label: str | None = None) -> Rhs:
 def repeat(item: Item, times: Sequence[int]) -> list[Rhs]:
     """One chain alternative per repeat count: ``repeat("CELL", (1, 2))`` is ``CELL | CELL CELL``."""
     if not times or any(not isinstance(t, int) or t < 1 for t in times):
-        raise ValueError(f"repeat() needs positive int counts, got {list(times)}")
+        raise GrammarError(f"repeat() needs positive int counts, got {list(times)}")
     return [seq(*[item] * t, label=f"{item_text(item)}*{t}") for t in times]

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from nasir.errors import MissingDependencyError
+from nasir.errors import MissingDependencyError, ReportInputError
 
 __all__ = ["new_figure", "save", "data_uri"]
 
@@ -30,7 +30,7 @@ def save(fig: Any, path: str | Path | None = None, fmt: str | None = None, dpi: 
     """The figure as PNG or SVG bytes (format from ``fmt``, else the path's suffix, else PNG), also written to ``path``."""
     fmt = (fmt or (Path(path).suffix.lstrip(".") if path else "") or "png").lower()
     if fmt not in FORMATS:
-        raise ValueError(f"pictures are written as {' or '.join(FORMATS)}, not {fmt!r}")
+        raise ReportInputError(f"pictures are written as {' or '.join(FORMATS)}, not {fmt!r}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata={"Software": "nasir"} if fmt == "png" else {"Creator": "nasir"})
     data = buffer.getvalue()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nasir.errors import ParetoInputError
 from nasir.objectives import MAXIMIZE
 
 __all__ = ["pareto_mask", "best_so_far"]
@@ -26,7 +27,7 @@ def pareto_mask(points: Sequence[Sequence[float]], directions: Sequence[str]) ->
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != len(directions):
-        raise ValueError(f"points must be (n, {len(directions)}), got shape {pts.shape}")
+        raise ParetoInputError(f"points must be (n, {len(directions)}), got shape {pts.shape}")
     x = np.stack([_oriented(pts[:, j], d) for j, d in enumerate(directions)], axis=1) if len(pts) else pts
     finite = np.isfinite(x).all(axis=1)
     mask = finite.copy()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nasir.errors import ReportInputError
 from nasir.objectives import MAXIMIZE
 from nasir.proxy_math import spearman
 from nasir.report._figure import new_figure, save
@@ -57,7 +58,7 @@ def proxy_scatter(proxy: Sequence[float], truth: Sequence[float], *, proxy_name:
     """
     x, y = np.asarray(proxy, dtype=float), np.asarray(truth, dtype=float)
     if x.shape != y.shape:
-        raise ValueError(f"proxy and truth must have the same length, got {x.shape} and {y.shape}")
+        raise ReportInputError(f"proxy and truth must have the same length, got {x.shape} and {y.shape}")
     rho = spearman(x, y) if len(x) > 1 else float("nan")
     shown = np.isfinite(x) & np.isfinite(y)
     fig = new_figure(5.2, 3.9)

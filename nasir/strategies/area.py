@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.base import BaseStrategy
@@ -60,7 +61,7 @@ class SampleAndRank(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, scorer: Scorer, n_samples: int = 100, **kwargs: Any) -> None:
         if n_samples < 1:
-            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+            raise StrategyConfigError(f"n_samples must be >= 1, got {n_samples}")
         self.scorer, self.n_samples = scorer, n_samples
         self._ranked: list[Arch] | None = None
         super().__init__(space, **kwargs)
@@ -96,7 +97,7 @@ class AREA(RegularizedEvolution):
         self._initial: list[Arch] | None = None
         super().__init__(space, **kwargs)
         if self.n_candidates < self.population_size:
-            raise ValueError(f"n_candidates ({self.n_candidates}) must be >= population_size ({self.population_size})")
+            raise StrategyConfigError(f"n_candidates ({self.n_candidates}) must be >= population_size ({self.population_size})")
 
     def config(self) -> dict[str, Any]:
         """Evolution's settings plus what picks the initial population: candidate count, scorer name and, for a given

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from nasir.errors import ReplayMismatchError
+from nasir.errors import AskTellError, DirectionError, ReplayMismatchError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 
@@ -89,7 +89,7 @@ class BaseStrategy:
 
     def __init__(self, space: SearchSpace, *, seed: int = 0, metric: str | None = None, direction: str = "maximize") -> None:
         if direction not in ("maximize", "minimize"):
-            raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+            raise DirectionError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         self.space, self.seed, self.metric, self.direction = space, seed, metric, direction
         self._reset()
 
@@ -139,7 +139,7 @@ class BaseStrategy:
         """Up to ``n`` proposals: the rest of the current plan, then new plans from ``_plan`` until one is None (it
         needs results still outstanding)."""
         if n < 1:
-            raise ValueError(f"ask(n) needs n >= 1, got {n}")
+            raise AskTellError(f"ask(n) needs n >= 1, got {n}")
         out: list[Arch] = []
         while len(out) < n:
             if not self._queue:
@@ -152,19 +152,19 @@ class BaseStrategy:
 
     def tell(self, arch: Arch, result: float | Mapping[str, float]) -> None:
         """Scores the earliest outstanding proposal of ``arch`` (metrics are reduced with ``metric`` and ``direction``,
-        NaN becomes ``FAILED``); raises ValueError for an architecture not outstanding."""
+        NaN becomes ``FAILED``); raises AskTellError (a ValueError) for an architecture not outstanding."""
         key = arch.canonical_hash()
         for i, (a, s) in enumerate(zip(self.archs, self.scores)):
             if s is None and a.canonical_hash() == key:
                 self.scores[i] = self._to_score(result)
                 return
-        raise ValueError(f"tell() got an architecture that was not asked or was already told: {arch!r}")
+        raise AskTellError(f"tell() got an architecture that was not asked or was already told: {arch!r}")
 
     def _to_score(self, result: float | Mapping[str, float]) -> float:
         if isinstance(result, Mapping):
             metric = self.metric or (next(iter(result)) if len(result) == 1 else None)
             if metric is None:
-                raise ValueError(f"tell() got metrics {sorted(result)}; construct the strategy with metric=... to pick one")
+                raise AskTellError(f"tell() got metrics {sorted(result)}; construct the strategy with metric=... to pick one")
             value = result.get(metric, math.nan)
             value = value if self.direction == "maximize" else -value
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.base import BaseStrategy, proposal_rng, tournament
@@ -26,7 +27,7 @@ class RegularizedEvolution(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, population_size: int = 10, sample_size: int = 3, **kwargs: Any) -> None:
         if not 1 <= sample_size <= population_size:
-            raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+            raise StrategyConfigError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
         self.population_size, self.sample_size = population_size, sample_size
         super().__init__(space, **kwargs)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.base import BaseStrategy, proposal_rng
@@ -27,7 +28,7 @@ class LocalSearch(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, initial: int = 10, **kwargs: Any) -> None:
         if initial < 1:
-            raise ValueError(f"initial must be >= 1, got {initial}")
+            raise StrategyConfigError(f"initial must be >= 1, got {initial}")
         self.initial = initial
         super().__init__(space, **kwargs)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import UnknownNameError
+from nasir.errors import AskTellError, DirectionError, StrategyConfigError, UnknownNameError
 from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
@@ -95,14 +95,14 @@ class NSGA2(BaseStrategy):
                  crossover_rate: float = 0.5, **kwargs: Any) -> None:
         named = dict(objectives) if isinstance(objectives, Mapping) else {m: default_direction(m) for m in objectives}
         if len(named) < 2:
-            raise ValueError(f"NSGA-II needs at least two objectives, got {list(named)}")
+            raise StrategyConfigError(f"NSGA-II needs at least two objectives, got {list(named)}")
         bad = {m: d for m, d in named.items() if d not in (MAXIMIZE, MINIMIZE)}
         if bad:
-            raise ValueError(f"objective directions must be 'maximize' or 'minimize', got {bad}")
+            raise DirectionError(f"objective directions must be 'maximize' or 'minimize', got {bad}")
         if population_size < 2:
-            raise ValueError(f"population_size must be >= 2, got {population_size}")
+            raise StrategyConfigError(f"population_size must be >= 2, got {population_size}")
         if not 0.0 <= crossover_rate <= 1.0:
-            raise ValueError(f"crossover_rate must be in [0, 1], got {crossover_rate}")
+            raise StrategyConfigError(f"crossover_rate must be in [0, 1], got {crossover_rate}")
         self.objectives, self.population_size, self.crossover_rate = named, population_size, crossover_rate
         self._crossover = crossover_of(space)
         super().__init__(space, **kwargs)
@@ -122,7 +122,7 @@ class NSGA2(BaseStrategy):
         if not isinstance(result, Mapping):
             if float(result) == FAILED or math.isnan(float(result)):
                 return (FAILED,) * len(self.objectives)
-            raise ValueError(f"NSGA-II must be told the metrics {list(self.objectives)}, not one number ({result})")
+            raise AskTellError(f"NSGA-II must be told the metrics {list(self.objectives)}, not one number ({result})")
         if not result:
             return (FAILED,) * len(self.objectives)
         missing = [m for m in self.objectives if m not in result]

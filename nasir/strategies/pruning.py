@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from nasir.errors import MeasurementError, NoSupernetError
+from nasir.errors import MeasurementError, NoSupernetError, StrategyConfigError
 from nasir.ir import Arch
 
 __all__ = ["SupernetSpace", "PruneRound", "PruneResult", "NoSupernetError", "MeasurementError", "tenas_prune"]
@@ -107,7 +107,7 @@ def tenas_prune(space: SupernetSpace, candidate_ops: Sequence[str], num_edges: i
                               f"{type(space).__name__} has no supernet")
     remaining = [[op for op in candidate_ops if op not in drop] for _ in range(num_edges)]
     if any(not ops for ops in remaining):
-        raise ValueError(f"no op left to search after dropping {list(drop)} from {list(candidate_ops)}")
+        raise StrategyConfigError(f"no op left to search after dropping {list(drop)} from {list(candidate_ops)}")
     rounds: list[PruneRound] = []
     while any(len(ops) > 1 for ops in remaining):
         supernet = space.supernet(remaining)

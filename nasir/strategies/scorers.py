@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import ScorerOutputError
+from nasir.errors import ScorerOutputError, UnsupportedProxyError
 from nasir.ir import Arch
 from nasir.rng import Seed
 
@@ -85,7 +85,7 @@ class ProxyScorer:
         self.frontend = get_frontend(framework)
         missing = self.frontend.unsupported_proxies().get(proxy)
         if missing is not None:
-            raise NotImplementedError(f"proxy {proxy!r} has no {framework} implementation: {missing}")
+            raise UnsupportedProxyError(f"proxy {proxy!r} has no {framework} implementation: {missing}")
         if data is None:
             from nasir.data import load_sample
 

@@ -29,7 +29,7 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-from nasir.errors import BudgetError, StudyConfigError, UnknownNameError
+from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
 from nasir.objectives import MAXIMIZE, Objective, default_direction, score
 from nasir.pareto import pareto_front
@@ -129,7 +129,7 @@ class Study:
     def top_trials(self, k: int) -> list[Trial]:
         """The ``k`` best completed trials, one per architecture, best first (the earliest on ties): a cascade's shortlist."""
         if k < 1:
-            raise ValueError(f"top_trials(k) needs k >= 1, got {k}")
+            raise StudyConfigError(f"top_trials(k) needs k >= 1, got {k}")
         done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None and self._score(t) != FAILED]
         return sorted(done, key=lambda t: (-self._score(t), t.number))[:k]
 
@@ -228,10 +228,10 @@ class Study:
     def tell(self, trial: Trial | int, result: Mapping[str, float] | float | BaseException | str) -> Trial:
         """Commits the result of an asked trial: metrics, the primary metric's value, or an error."""
         if result is None or not isinstance(result, (Mapping, Real, BaseException, str)):
-            raise TypeError(f"tell() takes metrics, a number or an error (exception or text), got {result!r}")
+            raise TellResultTypeError(f"tell() takes metrics, a number or an error (exception or text), got {result!r}")
         trial = self.storage.trial(self.name, trial if isinstance(trial, int) else trial.number)
         if trial.finished:
-            raise ValueError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
+            raise AskTellError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
         if isinstance(result, (BaseException, str)):
             outcome = Outcome(error=result if isinstance(result, str) else f"{type(result).__name__}: {result}")
         else:

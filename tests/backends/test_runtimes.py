@@ -16,7 +16,7 @@ import torch
 import nasir.frontends.torch.latency as torch_runtime
 from nasir.backends.onnx import export, run
 from nasir.data import load_sample
-from nasir.errors import UnknownNameError
+from nasir.errors import ModelInputError, UnknownNameError
 from nasir.frontends import tensorflow as tfe
 from nasir.frontends.tensorflow import tflite
 from nasir.frontends.tensorflow.data import normalize
@@ -110,7 +110,10 @@ def test_tflite_float32_matches_torch_and_onnx_with_the_same_weights() -> None:
     data = load_sample()
     nhwc = normalize(data.x_val[:8], data.mean, data.std)
     nchw = np.ascontiguousarray(nhwc.transpose(0, 3, 1, 2))
-    got = tflite.run(tflite.convert(keras_model, batch=8), nhwc)
+    blob = tflite.convert(keras_model, batch=8)
+    got = tflite.run(blob, nhwc)
+    with pytest.raises(ModelInputError, match=r"the TFLite model takes 1 input\(s\), got 2 array\(s\)"):
+        tflite.run(blob, nhwc, nhwc)
     with torch.no_grad():
         expected = module(torch.from_numpy(nchw)).numpy()
     assert got.shape == (8, 10)

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from nasir.errors import SpaceConfigError
 from nasir.grammar import ArchTooLargeError, Constraints, Grammar, GrammarSpace, dag, op, seq
 from nasir.grammar.derivation import Derivation, positions
 from nasir.ir import Arch
@@ -42,7 +43,7 @@ def test_counts_is_the_production_histogram() -> None:
 
 def test_unbounded_recursive_space_offers_counts_only() -> None:
     assert UNBOUNDED.encodings == ("counts",)
-    with pytest.raises(ValueError, match=r"'path'.*available: \('counts',\)"):
+    with pytest.raises(SpaceConfigError, match=r"'path'.*available: \('counts',\)"):
         UNBOUNDED.encode(UNBOUNDED.sample(0), "path")
 
 

@@ -104,3 +104,54 @@ def test_too_large_to_enumerate() -> None:
 
     with pytest.raises(errors.SpaceTooLargeError, match="18,355,499,226,925,056 derivations"):
         hierarchical.enumerate()
+
+
+def test_rule_helpers_refuse_bad_arguments() -> None:
+    from nasir.grammar import choice, nt, param, repeat
+
+    with pytest.raises(GrammarError, match=r"choice\(\) needs at least one value"):
+        choice()
+    with pytest.raises(GrammarError, match=r"param\(\) needs an identifier as name, got '2x'"):
+        param("2x")
+    with pytest.raises(GrammarError, match=r"param\('c'\) scale must be a positive int or float, got True"):
+        param("c", scale=True)
+    with pytest.raises(GrammarError, match=r"nt\(\) takes a non-terminal \(a capitalised name\), got 'cell'"):
+        nt("cell")
+    with pytest.raises(GrammarError, match=r"seq\(\) needs at least one item"):
+        seq()
+    with pytest.raises(GrammarError, match=r"repeat\(\) needs positive int counts, got \[1, 0\]"):
+        repeat("CELL", (1, 0))
+    with pytest.raises(GrammarError, match=r"repeat\(\) needs positive int counts, got \[\]"):
+        repeat("CELL", ())
+
+
+def test_param_resolve_of_a_scaled_non_number() -> None:
+    from nasir.grammar import param
+
+    with pytest.raises(errors.ParameterTypeError, match=r"param\(c,scale=2\) scales a number, but 'c' is 'wide'") as info:
+        param("c", scale=2).resolve({"c": "wide"})
+    assert isinstance(info.value, TypeError)
+    assert param("c", scale=2).resolve({"c": 3}) == 6
+
+
+def test_space_options_that_conflict_or_are_missing() -> None:
+    from nasir.grammar import Constraints, Moves
+
+    grammar = Grammar(RECURSIVE, start="S")
+    with pytest.raises(errors.SpaceConfigError, match="not both"):
+        GrammarSpace(grammar, name="both", network=lambda arch: None, input_shape=(3, 8, 8))
+    with pytest.raises(errors.SpaceConfigError, match=r"constraint max_edges must be a non-negative int or None, got 2.5"):
+        Constraints(max_edges=2.5)
+    with pytest.raises(errors.SpaceConfigError, match=r"sampling must be one of .*, got 'even'"):
+        Moves(grammar, sampling="even")
+    bare = GrammarSpace(grammar, name="bare")
+    arch = bare.sample(0)
+    with pytest.raises(errors.SpaceConfigError, match="space 'bare' has no skeleton; create it with network= or input_shape="):
+        bare.network(arch)
+    with pytest.raises(errors.SpaceConfigError, match="parameter and FLOP bounds need the network around the architecture"):
+        Constraints(max_params=10).violation(arch)
+    shaped = GrammarSpace(grammar, name="shaped", input_shape=(3, 8, 8))
+    with pytest.raises(errors.SkeletonOptionError, match=r"a one-block network only takes input_shape, not \['channels'\]") as info:
+        shaped.network(arch, channels=4)
+    assert isinstance(info.value, TypeError)
+    assert shaped.network(arch, input_shape=(3, 4, 4)).input_shape == (3, 4, 4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasir import errors
 from nasir.grammar import (
     Constraints,
     Grammar,
@@ -148,7 +149,7 @@ def test_parameter_and_flop_constraints() -> None:
         assert light.network(light.mutate(light.sample(seed), seed)).count_params() <= limit
     with pytest.raises(UnsatisfiableConstraintsError, match="sample: no draw met .*max_params=1"):
         GrammarSpace(GRAMMAR, name="none", input_shape=(3, 8, 8), constraints=Constraints(max_params=1), max_tries=20).sample(0)
-    with pytest.raises(ValueError, match="need network= or input_shape="):
+    with pytest.raises(errors.SpaceConfigError, match="need network= or input_shape="):
         GrammarSpace(GRAMMAR, name="no-shapes", constraints=Constraints(max_flops=10))
 
 
@@ -175,7 +176,7 @@ def test_graphs_whose_shapes_do_not_fit_fail_parameter_bounds() -> None:
     space = GrammarSpace(grammar, name="widths", input_shape=(3, 4, 4), constraints=Constraints(max_params=10**6))
     assert GrammarSpace(grammar, name="all").size() == 4 and space.size() == 2
     assert {space.network(a).output_shape for a in space.enumerate()} == {(4, 4, 4), (8, 4, 4)}
-    with pytest.raises(ValueError, match="max_nodes"):
+    with pytest.raises(errors.SpaceConfigError, match="max_nodes"):
         Constraints(max_nodes=-1)
 
 

@@ -296,9 +296,9 @@ def test_other_parameter_mistakes() -> None:
         Grammar({"S": nt("T", c=1), "T": [op("conv", out_channels=param("c"), kernel=1),
                                            seq(op("conv", out_channels=param("c"), kernel=1), nt("T", c=param("c", scale=2)))]},
                 start="S")
-    with pytest.raises(ValueError, match="capitalised"):
+    with pytest.raises(GrammarError, match="capitalised"):
         nt("cell", channels=4)
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(GrammarError, match="scale"):
         param("channels", scale=0)
 
 

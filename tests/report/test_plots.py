@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from nasir.errors import ParetoInputError, ReportInputError
 from nasir.ir import Arch
 from nasir.proxy_math import spearman
 from nasir.report import best_so_far, cell_layout, draw_cell, pareto_mask, pareto_plot, proxy_scatter, search_curve
@@ -38,6 +39,15 @@ def test_pareto_mask_keeps_non_dominated_points_only() -> None:
     assert mask.tolist() == [True, True, False, True, False, False, True]  # duplicates of a front point stay
 
 
+def test_pareto_mask_and_proxy_scatter_refuse_inputs_that_do_not_fit() -> None:
+    with pytest.raises(ParetoInputError, match=r"points must be \(n, 2\), got shape \(2, 3\)"):
+        pareto_mask([[1, 2, 3], [4, 5, 6]], ["maximize", "minimize"])
+    with pytest.raises(ParetoInputError, match=r"points must be \(n, 1\), got shape \(3,\)"):
+        pareto_mask([1, 2, 3], ["maximize"])
+    with pytest.raises(ReportInputError, match=r"proxy and truth must have the same length, got \(3,\) and \(2,\)"):
+        proxy_scatter([1.0, 2.0, 3.0], [1.0, 2.0], proxy_name="naswot", truth_name="acc")
+
+
 def test_best_so_far_ignores_failed_trials() -> None:
     assert np.allclose(best_so_far([math.nan, 3, 1, 4, math.nan, 2]), [math.nan, 3, 3, 4, 4, 4], equal_nan=True)
     assert np.allclose(best_so_far([5, math.nan, 7, 2], "minimize"), [5, 5, 5, 2])
@@ -64,7 +74,7 @@ def test_draw_cell_png_and_svg(tmp_path) -> None:
     multi = Arch({"a": ("input", {"index": 0}), "b": ("input", {"index": 1}), "s": "add", "out": "output"},
                  [("a", "s"), ("b", "s"), ("s", "out")])
     assert _png_shape(draw_cell(multi))[0] > 0
-    with pytest.raises(ValueError, match="png or svg"):
+    with pytest.raises(ReportInputError, match="pictures are written as png or svg, not 'gif'"):
         draw_cell(arch, fmt="gif")
 
 

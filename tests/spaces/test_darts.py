@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from nasir.backends.onnx import export
-from nasir.errors import ArchStringError, InvalidArchError, NasirError, SpaceTooLargeError
+from nasir.errors import ArchStringError, InvalidArchError, NasirError, SpaceConfigError, SpaceTooLargeError
 from nasir.frontends.torch import lower
 from nasir.frontends.torch.profile import measured_macs, ptflops_macs
 from nasir.ir import Arch, count_flops, count_params
@@ -83,8 +83,10 @@ def test_bad_strings_raise_a_typed_error_naming_the_problem(text: str, match: st
 def test_non_strings_and_foreign_graphs_are_rejected() -> None:
     with pytest.raises(ArchStringError):
         parse_genotype(42)  # type: ignore[arg-type]
-    with pytest.raises(InvalidArchError, match="not a DARTS genotype graph"):
+    with pytest.raises(InvalidArchError, match="not a DARTS genotype graph: it has 3 nodes"):
         space.to_genotype(Arch({"in": "input", "x": "relu", "out": "output"}, [("in", "x"), ("x", "out")]))
+    with pytest.raises(InvalidArchError, match=r"not a DARTS genotype graph: node 'normal.e0' \(relu\) is not a DARTS op"):
+        space.to_genotype(space.parse("DARTS_V2").with_node("normal.e0", "relu", {}))
     with pytest.raises(InvalidArchError, match="attributes differ"):
         space.to_genotype(space.parse("DARTS_V2").with_node("normal.e0", "sep_conv", {"kernel": 3, "out_channels": 7}))
 
@@ -241,5 +243,19 @@ def test_neighbours_and_encodings() -> None:
     assert categorical.shape == (32,)
     swapped = DARTS_V2._replace(normal=(DARTS_V2.normal[1], DARTS_V2.normal[0]) + DARTS_V2.normal[2:])
     assert np.array_equal(space.encode(space.from_genotype(swapped), "categorical"), space.encode(space.parse("DARTS_V2"), "categorical"))
-    with pytest.raises(ValueError, match="unknown DARTS encoding"):
+    with pytest.raises(SpaceConfigError, match="unknown DARTS encoding 'path'"):
         space.encode(arch, "path")
+
+
+def test_bad_space_and_skeleton_options_are_space_config_errors() -> None:
+    from nasir.spaces.darts import DartsSpace
+
+    with pytest.raises(SpaceConfigError, match=r"DARTS ops must be at least two of .*, got \['sep_conv_3x3'\]"):
+        DartsSpace(["sep_conv_3x3"])
+    with pytest.raises(SpaceConfigError, match=r"got \['sep_conv_3x3', 'conv_9x9'\]"):
+        DartsSpace(["sep_conv_3x3", "conv_9x9"])
+    arch = space.parse("DARTS_V2")
+    with pytest.raises(SpaceConfigError, match=r"unknown DARTS skeleton dataset 'mnist' \(known: \['cifar10'"):
+        space.network(arch, dataset="mnist")
+    with pytest.raises(SpaceConfigError, match="a DARTS network needs at least one cell, got layers=0"):
+        space.network(arch, layers=0)

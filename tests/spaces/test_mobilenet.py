@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nasir.backends.onnx import export
-from nasir.errors import ArchStringError, InvalidArchError, SpaceTooLargeError
+from nasir.errors import ArchStringError, InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.frontends.torch import lower
 from nasir.frontends.torch.profile import measured_macs, ptflops_macs
 from nasir.ir import Arch, count_flops, count_params
@@ -157,7 +157,7 @@ def test_encodings_have_fixed_lengths_and_zero_inactive_slots() -> None:
     onehot = TINY.encode(short, "onehot")
     assert onehot[-4:].sum() == 0 and TINY.encode(deep, "onehot")[-4:].sum() == 2
     assert list(TINY.encode(short, "categorical")) == [0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 2, 2, 0, 0]
-    with pytest.raises(ValueError, match="unknown tiny encoding"):
+    with pytest.raises(SpaceConfigError, match="unknown tiny encoding 'path'"):
         TINY.encode(short, "path")
 
 
@@ -197,3 +197,12 @@ def test_sampled_networks_lower_and_match_onnxruntime() -> None:
         assert torch_vs_onnx(small, seed) <= TOL
     onnx.checker.check_model(export(network), full_check=True)
     assert torch_vs_onnx(network, 1) <= TOL
+
+
+def test_stages_without_choices_are_refused() -> None:
+    with pytest.raises(SpaceConfigError, match="a MobileNet space needs at least one stage"):
+        MobileNetSpace([], TINY.skeleton)
+    with pytest.raises(SpaceConfigError, match="stage 1 has an empty range or a depth below 1"):
+        MobileNetSpace([TINY.stages[0], Stage(2, (8,), (0, 1))], TINY.skeleton)
+    with pytest.raises(SpaceConfigError, match="stage 0 has an empty range"):
+        MobileNetSpace([Stage(1, (), (1,))], TINY.skeleton)

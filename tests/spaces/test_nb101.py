@@ -76,3 +76,10 @@ def test_enumerate_refuses_and_bad_strings_fail() -> None:
         space.enumerate()
     with pytest.raises(errors.ArchStringError):
         space.parse("01.00|conv5x5")
+
+
+def test_unknown_encoding_is_a_space_config_error() -> None:
+    cell = space.parse("0101.0010.0001.0000|conv3x3-bn-relu,conv1x1-bn-relu")
+    with pytest.raises(errors.SpaceConfigError, match=r"unknown NB101 encoding 'graph2vec' \(known: \('adjacency'") as info:
+        space.encode(cell, "graph2vec")
+    assert isinstance(info.value, ValueError)

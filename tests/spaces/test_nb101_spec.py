@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasir.errors import ArchStringError, AttributeValueError, InvalidArchError, SpaceTooLargeError
+from nasir.errors import ArchStringError, AttributeValueError, InvalidArchError, SpaceConfigError, SpaceTooLargeError
 from nasir.spaces.nb101_spec import (
     CONV1X1,
     CONV3X3,
@@ -191,7 +191,7 @@ def test_mutation_is_valid_seeded_and_moves() -> None:
     small = Nb101Spec.create([[0, 1], [0, 0]], [INPUT, OUTPUT])  # pruned cells get room to grow
     grown = {mutate_spec(small, seed, mutation_rate=3.0).num_vertices for seed in range(30)}
     assert max(grown) > 2
-    with pytest.raises(ValueError, match="mutation_rate"):
+    with pytest.raises(SpaceConfigError, match="mutation_rate must be a positive finite number, got 0"):
         mutate_spec(parent, 0, mutation_rate=0)
 
 
@@ -320,7 +320,7 @@ def test_partial_enumeration_matches_official_style_hash_dedup() -> None:
 def test_enumeration_refuses_larger_spaces() -> None:
     with pytest.raises(SpaceTooLargeError, match="7 vertices"):
         enumerate_unique_specs(max_vertices=8)
-    with pytest.raises(ValueError, match="max_edges"):
+    with pytest.raises(SpaceConfigError, match="max_edges must be an int >= 0, got -1"):
         enumerate_unique_specs(max_edges=-1)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from nats_bench.genotype_utils import topology_str2structure
 
+from nasir.errors import SpaceConfigError
 from nasir.spaces.nb201 import OPS, space
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"  # index 6111
@@ -57,7 +58,7 @@ def test_encoding_lengths_and_values() -> None:
     assert path.sum() == 4
     empty = space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     assert space.encode(empty, "path").sum() == 0
-    with pytest.raises(ValueError, match="unknown NB201 encoding"):
+    with pytest.raises(SpaceConfigError, match="unknown NB201 encoding 'graph2vec'"):
         space.encode(arch, "graph2vec")
 
 
@@ -96,3 +97,17 @@ def test_network_block_layout() -> None:
     assert keys["cells.0/e0_1/conv.weight"].shape == (16, 16, 3, 3)
     assert not keys["stem/bn/running_var"].trainable
     assert np.prod(keys["head/classifier/weight"].shape) == 640
+
+
+def test_unknown_skeleton_dataset_is_a_space_config_error() -> None:
+    with pytest.raises(SpaceConfigError, match=r"unknown NB201 dataset 'mnist' \(known: \['cifar10'"):
+        space.network(space.sample(0), dataset="mnist")
+
+
+@pytest.mark.parametrize("seed", ["0", 1.5, True])
+def test_a_seed_that_is_not_an_int_or_generator_is_a_seed_type_error(seed) -> None:
+    from nasir.errors import SeedTypeError
+
+    with pytest.raises(SeedTypeError, match=f"seed must be an int or numpy.random.Generator, got {type(seed).__name__}") as info:
+        space.sample(seed)
+    assert isinstance(info.value, TypeError)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasir.errors import UnknownNameError
+from nasir.errors import AskTellError, DirectionError, StrategyConfigError, UnknownNameError
 from nasir.grammar import Grammar, GrammarSpace, choice, dag, op, repeat, seq
 from nasir.objectives import FunctionObjective, TabularObjective
 from nasir.pareto import ParetoInputError, crowding_distance, dominates, hypervolume_2d, non_dominated_sort, pareto_front
@@ -106,13 +106,15 @@ def test_nsga2_front_is_exact_and_beats_random_search(tmp_path: Path) -> None:
 
 
 def test_nsga2_needs_two_valid_objectives_and_metrics() -> None:
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(StrategyConfigError, match="at least two"):
         NSGA2(space, objectives=[ACC])
-    with pytest.raises(ValueError, match="'maximize' or 'minimize'"):
+    with pytest.raises(DirectionError, match="'maximize' or 'minimize'"):
         NSGA2(space, objectives={ACC: "up", PARAMS: "minimize"})
+    with pytest.raises(StrategyConfigError, match="population_size must be >= 2, got 1"):
+        NSGA2(space, objectives=DIRS, population_size=1)
     nsga = NSGA2(space, objectives=DIRS)
     (arch, *_) = nsga.ask(1)
-    with pytest.raises(ValueError, match="must be told the metrics"):
+    with pytest.raises(AskTellError, match="must be told the metrics"):
         nsga.tell(arch, 91.0)
     nsga.tell(arch, {ACC: 91.0, PARAMS: 0.5})
     assert nsga.scores[0] == (91.0, -0.5)
@@ -125,7 +127,7 @@ def test_nsga2_needs_two_valid_objectives_and_metrics() -> None:
     (third,) = nsga.ask(1)
     nsga.tell(third, {})  # what a study tells for a failed trial
     assert nsga.scores[2] == (float("-inf"), float("-inf"))
-    with pytest.raises(ValueError, match="crossover_rate"):
+    with pytest.raises(StrategyConfigError, match=r"crossover_rate must be in \[0, 1\], got 1.5"):
         NSGA2(space, objectives=DIRS, crossover_rate=1.5)
 
 

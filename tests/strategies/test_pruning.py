@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasir.errors import ArchStringError
+from nasir.errors import ArchStringError, StrategyConfigError
 from nasir.spaces.nb201 import EDGES, OPS, space
 from nasir.strategies.pruning import MeasurementError, NoSupernetError, _dense_ranks, _settle, tenas_prune
 
@@ -126,6 +126,14 @@ def test_spaces_without_a_supernet_are_refused_before_any_measurement(other: str
     with pytest.raises(NoSupernetError, match=f"needs a space that builds mixed cells.*{type(other_space).__name__} has no supernet"):
         tenas_prune(other_space, ["a", "b"], 5, lambda s, p: measured.append(1) or 0.0, lambda s, p: 0.0)
     assert not measured and issubclass(NoSupernetError, TypeError)
+
+
+def test_dropping_every_candidate_op_leaves_nothing_to_prune() -> None:
+    measured: list[int] = []
+    with pytest.raises(StrategyConfigError, match=r"no op left to search after dropping \['none', 'skip_connect'\] from \['none', 'skip_connect'\]"):
+        tenas_prune(space, ["none", "skip_connect"], 6, lambda s, p: measured.append(1) or 0.0, lambda s, p: 0.0,
+                    drop=("none", "skip_connect"))
+    assert not measured
 
 
 def test_torch_measures_share_weights_and_batch() -> None:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _options import options, told  # noqa: E402
 
-from nasir.errors import StrategyOptionError, UnknownNameError
+from nasir.errors import AskTellError, DirectionError, StrategyConfigError, StrategyOptionError, UnknownNameError
 from nasir.space import SearchSpace
 from nasir.spaces.darts import space as darts
 from nasir.spaces.grammars import hierarchical
@@ -79,7 +79,7 @@ def test_replay_refuses_another_search() -> None:
 def test_tell_checks_and_accepts_metrics() -> None:
     rs = make_strategy("random", space, metric="acc")
     (arch,) = rs.ask()
-    with pytest.raises(ValueError, match="was not asked"):
+    with pytest.raises(AskTellError, match="was not asked"):
         rs.tell(space.sample(123), 1.0)
     rs.tell(arch, {"acc": 91.0, "latency": 3.0})
     assert rs.scores == [91.0]
@@ -177,3 +177,29 @@ def test_make_strategy_names_a_wrong_or_missing_option(name: str, given: dict, m
     with pytest.raises(StrategyOptionError, match=message):
         make_strategy(name, space, **given)
     assert issubclass(StrategyOptionError, TypeError)
+
+
+def test_ask_and_tell_misuse_is_an_ask_tell_error() -> None:
+    rs = make_strategy("random", space)
+    with pytest.raises(AskTellError, match=r"ask\(n\) needs n >= 1, got 0"):
+        rs.ask(0)
+    (arch,) = rs.ask()
+    with pytest.raises(AskTellError, match=r"tell\(\) got metrics \['acc', 'latency'\]; construct the strategy with metric="):
+        rs.tell(arch, {"acc": 91.0, "latency": 3.0})
+    rs.tell(arch, {"acc": 91.0})  # one metric needs no metric=
+    with pytest.raises(AskTellError, match="not asked or was already told"):
+        rs.tell(arch, 1.0)
+
+
+@pytest.mark.parametrize("name, option, match", [
+    ("random", {"direction": "up"}, "direction must be 'maximize' or 'minimize', got 'up'"),
+    ("local", {"initial": 0}, "initial must be >= 1, got 0"),
+    ("rea", {"population_size": 3, "sample_size": 4}, r"need 1 <= sample_size \(4\) <= population_size \(3\)"),
+    ("rea", {"sample_size": 0}, r"need 1 <= sample_size \(0\)"),
+    ("bananas", {"candidates": 0}, "BANANAS needs initial, batch, candidates, parents and mutations >= 1"),
+])
+def test_option_values_a_strategy_cannot_take(name: str, option: dict, match: str) -> None:
+    expected = DirectionError if "direction" in option else StrategyConfigError
+    with pytest.raises(expected, match=match) as info:
+        make_strategy(name, space, **option)
+    assert isinstance(info.value, ValueError)

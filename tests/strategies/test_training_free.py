@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _options import BENCH, NWOT, SYNFLOW, told  # noqa: E402
 
+from nasir.errors import StrategyConfigError  # noqa: E402
 from nasir.objectives import TabularObjective  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 from nasir.strategies import AREA, CachedScorer, HybridBO, RandomSearch, SampleAndRank, TableScorer  # noqa: E402
@@ -67,8 +68,13 @@ def test_area_ranks_a_given_candidate_pool_and_a_resume_must_use_the_same(tmp_pa
     Study.open(tmp_path / "s.db", space, AREA(space, scorer=NWOT, candidates=pool, population_size=5), objective, seed=0).optimize(budget_evals=8)
     with pytest.raises(ValueError, match="candidates"):
         Study.open(tmp_path / "s.db", space, AREA(space, scorer=NWOT, candidates=pool[1:], population_size=5), objective, seed=0)
-    with pytest.raises(ValueError, match="n_candidates"):
+    with pytest.raises(StrategyConfigError, match=r"n_candidates \(3\) must be >= population_size \(5\)"):
         AREA(space, scorer=NWOT, candidates=pool[:3], population_size=5)
+
+
+def test_sample_and_rank_needs_a_sample() -> None:
+    with pytest.raises(StrategyConfigError, match="n_samples must be >= 1, got 0"):
+        SampleAndRank(space, scorer=NWOT, n_samples=0)
 
 
 def test_area_starts_from_a_better_population_than_rea() -> None:

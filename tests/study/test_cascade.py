@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _objectives import BENCH, Flaky, Logged  # noqa: E402
 
+from nasir.errors import StudyConfigError  # noqa: E402
 from nasir.objectives import TabularObjective  # noqa: E402
 from nasir.spaces.nb201 import space  # noqa: E402
 from nasir.strategies import RandomSearch, Shortlist  # noqa: E402
@@ -104,7 +105,7 @@ def test_shortlist_and_top_trials_edges(tmp_path: Path) -> None:
     empty = Study.open(tmp_path / "empty.db", space, RandomSearch(space), Logged(), seed=0)
     with pytest.raises(BudgetError, match="no completed trial"):
         rerank(empty, Costly(), 3)
-    with pytest.raises(ValueError, match="k >= 1"):
+    with pytest.raises(StudyConfigError, match=r"top_trials\(k\) needs k >= 1, got 0"):
         empty.top_trials(0)
     study = first_stage(tmp_path / "s.db", trials=10)
     assert len(study.top_trials(100)) == sum(t.duplicate_of is None for t in study.trials)

@@ -101,7 +101,7 @@ def test_ask_tell_primitives_and_dead_process_recovery(tmp_path: Path) -> None:
     assert {t.state for t in (a, b, c)} == {TrialState.RUNNING}
     s.tell(a, {"cifar10-valid/valid_acc": 90.0})
     s.tell(b, ValueError("diverged"))
-    with pytest.raises(ValueError, match="already COMPLETE"):
+    with pytest.raises(errors.AskTellError, match="trial 0 of study 'default' is already COMPLETE"):
         s.tell(a, 91.0)
     s.storage.close()  # c is left RUNNING, as by a process that died
     again = study(tmp_path / "p.db", "random")
@@ -126,6 +126,12 @@ def test_retry_interrupted_resumes_into_the_uninterrupted_study(tmp_path: Path, 
     resumed.optimize(budget_evals=30)
     assert hashes(resumed) == hashes(whole)
     assert [(t.state, t.metrics) for t in resumed.trials] == [(t.state, t.metrics) for t in whole.trials]
+
+def test_process_pool_needs_a_worker() -> None:
+    with pytest.raises(errors.ExecutorConfigError, match="max_workers must be >= 1, got 0") as info:
+        ProcessPoolExecutor(max_workers=0)
+    assert isinstance(info.value, ValueError)
+
 
 def test_process_pool_gives_the_same_study(tmp_path: Path) -> None:
     inproc = study(tmp_path / "a.db", "local")
@@ -217,8 +223,10 @@ def test_objectives() -> None:
         TabularObjective(BENCH, space, metric="top5")
     lat = TabularObjective(BENCH, space, dataset="cifar10", metric="edgegpu_latency")
     assert lat.directions == {"cifar10/edgegpu_latency": "minimize", "cifar10/test_acc": "maximize"}
-    with pytest.raises(ValueError, match="directions must map"):
+    with pytest.raises(errors.DirectionError, match="directions must map 'size' .* got {'size': 'up'}"):
         FunctionObjective(len, "size", {"size": "up"})
+    with pytest.raises(errors.DirectionError, match="directions must map 'size'"):  # the primary metric has no direction
+        FunctionObjective(len, "size", {"params": "minimize"})
 
 
 def test_minimised_objective(tmp_path: Path) -> None:
@@ -302,8 +310,11 @@ def test_bad_tell_input_is_named_and_leaves_the_trial_to_tell(tmp_path: Path) ->
     (trial,) = s.ask(1)
     with pytest.raises(StudyStorageError, match="has no trial 999"):
         s.tell(999, 1.0)
-    with pytest.raises(TypeError, match="got None"):
+    with pytest.raises(errors.TellResultTypeError, match=r"tell\(\) takes metrics, a number or an error .*got None") as info:
         s.tell(trial, None)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(errors.TellResultTypeError, match=r"got \[1.0\]"):
+        s.tell(trial, [1.0])
     assert s.summary()["running"] == 1
     s.tell(trial, 1.0)
     assert s.summary()["complete"] == 1 and s.summary()["running"] == 0

@@ -15,9 +15,9 @@ import torch
 import nasir.frontends.tensorflow as tfe
 import nasir.frontends.torch as pte
 from nasir.data import ImageData, load_sample
-from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.errors import DataConfigError, ModelTypeError, SchemaError, ShapeMismatchError
 from nasir.frontends.tensorflow.checkpoint import load_checkpoint
-from nasir.frontends.tensorflow.data import augment
+from nasir.frontends.tensorflow.data import ImageBatches, augment
 from nasir.frontends.tensorflow.train import SGD, cross_entropy
 from nasir.frontends.torch.checkpoint import save_checkpoint as save_torch_checkpoint
 from nasir.spaces.nb201 import space
@@ -89,6 +89,12 @@ def test_training_checks_shapes_and_augmentation_is_seeded(tiny: ImageData) -> N
         tfe.train(small_nb201(BEST, dataset="imagenet16"), tiny, seed=0)
     with pytest.raises(ShapeMismatchError, match=r"needs \(10,\) logits"):
         tfe.train(small_nb201(BEST, dataset="cifar100"), tiny, seed=0)
+    with pytest.raises(ModelTypeError, match=r"train\(\) takes a model from nasir.frontends.tensorflow.lower\(\), a Network or an Arch, "
+                                             r"got str") as info:
+        tfe.train(BEST, tiny, seed=0)  # the string, not the parsed cell
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(DataConfigError, match="training batches need a numpy Generator for shuffling and augmentation"):
+        ImageBatches(tiny.x_train, tiny.y_train, 16, mean=tiny.mean, std=tiny.std, train=True)
     a, b = (augment(tiny.x_train[:16], np.random.default_rng(3)) for _ in range(2))
     assert np.array_equal(a, b) and a.shape == (16, 32, 32, 3) and not np.array_equal(a, tiny.x_train[:16])
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nasir.data import ImageData, load_cifar10, load_sample, read_cifar_batch
-from nasir.errors import BenchmarkFileError, SchemaError
+from nasir.errors import BenchmarkFileError, DataConfigError, SchemaError
 from nasir.frontends.torch import ImageBatches, augment, normalize
 
 
@@ -130,3 +130,5 @@ def test_batches_normalise_and_cover_every_image_once() -> None:
     assert xb.shape == (10, 3, 32, 32) and xb.is_contiguous()
     assert torch.allclose(xb[0, 1, 2, 3], torch.tensor((x[0, 2, 3, 1] / 255 - 0.5) / 0.25, dtype=torch.float32))
     assert torch.equal(normalize(torch.from_numpy(x), (0.5,) * 3, (0.25,) * 3), xb)
+    with pytest.raises(DataConfigError, match="training batches need a torch.Generator for shuffling and augmentation"):
+        ImageBatches(x, y, 4, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), train=True)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from nasir.errors import SchemaError, ShapeMismatchError, UnknownOpError
+from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, ShapeMismatchError, UnknownOpError
 from nasir.frontends.torch import LOWERINGS, NetworkModule, export_weights, lower, register_lowering
 from nasir.ir import OPS, Arch, OpSpec, count_flops, count_params, infer_shapes, weight_specs
 from nasir.ir.ops import Attr, WeightSpec
@@ -307,3 +307,13 @@ def test_op_without_lowering_and_lowering_with_wrong_weights_are_named() -> None
             lower(arch, input_shapes=(4, 2, 2))
     finally:
         LOWERINGS._items.pop("test_scale_op")
+
+
+def test_lower_refuses_what_is_not_a_network_or_a_seed() -> None:
+    with pytest.raises(ModelTypeError, match=r"lower\(\) takes a nasir Network or Arch, got str") as info:
+        lower("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    assert isinstance(info.value, TypeError)
+    net = small_nb201("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", channels=4)
+    with pytest.raises(SeedTypeError, match="seed must be an int, numpy.random.Generator or None, got float") as info:
+        lower(net, seed=0.5)
+    assert isinstance(info.value, TypeError)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from nasir.data import ImageData, load_sample
-from nasir.errors import SchemaError, ShapeMismatchError
+from nasir.errors import ModelTypeError, SchemaError, ShapeMismatchError
 from nasir.frontends.torch import Recipe, TrainEvaluator, evaluate, export_weights, lower, train
 from nasir.frontends.torch.progress import Progress
 from nasir.spaces.nb201 import space
@@ -105,6 +105,9 @@ def test_models_that_do_not_fit_the_data_fail_before_training(tiny: ImageData) -
         train(small_nb201(BEST, channels=4, dataset="imagenet16"), tiny, FAST, seed=0, progress=False)
     with pytest.raises(ShapeMismatchError, match=r"outputs \(3, 32, 32\) but .* needs \(10,\) logits"):
         train(space.parse(BEST), tiny, FAST, seed=0, progress=False)  # a bare cell is no classifier
+    with pytest.raises(ModelTypeError, match=r"train\(\) takes an nn.Module, Network or Arch, got str") as info:
+        train(BEST, tiny, FAST, seed=0, progress=False)  # the string, not the parsed cell
+    assert isinstance(info.value, TypeError)
 
 
 def test_train_evaluator_scores_architectures_reproducibly(tiny: ImageData) -> None:
