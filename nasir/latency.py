@@ -37,6 +37,7 @@ import platform
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 
 import nasir
-from nasir.errors import DeviceUnavailableError, RuntimeOptionError, SchemaError
+from nasir.errors import DeviceUnavailableError, LatencyCacheError, ModelTypeError, RuntimeOptionError, SchemaError
 from nasir.frameworks import lazy_import
 from nasir.ir import Arch, Network, Shape, infer_shapes
 from nasir.machine import cpu_model
@@ -53,7 +54,7 @@ from nasir.registry import Registry
 
 __all__ = [
     "DEFAULT_RUNTIME", "RUNTIMES", "SCHEMA_VERSION", "DeviceUnavailableError", "LatencyCache", "LatencyResult", "Runtime",
-    "RuntimeOptionError", "base_fingerprint", "input_shapes_of", "measure", "model_key", "random_inputs",
+    "RuntimeOptionError", "base_fingerprint", "check_count", "input_shapes_of", "measure", "model_key", "random_inputs",
     "perf_lap", "runtime_module", "runtime_options", "runtimes", "summarize", "time_calls",
 ]
 
@@ -126,7 +127,7 @@ def input_shapes_of(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] |
     if isinstance(obj, Network):
         return [tuple(obj.input_shape)]
     if not isinstance(obj, Arch):
-        raise TypeError(f"latency is measured on a nasir Network or Arch, got {type(obj).__name__}")
+        raise ModelTypeError(f"latency is measured on a nasir Network or Arch, got {type(obj).__name__}")
     if input_shapes is None:
         raise SchemaError("timing a bare Arch needs input_shapes (per sample, channels first), e.g. input_shapes=(16, 32, 32)")
     shapes = infer_shapes(obj, input_shapes)
@@ -182,10 +183,17 @@ def base_fingerprint(runtime: str, threads: int) -> dict[str, Any]:
             "threads": threads, "nasir": nasir.__version__}
 
 
-def _check_timing(batch: int, threads: int, repeats: int, runs: int, warmup: int) -> None:
-    if min(batch, threads, repeats, runs) < 1 or warmup < 0:
-        raise ValueError(f"batch, threads, repeats and runs must be >= 1 and warmup >= 0, got {batch}, {threads}, {repeats}, "
-                         f"{runs}, {warmup}")
+def check_count(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int when it is a whole number (numpy integers too, not bools) ``>= minimum``; else a
+    :class:`~nasir.errors.RuntimeOptionError` naming the argument, before anything is built or timed."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise RuntimeOptionError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_timing(batch: Any, threads: Any, repeats: Any, runs: Any, warmup: Any) -> dict[str, int]:
+    counts = {"batch": batch, "threads": threads, "repeats": repeats, "runs": runs}
+    return {**{k: check_count(k, v) for k, v in counts.items()}, "warmup": check_count("warmup", warmup, 0)}
 
 
 def measure(obj: Any, *, runtime: str = DEFAULT_RUNTIME, batch: int = 1, threads: int = 1, warmup: int = 10,
@@ -204,8 +212,7 @@ def measure(obj: Any, *, runtime: str = DEFAULT_RUNTIME, batch: int = 1, threads
         **options: the runtime's own (see the module docstring): ``provider``/``strict``
             (onnxruntime), ``device``/``cuda_graph`` (torch), ``quantize`` (tflite).
     """
-    _check_timing(batch, threads, repeats, runs, warmup)
-    timing = {"batch": batch, "threads": threads, "warmup": warmup, "repeats": repeats, "runs": runs, "seed": seed}
+    timing = {**_check_timing(batch, threads, repeats, runs, warmup), "seed": seed}
     if cache is not None:
         store = cache if isinstance(cache, LatencyCache) else LatencyCache(cache)
         return store.measure(obj, runtime=runtime, input_shapes=input_shapes, **timing, **options)
@@ -225,13 +232,20 @@ class LatencyCache:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        found = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        if self.path.is_dir():
+            raise LatencyCacheError(f"latency cache {str(self.path)!r} is a folder; give a file path such as {str(self.path / 'latency.db')!r}")
+        try:
+            self._conn = sqlite3.connect(str(self.path), isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            found = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        except sqlite3.Error as err:  # a missing folder, no write permission, or a file that is not SQLite
+            raise LatencyCacheError(f"cannot use {str(self.path)!r} as a latency cache: {err}") from None
         if found != str(SCHEMA_VERSION):
-            raise ValueError(f"latency cache {str(self.path)!r} has schema {found}, this nasir writes {SCHEMA_VERSION}; use a new file")
+            self._conn.close()
+            raise LatencyCacheError(f"latency cache {str(self.path)!r} has schema {found}, this nasir writes {SCHEMA_VERSION}; "
+                                    "use a new file")
         self._conn.execute("CREATE TABLE IF NOT EXISTS latency (model TEXT, device TEXT, settings TEXT, result TEXT, "
                            "created REAL, PRIMARY KEY (model, device, settings))")
 

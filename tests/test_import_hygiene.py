@@ -82,3 +82,26 @@ def test_every_nasir_error_is_defined_in_nasir_errors() -> None:
     assert len(found) > 40
     assert {c.__qualname__ for c in found if c.__module__ != "nasir.errors" and not c.__module__.startswith("test")} == set()
     assert {c.__qualname__ for c in found if c.__module__ == "nasir.errors"} <= set(errors.__all__)
+
+
+def test_a_missing_framework_or_backend_is_named_with_its_extra() -> None:
+    """Importing a frontend, or a CLI command needing a backend, without its package says which extra installs it."""
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = sys.modules['onnx'] = None\n"
+        "from nasir.errors import MissingDependencyError\n"
+        "try:\n"
+        "    import nasir.frontends.torch\n"
+        "except MissingDependencyError as err:\n"
+        "    print(err)\n"
+        "from nasir.cli._app import _need\n"
+        "try:\n"
+        "    _need('nasir.backends.onnx', 'onnx', 'ONNX export')\n"
+        "except MissingDependencyError as err:\n"
+        "    print(err)\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    torch_line, onnx_line = result.stdout.splitlines()
+    assert torch_line.startswith("the PyTorch frontend needs torch") and "pip install 'nasir[torch]'" in torch_line
+    assert onnx_line == "ONNX export: the ONNX backend needs onnx: pip install 'nasir[onnx]'"

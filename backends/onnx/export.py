@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
 import nasir
-from nasir.errors import SchemaError, UnknownOpError
+from nasir.errors import ExportOptionError, ModelTypeError, SchemaError, UnknownOpError
 from nasir.latency import model_key as latency_model_key
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes, weight_specs
 from nasir.rng import Seed, as_rng
@@ -60,7 +61,7 @@ def _input_shapes(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | N
             raise SchemaError(f"network {obj.name!r} takes input shape {obj.input_shape}, not {input_shapes}; omit input_shapes")
         return [obj.input_shape]
     if not isinstance(obj, Arch):
-        raise TypeError(f"export needs a nasir Network or Arch, got {type(obj).__name__}")
+        raise ModelTypeError(f"export needs a nasir Network or Arch, got {type(obj).__name__}")
     if input_shapes is None:
         raise SchemaError("exporting a bare Arch needs input_shapes (per sample, channels first), e.g. input_shapes=(16, 32, 32)")
     shapes = _as_list(input_shapes)
@@ -97,8 +98,7 @@ def export(obj: Network | Arch, weights: Mapping[str, np.ndarray] | None = None,
     ``ir_version`` is the lowest that supports ``opset`` (recent onnx stamps IR versions that older
     runtimes refuse), and ``metadata_props`` carry the IR JSON, its canonical hash and nasir's version.
     """
-    if not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ValueError(f"opset must be an int >= {MIN_OPSET}, got {opset!r}")
+    opset, batch = _check_opset(opset), _check_batch(batch)
     shapes = _input_shapes(obj, input_shapes)
     specs = obj.weight_specs() if isinstance(obj, Network) else weight_specs(obj, shapes)
     given = weights is not None
@@ -122,15 +122,35 @@ def export(obj: Network | Arch, weights: Mapping[str, np.ndarray] | None = None,
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nasir", producer_version=nasir.__version__)
     model.ir_version = helper.find_min_ir_version_for(opsets)
     model.doc_string = "exported by nasir.backends.onnx.export from the nasir IR"
-    helper.set_model_props(model, _metadata(obj, shapes, "given" if given else f"random_weights(seed={seed!r})"))
+    weights_note = "given" if given else f"random_weights(seed={seed!r})"
+    helper.set_model_props(model, _metadata(obj, shapes, weights_note, opset, batch))
     return model
 
 
-def _metadata(obj: Network | Arch, shapes: list[Shape], weights: str) -> dict[str, str]:
+def _check_opset(opset: object) -> int:
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, Integral) or not MIN_OPSET <= opset <= newest:
+        raise ExportOptionError(f"opset must be an int from {MIN_OPSET} to {newest} (this onnx's newest), got {opset!r}")
+    return int(opset)
+
+
+def _check_batch(batch: object) -> str | int:
+    if isinstance(batch, str) and batch.strip():
+        return batch
+    if not isinstance(batch, bool) and isinstance(batch, Integral) and batch >= 1:
+        return int(batch)
+    raise ExportOptionError(f"batch must be a positive size or the name of a dynamic axis, got {batch!r}")
+
+
+def _metadata(obj: Network | Arch, shapes: list[Shape], weights: str, opset: int, batch: str | int) -> dict[str, str]:
     kind = "network" if isinstance(obj, Network) else "arch"
+    # the latency cache's key: the IR's for the default export (so a Network and its export share timings),
+    # marked when the opset or a fixed batch makes it another model to time
+    key = model_key(obj, shapes) + (f";opset={opset}" if opset != DEFAULT_OPSET else "")
+    key += f";batch={batch}" if isinstance(batch, int) else ""
     return {
         "nasir_version": nasir.__version__, "nasir_kind": kind, "canonical_hash": obj.canonical_hash(),
-        "model_key": model_key(obj, shapes), f"{kind}_json": obj.to_json(),
+        "model_key": key, f"{kind}_json": obj.to_json(),
         "input_shapes": json.dumps([list(s) for s in shapes]), "weights": weights,
     }
 

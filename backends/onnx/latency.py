@@ -28,10 +28,14 @@ from nasir.latency import (
 )
 from nasir.latency import model_key as ir_model_key
 from nasir.backends.onnx.export import export
-from nasir.backends.onnx.runtime import Session, _ort, provider_name, session
+from nasir.backends.onnx.runtime import Session, _ort, check_input_shape, provider_name, session
+from nasir.errors import ModelInputError
 
 __all__ = ["LatencyResult", "measure", "fingerprint", "LatencyCache", "SCHEMA_VERSION", "model_key", "runtime_fingerprint",
            "time_model"]
+
+# providers whose inputs and outputs live in GPU memory: timed through IOBinding, so host copies do not count
+_DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 
 
 def _gpu_model() -> str:
@@ -47,7 +51,7 @@ def fingerprint(provider: str, threads: int) -> dict:
     """What a latency number depends on besides the model: CPU/GPU model, cores, provider, threads, versions."""
     out = {**base_fingerprint("onnxruntime", threads), "provider": provider, "onnxruntime": _ort().__version__,
            "onnx": onnx.__version__}
-    if provider != "CPUExecutionProvider":
+    if provider in _DEVICE_PROVIDERS:
         out["gpu"] = _gpu_model()
     return out
 
@@ -66,14 +70,25 @@ def model_key(obj: Network | Arch | onnx.ModelProto, input_shapes: Shape | Seque
 
 
 def _inputs(model: onnx.ModelProto, batch: int, seed: int) -> list[np.ndarray]:
-    shapes: list[Shape] = [tuple(d.dim_value for d in i.type.tensor_type.shape.dim[1:]) for i in model.graph.input]
+    """Random inputs of the model's declared shapes: the batch axis may be fixed (then it must equal ``batch``) or
+    named; every other axis must be fixed, since a latency depends on it."""
+    shapes: list[Shape] = []
+    for graph_input in model.graph.input:
+        dims = graph_input.type.tensor_type.shape.dim
+        declared = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
+        free = [i for i, d in enumerate(declared[1:], 1) if not isinstance(d, int)]
+        if not declared or free:
+            raise ModelInputError(f"input {graph_input.name!r} has shape {tuple(declared)}: timing needs every axis but the "
+                                  "batch fixed; export with fixed input shapes")
+        check_input_shape(graph_input.name, declared, (batch, *declared[1:]))
+        shapes.append(tuple(declared[1:]))
     return random_inputs(shapes, batch, seed)
 
 
 def _runner(sess: Session, xs: list[np.ndarray]) -> Callable[[], object]:
     ort_session = sess.ort_session
     names = sess.input_names
-    if sess.provider == "CPUExecutionProvider":
+    if sess.provider not in _DEVICE_PROVIDERS:
         feed = dict(zip(names, xs))
         return lambda: ort_session.run(None, feed)
     ort = _ort()

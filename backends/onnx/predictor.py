@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from nasir.errors import BenchmarkQueryError, SchemaError
 from nasir.ir import Arch, Network, get_op, infer_shapes
 from nasir.backends.onnx.latency import LatencyCache, fingerprint, measure
 from nasir.backends.onnx.export import export
@@ -203,14 +204,26 @@ class LatencyTable:
                     self.table_[key] = self._entry(key)
         return self
 
+    def missing(self, network: Network) -> list[str]:
+        """The op signatures of ``network`` the table has no timing for (what :meth:`build` would measure)."""
+        table = getattr(self, "table_", {})
+        return [k for k in op_signatures(network, merge=self.merge) if k not in table]
+
+    def built_here(self) -> bool:
+        """Whether this machine is the table's device (same CPU or GPU, cores, provider, threads): only then may
+        :meth:`build` add timings to it, or a prediction would mix two devices."""
+        here = fingerprint(provider_name(self.provider), self.threads)
+        fields = ("runtime", "cpu", "cores", "machine", "provider", "threads", "gpu")
+        return all(self.device_.get(f) == here.get(f) for f in fields)
+
     def totals(self, network: Network) -> dict[str, float]:
         """Table milliseconds summed per op type for one network (with ``layout``, plus millions of
         elements per layout conversion)."""
         keys = op_signatures(network, merge=self.merge)
-        missing = [k for k in keys if k not in getattr(self, "table_", {})]
+        missing = self.missing(network)
         if missing:
-            raise KeyError(f"{len(missing)} op(s) of network {network.name!r} are not in the table (first: {missing[0]}); "
-                           "call build() with this network first")
+            raise BenchmarkQueryError(f"{len(missing)} op(s) of network {network.name!r} are not in the table (first: "
+                                      f"{missing[0]}); call build() with this network first")
         per_op: dict[str, float] = {}
         for key in keys:
             per_op[_op(key)] = per_op.get(_op(key), 0.0) + self.table_[key]
@@ -259,7 +272,7 @@ class LatencyTable:
         factors is refused (build and fit it again)."""
         data = json.loads(Path(path).read_text())
         if "scale" not in data:
-            raise ValueError("a table saved before per-op-type factors (no 'scale' field); build and fit it again")
+            raise SchemaError("a table saved before per-op-type factors (no 'scale' field); build and fit it again")
         table = cls(**data["settings"])
         table.table_, table.scale_, table.device_ = data["table"], data["scale"], data["device"]
         table.intercept_ = float(data["intercept"])

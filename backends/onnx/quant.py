@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import onnx
 
-from nasir.backends.onnx.runtime import ort_module
+from nasir.backends.onnx.runtime import check_input_shape, ort_module
+from nasir.errors import ExportOptionError, ModelInputError
+from nasir.latency import check_count
 
 __all__ = ["quantize_int8", "DEFAULT_OP_TYPES"]
 
@@ -58,12 +60,16 @@ def quantize_int8(model: onnx.ModelProto, calibration: np.ndarray, *, batch: int
 
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy, "percentile": CalibrationMethod.Percentile}
     if method not in methods:
-        raise ValueError(f"unknown calibration method {method!r} (known: {sorted(methods)})")
+        raise ExportOptionError(f"unknown calibration method {method!r} (known: {sorted(methods)})")
+    batch = check_count("batch", batch)
     if len(model.graph.input) != 1:
-        raise ValueError(f"quantize_int8 supports one graph input, the model has {len(model.graph.input)}")
+        raise ModelInputError(f"quantize_int8 supports one graph input, the model has {len(model.graph.input)}")
     calibration = np.asarray(calibration, dtype=np.float32)
     if calibration.ndim < 2 or len(calibration) == 0:
-        raise ValueError(f"calibration must be a non-empty float32 batch (N, ...), got shape {calibration.shape}")
+        raise ModelInputError(f"calibration must be a non-empty float32 batch (N, ...), got shape {calibration.shape}")
+    graph_input = model.graph.input[0]
+    declared = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in graph_input.type.tensor_type.shape.dim]
+    check_input_shape(graph_input.name, ["batch", *declared[1:]], calibration.shape)  # e.g. NHWC images for an NCHW model
     batches = [calibration[i : i + batch] for i in range(0, len(calibration), batch)]
     with tempfile.TemporaryDirectory() as tmp:
         src, pre, dst = Path(tmp, "fp32.onnx"), Path(tmp, "pre.onnx"), Path(tmp, "int8.onnx")
@@ -75,5 +81,7 @@ def quantize_int8(model: onnx.ModelProto, calibration: np.ndarray, *, batch: int
         quantised = onnx.load(dst)
     quantised.ir_version = model.ir_version if quantised.ir_version > model.ir_version else quantised.ir_version
     note = f"static int8 QDQ of {'/'.join(op_types)}, {method}, per_channel={per_channel}, {len(calibration)} calibration inputs"
-    onnx.helper.set_model_props(quantised, {**{p.key: p.value for p in model.metadata_props}, "quantization": note})
+    # the float model's latency-cache key would serve its timings for this model: the quantised one is keyed by its bytes
+    props = {p.key: p.value for p in model.metadata_props if p.key != "model_key"}
+    onnx.helper.set_model_props(quantised, {**props, "quantization": note})
     return quantised

@@ -19,9 +19,10 @@ from typing import Any, Union
 import numpy as np
 import onnx
 
-from nasir.errors import MissingDependencyError, ModelFileError, ModelLoadError, ProviderError
+from nasir.errors import MissingDependencyError, ModelFileError, ModelInputError, ModelLoadError, ProviderError
+from nasir.latency import check_count
 
-__all__ = ["session", "run", "provider_name", "Session", "ProviderError", "ProviderFallbackWarning",
+__all__ = ["session", "run", "check_input_shape", "provider_name", "Session", "ProviderError", "ProviderFallbackWarning",
            "ModelFileError", "ModelLoadError", "PROVIDERS", "ort_module"]
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,7 @@ def session(model: ModelLike, *, provider: str = "cpu", threads: int = 1, strict
             with :class:`ProviderFallbackWarning` and records it in ``Session.provider``/``fell_back``.
     """
     ort = ort_module()
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    threads = check_count("threads", threads)
     name = provider_name(provider)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -144,6 +144,18 @@ def run(model: ModelLike | Session, x: np.ndarray | Sequence[np.ndarray], *, pro
     arrays = [x] if isinstance(x, np.ndarray) else list(x)
     names = sess.input_names
     if len(arrays) != len(names):
-        raise ValueError(f"the model takes {len(names)} input(s) {names}, got {len(arrays)} array(s)")
+        raise ModelInputError(f"the model takes {len(names)} input(s) {names}, got {len(arrays)} array(s)")
     feed = {n: np.ascontiguousarray(a, dtype=np.float32) for n, a in zip(names, arrays)}
+    for spec, (name, array) in zip(sess.ort_session.get_inputs(), feed.items()):
+        check_input_shape(name, spec.shape, array.shape)
     return sess.ort_session.run(None, feed)[0]
+
+
+def check_input_shape(name: str, declared: Sequence[Any], given: Sequence[int]) -> None:
+    """Raises :class:`~nasir.errors.ModelInputError` when an array does not fit a graph input's declared shape
+    (a fixed size differs; named axes such as a dynamic batch take any size), instead of onnxruntime's message."""
+    fits = len(declared) == len(given) and all(not isinstance(d, int) or d == g for d, g in zip(declared, given))
+    if not fits:
+        shown = tuple(d if isinstance(d, int) else str(d) for d in declared)
+        raise ModelInputError(f"input {name!r} of the model has shape {shown} (names are free axes), got an array of shape "
+                              f"{tuple(given)}")

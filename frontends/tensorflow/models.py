@@ -18,7 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nasir.errors import SchemaError, ShapeMismatchError, UnknownNameError, UnknownOpError
+from nasir.errors import ModelTypeError, OptionValueError, SchemaError, ShapeMismatchError, UnknownNameError, UnknownOpError
+from nasir.proxy_batches import check_dtype
 from nasir.frontends.tensorflow.layers import NasirLayer, init_rng, layer_dtype
 from nasir.frontends.tensorflow.lowerings import LOWERINGS
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes
@@ -231,7 +232,7 @@ def _last_uses(graph: Sequence[tuple[str, Sequence[str]]]) -> dict[str, tuple[st
 
 def _check_layout(layout: str) -> str:
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        raise OptionValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     return layout
 
 
@@ -263,6 +264,7 @@ def lower(
         ShapeMismatchError: the shapes do not fit (naming block and node), before TF is called.
         UnknownOpError: an op has no tensorflow lowering.
     """
+    check_dtype(dtype)
     if isinstance(obj, Network):
         if input_shapes is not None and tuple(input_shapes) != tuple(obj.input_shape):
             raise ShapeMismatchError(f"network {obj.name!r} takes input shape {obj.input_shape}, not {tuple(input_shapes)}")
@@ -274,7 +276,7 @@ def lower(
         infer_shapes(obj, input_shapes)
         with init_rng(seed), layer_dtype(dtype):
             return ArchModel(obj, input_shapes, layout=layout, dtype=dtype)
-    raise TypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
+    raise ModelTypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
 
 
 def numpy_forward(model: ArchModel | NetworkModel, *inputs: np.ndarray, training: bool = False) -> np.ndarray:

@@ -10,6 +10,13 @@ Imported only as ``nasir.frontends.torch`` (``import torch`` inside resolves to 
 
 from __future__ import annotations
 
+try:
+    import torch as _torch  # noqa: F401
+except ImportError as _err:
+    from nasir.errors import MissingDependencyError
+
+    raise MissingDependencyError(f"the PyTorch frontend needs torch ({_err}): pip install 'nasir[torch]'") from _err
+
 from nasir.frontends.torch.checkpoint import load_checkpoint, model_hash, save_checkpoint
 from nasir.frontends.torch.data import ImageBatches, augment, normalize
 from nasir.frontends.torch.evaluator import TrainEvaluator

@@ -63,8 +63,12 @@ def _need(module: str, extra: str, what: str) -> Any:
     """Imports an optional dependency, or fails with one line naming the extra that provides it."""
     try:
         return importlib.import_module(module)
-    except ImportError:
-        raise MissingDependencyError(f"{what} needs {module}: pip install 'nasir[{extra}]'") from None
+    except MissingDependencyError as err:  # a nasir package's own guard, naming what it lacks
+        raise MissingDependencyError(f"{what}: {err}") from None
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] == "nasir":
+            raise  # a bug inside nasir, not a missing dependency
+        raise MissingDependencyError(f"{what} needs {err.name}: pip install 'nasir[{extra}]'") from None
 
 
 def parse_arch(space: SearchSpace, text: str) -> Arch:

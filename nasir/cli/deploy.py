@@ -139,4 +139,11 @@ def _predict(space: SearchSpace, cell: Arch, network: Any, how: str) -> dict[str
         table = LatencyTable.load(path)
     except (ValueError, KeyError, TypeError) as err:
         raise typer.BadParameter(f"{how!r} is not a LatencyTable JSON file ({type(err).__name__}: {err})", param_hint="--predict") from None
-    return {"predicted_ms": float(table.build([network]).predict(network)), "device": f"{table.device_.get('cpu')} (table {how})"}
+    missing, device = table.missing(network), table.device_.get("gpu") or table.device_.get("cpu")
+    if missing and not table.built_here():
+        raise typer.BadParameter(f"{len(missing)} op(s) of this network are not in {how!r}, which was built on {device}, not "
+                                 "this machine; build the table there with this network, or measure here without --predict",
+                                 param_hint="--predict")
+    if missing:  # this machine is the table's device: time the missing ops as the table's own were
+        notes.print(f"timing {len(missing)} op(s) missing from {how!r} on this machine, the table's device", style="dim")
+    return {"predicted_ms": float(table.build([network]).predict(network)), "device": f"{device} (table {how})"}

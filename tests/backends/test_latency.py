@@ -12,6 +12,7 @@ import pytest
 
 from nasir.backends.latency import LatencyCache, LatencyResult, fingerprint, measure
 from nasir.backends.onnx import ProviderError, ProviderFallbackWarning, export
+from nasir.errors import LatencyCacheError, ModelInputError, RuntimeOptionError
 from nasir.ir import Arch
 from nasir.spaces import nb201
 
@@ -67,7 +68,7 @@ def test_cache_refuses_another_schema(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    with pytest.raises(ValueError, match="schema 1"):
+    with pytest.raises(LatencyCacheError, match="schema 1"):
         LatencyCache(path)
 
 
@@ -81,6 +82,42 @@ def test_gpu_provider_without_gpu_is_refused_or_recorded() -> None:
     assert result.fingerprint["provider"] == "CPUExecutionProvider", "the fallback is in the record"
     with pytest.raises(ValueError, match="repeats"):
         measure(NETWORK, repeats=0)
+
+
+@pytest.mark.parametrize("bad", [{"repeats": 2.5}, {"warmup": float("inf")}, {"runs": None}, {"repeats": True},
+                                 {"batch": 0}, {"warmup": -1}, {"threads": "2"}])
+def test_timing_arguments_are_checked_by_name(bad: dict) -> None:
+    name, value = next(iter(bad.items()))
+    with pytest.raises(RuntimeOptionError, match=rf"^{name} must be an int >= {0 if name == 'warmup' else 1}, got"):
+        measure(NETWORK, **{**FAST, **bad})
+
+
+def test_numpy_integers_are_counts() -> None:
+    result = measure(NETWORK, warmup=np.int64(1), repeats=np.int32(3), runs=np.int64(1), threads=np.int64(1))
+    assert (result.repeats, result.runs, result.fingerprint["threads"]) == (3, 1, 1)
+
+
+def test_a_cache_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database, just long enough to be read as one " * 40)
+    for path, why in ((tmp_path / "missing" / "lat.db", "unable to open"), (tmp_path, "is a folder"),
+                      (tmp_path / "notes.txt", "not a database")):
+        with pytest.raises(LatencyCacheError, match=why) as caught:
+            measure(NETWORK, cache=path, **FAST)
+        assert repr(str(path)) in str(caught.value)
+
+
+def test_a_fixed_batch_model_is_timed_at_its_batch_only() -> None:
+    fixed = export(NETWORK, batch=4)
+    assert measure(fixed, batch=4, **FAST).batch == 4
+    with pytest.raises(ModelInputError, match=r"shape \(4, 3, 32, 32\).*\(1, 3, 32, 32\)"):
+        measure(fixed, batch=1, **FAST)
+
+
+@pytest.mark.skipif("AzureExecutionProvider" not in onnxruntime.get_available_providers(), reason="needs a provider besides CPU/CUDA")
+def test_a_provider_that_is_neither_cpu_nor_cuda_runs_without_device_binding() -> None:
+    """IOBinding to CUDA memory is for the CUDA/TensorRT providers only; others are timed with plain run calls."""
+    result = measure(NETWORK, provider="AzureExecutionProvider", **FAST)
+    assert result.fingerprint["provider"] == "AzureExecutionProvider" and "gpu" not in result.fingerprint
 
 
 @pytest.mark.skipif("CUDAExecutionProvider" not in onnxruntime.get_available_providers(),

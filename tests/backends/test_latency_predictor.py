@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from nasir.backends.latency import LatencyCache, LatencyTable, measure
 from nasir.backends.onnx.predictor import layout_conversions, op_signatures
+from nasir.errors import BenchmarkQueryError
 from nasir.spaces import nb201
 
 QUICK = {"warmup": 2, "repeats": 10, "runs": 2, "chain": 4}
@@ -128,8 +130,26 @@ def test_fit_learns_per_op_type_factors() -> None:
 
 def test_unseen_ops_are_named(tmp_path: Path) -> None:
     table = LatencyTable(**QUICK).build([_net(POOLS)])
-    with pytest.raises(KeyError, match="not in the table .*call build"):
+    with pytest.raises(BenchmarkQueryError, match="not in the table .*call build"):
         table.predict(_net(CONV3))
+    assert table.missing(_net(POOLS)) == [] and len(table.missing(_net(CONV3))) > 0
+
+
+def test_a_table_from_another_device_predicts_but_never_measures_here(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Timing missing ops on this machine would mix two devices in one prediction labelled with the table's."""
+    from nasir.cli import main
+
+    table = LatencyTable(**QUICK).build([_net(POOLS)])
+    assert table.built_here()
+    table.device_ = {**table.device_, "cpu": "Some Other CPU (edge board)"}
+    assert not table.built_here()
+    table.save(tmp_path / "edge.json")
+    monkeypatch.setattr(sys, "argv", ["nasir", "latency", "6111", "--predict", str(tmp_path / "edge.json")])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 2 and "which was built on Some Other CPU (edge board), not this machine" in err
+    assert len(LatencyTable.load(tmp_path / "edge.json").table_) == len(table.table_), "nothing was measured into it"
 
 
 def test_op_timings_are_cached_in_sqlite(tmp_path: Path) -> None:

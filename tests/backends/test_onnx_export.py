@@ -118,6 +118,17 @@ def test_dynamic_and_fixed_batch_axes() -> None:
     np.testing.assert_array_equal(run(fixed, np.ones((4, 3, 32, 32), np.float32)), run(dynamic, np.ones((4, 3, 32, 32), np.float32)))
 
 
+def test_the_latency_key_tells_apart_opsets_and_fixed_batches() -> None:
+    """The key stamped in the model is what latency caches look results up by: only the default export shares the IR's."""
+    network = nb201.space.network(nb201.space.sample(5), channels=8, cells_per_stage=1)
+
+    def key(model: onnx.ModelProto) -> str:
+        return {p.key: p.value for p in model.metadata_props}["model_key"]
+
+    keys = [key(export(network)), key(export(network, opset=18)), key(export(network, batch=4)), key(export(network, batch="n"))]
+    assert keys[0] == keys[3] == network.canonical_hash() and len(set(keys)) == 3
+
+
 def test_bare_cell_uses_bare_arch_weight_keys() -> None:
     cell = nb201.space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
     specs = weight_specs(cell, (8, 16, 16))
@@ -154,8 +165,14 @@ def test_bad_export_arguments_are_named() -> None:
         export(cell)
     with pytest.raises(errors.ShapeMismatchError):
         export(cell, input_shapes=[(8, 16, 16), (8, 16, 16)])
-    with pytest.raises(ValueError, match="opset"):
+    with pytest.raises(errors.ExportOptionError, match="opset must be an int from 13 to"):
         export(cell, input_shapes=(8, 16, 16), opset=11)
+    with pytest.raises(errors.ExportOptionError, match="opset must be an int from 13 to"):
+        export(cell, input_shapes=(8, 16, 16), opset=onnx.defs.onnx_opset_version() + 1)
+    assert export(cell, input_shapes=(8, 16, 16), opset=np.int64(17)).opset_import[0].version == 17
+    for batch in (0, -1, "", " ", True, 2.0):
+        with pytest.raises(errors.ExportOptionError, match="batch must be a positive size or the name"):
+            export(cell, input_shapes=(8, 16, 16), batch=batch)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Network or Arch"):
         export("|nor_conv_3x3~0|")  # type: ignore[arg-type]
 

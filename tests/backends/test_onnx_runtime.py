@@ -20,6 +20,7 @@ from nasir.backends.onnx import (
     run,
     session,
 )
+from nasir.errors import ModelInputError, RuntimeOptionError
 from nasir.spaces import nb201
 
 NETWORK = nb201.space.network(nb201.space.sample(0), channels=8, cells_per_stage=1)
@@ -59,8 +60,18 @@ def test_run_falls_back_with_a_warning_and_a_record(model: onnx.ModelProto, capl
 def test_unknown_provider_and_bad_threads(model: onnx.ModelProto) -> None:
     with pytest.raises(ProviderError, match="unknown execution provider 'cdua'"):
         session(model, provider="cdua")
-    with pytest.raises(ValueError, match="threads"):
+    with pytest.raises(RuntimeOptionError, match="threads must be an int >= 1, got 0"):
         session(model, threads=0)
+    assert session(model, threads=np.int64(2)).threads == 2
+
+
+def test_arrays_that_do_not_fit_the_inputs_are_named(model: onnx.ModelProto) -> None:
+    with pytest.raises(ModelInputError, match=r"takes 1 input\(s\)"):
+        run(model, [X, X])
+    with pytest.raises(ModelInputError, match=r"shape \(4, 3, 32, 32\).*got an array of shape \(1, 3, 32, 32\)"):
+        run(export(NETWORK, batch=4), X[:1])
+    with pytest.raises(ModelInputError, match=r"shape \('batch', 3, 32, 32\).*\(2, 32, 32, 3\)"):
+        run(model, X.transpose(0, 2, 3, 1))
 
 
 def test_model_files(model: onnx.ModelProto, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ import pytest
 
 from nasir.backends.onnx import export, run
 from nasir.backends.onnx.quant import quantize_int8
+from nasir.errors import ExportOptionError, ModelInputError, RuntimeOptionError
+from nasir.latency import LatencyCache
 from nasir.data import load_sample
 from nasir.spaces import nb201
 
@@ -38,7 +40,19 @@ def test_int8_model_checks_runs_and_agrees_with_float() -> None:
 
 def test_quantize_rejects_bad_calibration() -> None:
     model = export(nb201.space.network(nb201.space.sample(2), channels=4, cells_per_stage=1))
-    with pytest.raises(ValueError, match="calibration method"):
+    with pytest.raises(ExportOptionError, match="calibration method"):
         quantize_int8(model, np.zeros((2, 3, 32, 32), np.float32), method="magic")
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ModelInputError, match="non-empty"):
         quantize_int8(model, np.zeros((0, 3, 32, 32), np.float32))
+    with pytest.raises(ModelInputError, match=r"has shape \('batch', 3, 32, 32\).*\(2, 32, 32, 3\)"):
+        quantize_int8(model, np.zeros((2, 32, 32, 3), np.float32))  # NHWC images for an NCHW model
+    with pytest.raises(RuntimeOptionError, match="batch must be an int >= 1"):
+        quantize_int8(model, np.zeros((2, 3, 32, 32), np.float32), batch=0)
+
+
+def test_the_int8_copy_is_not_served_the_float_models_cached_latency(tmp_path) -> None:
+    model = export(nb201.space.network(nb201.space.sample(2), channels=4, cells_per_stage=1))
+    int8 = quantize_int8(model, _images(load_sample().x_train[:8]))
+    cache = LatencyCache(tmp_path / "lat.db")
+    timing = {"warmup": 1, "repeats": 3, "runs": 1}
+    assert cache.measure(model, **timing).model != cache.measure(int8, **timing).model and len(cache) == 2

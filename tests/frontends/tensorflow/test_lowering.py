@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import nasir.frontends.tensorflow as tfe
-from nasir.errors import SchemaError, ShapeMismatchError, UnknownOpError
+from nasir.errors import ModelTypeError, OptionValueError, SchemaError, ShapeMismatchError, UnknownOpError
 from nasir.frontends.tensorflow import layers
 from nasir.ir import OPS, Arch, OpSpec, WeightSpec
 from nasir.registry import Registry
@@ -104,8 +104,13 @@ def test_nchw_and_nhwc_models_agree_and_inputs_are_checked() -> None:
     assert tuple(cell(np.zeros((1, 4, 8, 8), np.float32)).shape) == (1, 4, 8, 8)  # image outputs come back NCHW
     with pytest.raises(ShapeMismatchError, match="needs input_shapes"):
         tfe.lower(space.parse(ALL_OPS))
-    with pytest.raises(ValueError, match="layout"):
+    with pytest.raises(OptionValueError, match="layout must be one of"):
         tfe.lower(net, layout="NCWH")
+    for dtype in ("float16", "int32", "bogus"):  # Keras would take float16 silently and fail deep inside on the others
+        with pytest.raises(OptionValueError, match=f"dtype must be one of .*got '{dtype}'"):
+            tfe.lower(net, dtype=dtype)
+    with pytest.raises(ModelTypeError, match="lower\\(\\) takes a nasir Network or Arch, got str"):
+        tfe.lower("|nor_conv_3x3~0|")  # type: ignore[arg-type]
 
 
 def test_seeded_init_is_deterministic_and_follows_pytorch_defaults() -> None:
