@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from nasir.errors import UnknownNameError
+from nasir.errors import ProxyOptionError, SchemaError, UnknownNameError
 from nasir.registry import Registry
 
 __all__ = ["ProxySpec", "ProxyImpl", "PROXIES", "NEEDS", "register_proxy", "get_proxy", "unsupported_by", "fused_member",
@@ -55,15 +55,20 @@ class ProxySpec:
     def __post_init__(self) -> None:
         unknown = set(self.needs) - NEEDS
         if unknown:
-            raise ValueError(f"proxy {self.name!r}: unknown needs {sorted(unknown)} (known: {sorted(NEEDS)})")
+            raise SchemaError(f"proxy {self.name!r}: unknown needs {sorted(unknown)} (known: {sorted(NEEDS)})")
         if not self.higher_is_better:
-            raise ValueError(f"proxy {self.name!r}: returned scores must be higher-is-better; negate and say so in orientation")
+            raise SchemaError(f"proxy {self.name!r}: returned scores must be higher-is-better; negate and say so in orientation")
         object.__setattr__(self, "needs", frozenset(self.needs))
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
 
     @property
     def batch_size(self) -> int | None:
         return self.settings.get("batch_size")
+
+    @property
+    def ir_only(self) -> bool:
+        """Needs nothing but the IR network (params, flops): scored without lowering or a batch."""
+        return self.needs == {"network"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,14 @@ class ProxyImpl:
         """The keyword options ``fn`` takes, so a caller can refuse a misspelt one before spending trials on it."""
         params = inspect.signature(self.fn).parameters.values()
         return tuple(sorted(p.name for p in params if p.kind is p.KEYWORD_ONLY))
+
+    def check_options(self, given: Mapping[str, Any]) -> None:
+        """Raises ProxyOptionError for an option ``fn`` does not take, naming the ones it does (a misspelt
+        option would otherwise be a bare TypeError from deep inside the proxy, after the model was built)."""
+        unknown = sorted(set(given) - set(self.option_names))
+        if unknown:
+            takes = ", ".join(self.option_names) or "none"
+            raise ProxyOptionError(f"proxy {self.spec.name!r} has no option {unknown[0]!r} (its options: {takes})")
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy", UnknownNameError)
@@ -157,8 +170,9 @@ for _spec in (
               "Tanaka et al., NeurIPS 2020 (SynFlow) as a NAS proxy in " + ZC_NAS + ", Sec. 3",
               "sum over conv/linear weights |w * dR/dw|, R = sum f_{|theta|}(1), all-ones input, float64",
               {"batch_size": 1, "input": "all ones (one sample)", "dtype": "float64", "init": "PyTorch default",
-               "bn": "zc-nas: BN dropped in stem, cells and head; reduction blocks keep BN in train mode "
-                     "(the zero-cost-nas NB201 model's bn=False copy); 'identity' = NASLib (every BN dropped)"}),
+               "bn": "zc-nas: BN dropped everywhere except inside NB201's ResNet reduction blocks (resnet_basic_block), "
+                     "which keep BN in train mode (the zero-cost-nas NB201 model's bn=False copy); "
+                     "'identity' = NASLib (every BN dropped)"}),
     ProxySpec("snip", frozenset({"data", "labels", "gradients", "loss"}),
               "Lee et al., SNIP, ICLR 2019, as a NAS proxy in " + ZC_NAS,
               "sum over conv/linear weights |w * dL/dw|", _CE),
@@ -187,7 +201,8 @@ for _spec in (
               "mean over 3 repeats of the number of distinct ReLU activation patterns of the thin network (first cell at "
               "C=1 plus head) over 3 passes of 1,000 one-channel 3x3 crops",
               {"batch_size": 128, "input": "per pass 1,000 one-channel 3x3 crops cut from one 128-image training batch, 3 passes",
-               "bn": "train mode", "init": "PyTorch default (as the reference actually runs)", "augment": False}),
+               "bn": "train mode", "init": "PyTorch default (as the reference actually runs)", "augment": False,
+               "spaces": "single-input (NB201-style) cells; multi-input DARTS/NASNet cells are refused"}),
     ProxySpec("meco", frozenset(),
               "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
               "Eigenvalue of Correlation, NeurIPS 2023, Eq. 5-6",
@@ -206,7 +221,7 @@ for _spec in (
               "sqrt(trace(J J^T) / m), J = per-sample d logit_{y_i} / d (conv and linear weights and biases)",
               {"batch_size": 64, "input": "one random augmented training batch", "bn": "train mode",
                "init": "PyTorch default", "params": "conv and linear weights and biases", "augment": True}),
-    ProxySpec("gennas", frozenset({"data"}),
+    ProxySpec("gennas", frozenset({"data", "gradients"}),
               "Li, Hao, Li, Xiong, Chen, Generic Neural Architecture Search via Regression, NeurIPS 2021, Sec. 3 "
               "(leeyeehoo/GenNAS)",
               "-(final eval MSE) of 1x1-conv heads on the 3 stage outputs regressing synthetic signals, after "

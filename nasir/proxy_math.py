@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasir.errors import InvalidArchError, SchemaError
+from nasir.errors import InvalidArchError, SchemaError, ScorerOutputError
 from nasir.ir import Block, Network
 
 if TYPE_CHECKING:
@@ -28,11 +28,16 @@ __all__ = [
     "condition_number", "finite_score", "ranks", "rank_aggregate", "spearman", "kendall", "ir_constant_output",
     "zico_score", "AZ_ENTROPY_EPS", "AZ_SIGMA_EPS", "AZ_TERMS", "AZ_INITS", "AZ_BATCH_SIZE", "az_terms_asked",
     "az_entropy_terms", "spectral_entropy", "az_progressivity", "jacobian_norm_score", "feature_blocks", "jacobian_pairs",
+    "ZC_NAS_BN_OPS", "check_choice", "check_int", "check_number", "check_gennas_options", "check_swap_options",
+    "check_region_options",
 ]
 
 logger = logging.getLogger(__name__)
 
 JACOB_COV_K = 1e-5  # Mellor et al. 2020 (arXiv v1), eval_score's k
+# IR ops whose zero-cost-nas module keeps BN whatever the model's bn flag (NB201's ResNetBasicblock):
+# synflow's bn="zc-nas" keeps BN inside these nodes only
+ZC_NAS_BN_OPS = frozenset({"resnet_basic_block"})
 
 
 class ProxyWarning(RuntimeWarning):
@@ -55,6 +60,56 @@ def finite_score(value: float, what: str) -> float:
     return -math.inf
 
 
+def check_choice(proxy: str, option: str, value: object, allowed: Sequence[object]) -> None:
+    """Rejects an option value outside ``allowed`` (a typo would otherwise reach a silent default branch)."""
+    if value not in allowed:
+        raise SchemaError(f"{proxy} {option} must be one of {tuple(allowed)}, got {value!r}")
+
+
+def check_int(proxy: str, option: str, value: object, *, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]``; a bool, float or string is rejected, not truncated
+    (counts such as repeats and samples divide the score or size the draws)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise SchemaError(f"{proxy} {option} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_number(proxy: str, option: str, value: object, *, low: float = -math.inf) -> float:
+    """``value`` as a finite float ``>= low``; a bool or string is rejected."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < low:
+        raise SchemaError(f"{proxy} {option} must be a finite number >= {low}, got {value!r}")
+    return float(value)
+
+
+def check_gennas_options(iterations: object, eval_interval: object, lr: object, momentum: object, weight_decay: object,
+                         stage_weights: object, stages: int) -> None:
+    """GenNAS's counts (positive ints; how they fit together is ``gennas_signals.check_schedule``'s),
+    optimiser numbers (non-negative, as ``torch.optim.SGD`` requires) and exactly one non-negative
+    stage weight per stage, not all zero (the loss sums the weighted stages)."""
+    check_int("gennas", "iterations", iterations)
+    check_int("gennas", "eval_interval", eval_interval)
+    for option, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+        check_number("gennas", option, value, low=0.0)
+    if not isinstance(stage_weights, (Sequence, np.ndarray)) or isinstance(stage_weights, str) or len(stage_weights) != stages:
+        raise SchemaError(f"gennas stage_weights must hold one weight per stage ({stages}), got {stage_weights!r}")
+    if not sum(check_number("gennas", "stage_weights", w, low=0.0) for w in stage_weights):
+        raise SchemaError(f"gennas stage_weights must weight at least one stage, got {stage_weights!r}")
+
+
+def check_swap_options(repeats: object, mu: object, sigma: object) -> None:
+    """SWAP averages over ``repeats`` >= 1 inits; its regularisation takes ``mu`` and ``sigma`` together
+    (one alone would be ignored) with ``sigma > 0`` (it divides, and a negative one rewards distance from ``mu``)."""
+    check_int("swap", "repeats", repeats)
+    if (mu is None) != (sigma is None):
+        raise SchemaError(f"swap mu and sigma regularise together: give both or neither, got mu={mu!r}, sigma={sigma!r}")
+    if mu is not None:
+        check_number("swap", "mu", mu)
+        if check_number("swap", "sigma", sigma) <= 0:
+            raise SchemaError(f"swap sigma must be > 0, got {sigma!r}")
+
+
 def hamming_kernel(codes: Sequence[np.ndarray]) -> np.ndarray:
     """NASWOT kernel ``K = N_A - d_H`` summed over layers (Mellor et al. 2021, Sec. 3).
 
@@ -66,7 +121,7 @@ def hamming_kernel(codes: Sequence[np.ndarray]) -> np.ndarray:
         ``c c^T + (1 - c)(1 - c)^T`` accumulated over layers.
     """
     if not codes:
-        raise ValueError("hamming_kernel needs at least one layer of activation codes")
+        raise SchemaError("hamming_kernel needs at least one layer of activation codes")
     k = np.zeros((codes[0].shape[0],) * 2)
     for c in codes:
         c = np.asarray(c, dtype=np.float64)
@@ -152,7 +207,7 @@ def az_progressivity(entropies: Sequence[float]) -> float:
     the next (a network should gain expressivity at every block, so its worst step is scored)."""
     e = np.asarray(entropies, dtype=np.float64)
     if e.size < 2:
-        raise ValueError(f"progressivity compares consecutive blocks; got {e.size} block(s)")
+        raise SchemaError(f"progressivity compares consecutive blocks; got {e.size} block(s)")
     return float(np.min(np.diff(e)))
 
 
@@ -198,12 +253,30 @@ def meco_score(features: Iterable[np.ndarray]) -> float:
     return float(sum(t for t in terms if not math.isnan(t)))
 
 
+def check_region_options(samples: object, passes: object, repeats: object, crop: object, image_hw: Sequence[int]) -> None:
+    """linear_regions' counts (ints >= 1) and crop side (at most the images' smaller side, which it is cut from)."""
+    for option, value in (("samples", samples), ("passes", passes), ("repeats", repeats)):
+        check_int("linear_regions", option, value)
+    check_int("linear_regions", "crop", crop, high=min(image_hw))
+
+
 def thin_network(network: Network, *, crop: int = 3) -> Network:
     """TE-NAS's thin copy for counting linear regions (``model_config_thin``: C=1, N=1, no stem):
-    the network's first ``cell`` block at one input channel of ``crop x crop``, then its head block."""
+    the network's first ``cell`` block at one input channel of ``crop x crop``, then its head block.
+
+    Defined for single-input cells (NAS-Bench-201's). TE-NAS's DARTS thin network is another
+    construction (the first normal *and* reduction cell at C=1, both inputs fed the crop, a BN-ReLU
+    head; its FactorizedReduce pads the odd 3x3 crop, which the official DARTS op, the IR's
+    ``factorized_reduce``, refuses), so multi-input cells (DARTS, NASNet) are rejected up front
+    rather than scored by a different definition.
+    """
     cells = [b for b in network.blocks if b.kind == "cell"]
     if not cells:
         raise InvalidArchError(f"network {network.name!r} has no block of kind 'cell' to build TE-NAS's thin network from")
+    if len(cells[0].arch.input_nodes) != 1:
+        raise InvalidArchError(f"linear_regions builds TE-NAS's thin network from single-input cells (NAS-Bench-201's); "
+                               f"block {cells[0].name!r} of network {network.name!r} takes {len(cells[0].arch.input_nodes)} "
+                               f"inputs (a DARTS/NASNet cell), whose thin network TE-NAS builds differently: not supported")
     blocks = [Block("cells.0", cells[0].arch, kind="cell")]
     heads = [b for b in network.blocks if b.kind == "head"]
     if heads:
@@ -332,10 +405,10 @@ def rank_aggregate(scores: Mapping[str, np.ndarray], weights: Mapping[str, float
     rank of its proxy, so one broken score cannot lift an architecture.
     """
     if not scores:
-        raise ValueError("rank_aggregate needs at least one proxy's scores")
+        raise ScorerOutputError("rank_aggregate needs at least one proxy's scores")
     lengths = {len(v) for v in scores.values()}
     if len(lengths) != 1:
-        raise ValueError(f"every proxy must score the same architectures; got lengths {sorted(lengths)}")
+        raise ScorerOutputError(f"every proxy must score the same architectures; got lengths {sorted(lengths)}")
     total = np.zeros(lengths.pop())
     for name, values in scores.items():
         total += (1.0 if weights is None else float(weights[name])) * ranks(values)

@@ -32,13 +32,14 @@ def check_proxy_options(options: dict[str, dict[str, Any]], framework: str = "to
     trial would otherwise fail on it, stored under an objective named after the bad option."""
     from nasir.frameworks import get_frontend
 
+    from nasir.errors import ProxyOptionError
+
     implementations = get_frontend(framework).proxy_implementations
     for proxy, given in options.items():
-        takes = implementations.get(proxy).option_names
-        unknown = sorted(set(given) - set(takes))
-        if unknown:
-            raise typer.BadParameter(f"proxy {proxy!r} has no option {unknown[0]!r} (its options: {', '.join(takes) or 'none'})",
-                                     param_hint="--objective")
+        try:
+            implementations.get(proxy).check_options(given)
+        except ProxyOptionError as err:
+            raise typer.BadParameter(str(err), param_hint="--objective") from None
         if proxy == "gennas" and "task" in given:
             from nasir.gennas_signals import TASKS
 

@@ -21,7 +21,8 @@ on a private copy; every proxy runs BatchNorm in train mode, whose output never 
 statistics the pass updates, so the copy is shared, except by synflow which builds its own
 float64 ``|theta|`` copy, gennas which trains its own and AZ-NAS and SWAP which re-initialise their own);
 the same ``seed`` gives the same weights, batch and score; an architecture whose output is
-constant, or whose score is NaN/inf, scores ``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`.
+constant, or whose score is NaN/inf, scores ``-inf`` with a :class:`~nasir.proxy_math.ProxyWarning`;
+data a proxy cannot use, an unknown option and running out of memory raise.
 Augmented batches (uint8 images) are drawn from numpy, not torch's generator: same distribution,
 other crops. What a proxy draws besides the weights and batch, from the same seed, also has
 TensorFlow's values where torch draws it with its own generator (linear_regions' thin network,
@@ -41,13 +42,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from nasir.errors import UnsupportedProxyError
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
 from nasir.frontends.tensorflow.proxies import cost, grasp, jacob_cov, loss_gradient, naswot, synflow, tenas, zico
 from nasir.frontends.tensorflow.proxies import aznas, gennas, hnas, linear_regions, meco, swap
-from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, make_batch, make_subject
+from nasir.frontends.tensorflow.proxies._common import (Batch, DegenerateNetwork, Subject, classes, input_shape, make_batch,
+                                                       make_subject)
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
-from nasir.proxy_batches import check_dtype
+from nasir.proxy_batches import check_dtype, plan_batches
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
@@ -99,11 +102,13 @@ def unsupported_proxies() -> dict[str, str]:
 
 
 def _batches(proxies: Sequence[TFProxy], data: Any, seed: Seed, subject: Subject, dtype: str) -> dict[tuple[int, bool], Batch]:
-    # as the torch frontend: given data, synflow also gets a (1-image) batch, for its input shape; the
-    # same draws keep a shared numpy Generator seed in step with torch's (without data it needs none)
-    keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or (p.spec.name == "synflow" and data is not None)}
+    # the torch frontend's plan: the same draws keep a shared numpy Generator seed in step with torch's
     shape = input_shape(subject)
-    return {k: make_batch(data, k[0], seed, augment_images=k[1], input_shape=shape, dtype=dtype) for k in keys}
+    plan = plan_batches(proxies, data, shape_known=True)
+    n_classes = classes(subject) if any(plan.values()) else None
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], input_shape=shape, dtype=dtype,
+                          classes=n_classes if labelled else None)
+            for k, labelled in plan.items()}
 
 
 def _degenerate(name: str, why: str) -> float:
@@ -117,7 +122,7 @@ def _guarded(run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, 
     except DegenerateNetwork as err:
         return {n: _degenerate(n, str(err)) for n in names}
     except (tf.errors.OpError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as err:
-        if not catch:
+        if not catch or isinstance(err, tf.errors.ResourceExhaustedError):  # out of memory: the run's, not the architecture's
             raise
         return {n: _degenerate(n, f"{type(err).__name__}: {err}") for n in names}
     values = result if isinstance(result, dict) else {next(iter(names)): result}
@@ -138,15 +143,17 @@ def score_network(obj: Model, proxies: Sequence[str], data: Any, *, seed: Seed =
                   dtype: str = "float32") -> dict[str, float]:
     """Scores one architecture with several proxies (sharing batches and, when ``fused``, one pass per
     :data:`GROUPS` group: snip/grad_norm/fisher, and the AZ-NAS terms when their options agree).
-    ``catch`` turns numerical failures into ``-inf``.
+    ``catch`` turns numerical failures into ``-inf`` (not running out of memory).
     ``device`` is a TensorFlow device string (``"/CPU:0"``, ``"/GPU:0"``); None lets TF place ops.
     ``dtype="float64"`` scores the same weights and batch widened to double precision."""
     check_dtype(dtype)
     impls = [TF_PROXIES.get(name) for name in proxies]
+    for name, given in (options or {}).items():
+        TF_PROXIES.get(name).check_options(given)
     network = obj if isinstance(obj, Network) else getattr(obj, "network", None)
     if isinstance(network, Network) and ir_constant_output(network):
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
-    if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
+    if isinstance(obj, Network) and all(p.spec.ir_only for p in impls):
         bare = Subject(None, obj)  # IR-only proxies: no lowering needed
         return {p.spec.name: finite_score(p.fn(bare, None), f"proxy {p.spec.name!r}") for p in impls}
     with tf.device(device) if device else contextlib.nullcontext():
@@ -178,14 +185,15 @@ def score(obj: Model, proxy: str, data: Any = None, *, seed: Seed = 0, device: s
             model from :func:`nasir.frontends.tensorflow.lower` (copied, any layout).
         proxy: a name in :data:`TF_PROXIES` (``nasir.proxies.PROXIES`` has the specs).
         data: ``nasir.data.ImageData`` or ``(x, y)``: uint8 NHWC images, or float NCHW already
-            normalised (the torch frontend's convention); unused by params/flops.
+            normalised (the torch frontend's convention), ``y`` None when no proxy reads labels; needed by
+            the proxies whose spec needs ``data`` (the others run without it).
         seed: weights and batch; same seed, same score.
         device: a TensorFlow device string, or None.
         dtype: ``"float32"`` (default) or ``"float64"`` (the same weights and batch, widened).
         options: proxy options, e.g. ``bn="identity"`` for synflow.
     """
     if proxy in UNSUPPORTED:
-        raise NotImplementedError(f"proxy {proxy!r} has no TensorFlow implementation: {UNSUPPORTED[proxy]}")
+        raise UnsupportedProxyError(f"proxy {proxy!r} has no TensorFlow implementation: {UNSUPPORTED[proxy]}")
     return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options}, dtype=dtype)[proxy]
 
 

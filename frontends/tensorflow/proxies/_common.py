@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from nasir.errors import ModelTypeError
 from nasir.frontends.tensorflow import layers as L
 from nasir.frontends.tensorflow.data import augment, normalize
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.weights import copy_model
 from nasir.ir import Network
-from nasir.proxy_batches import check_dtype, check_image_shape, draw_indices, int_seed, training_arrays
+from nasir.proxy_batches import check_dtype, check_image_shape, class_count, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 
-__all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "cross_entropy", "input_shape", "kernels", "make_batch",
-           "make_subject", "run_blocks", "to_nchw", "to_nhwc", "widened", "normal_reinit"]
+__all__ = ["Batch", "DegenerateNetwork", "Subject", "check_output", "classes", "cross_entropy", "input_shape", "kernels",
+           "make_batch", "make_subject", "run_blocks", "to_nchw", "to_nhwc", "widened", "normal_reinit"]
 
 
 class DegenerateNetwork(Exception):
@@ -45,10 +46,10 @@ class Subject:
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised NHWC images (the scoring dtype) and int64 labels."""
+    """Normalised NHWC images (the scoring dtype) and int64 labels (None when the data has none)."""
 
     x: tf.Tensor
-    y: tf.Tensor
+    y: tf.Tensor | None
 
 
 def widened(model: ArchModel | NetworkModel, dtype: str) -> ArchModel | NetworkModel:
@@ -65,7 +66,7 @@ def make_subject(obj: Network | ArchModel | NetworkModel, seed: Seed, dtype: str
         return Subject(widened(lower(obj, seed=s), dtype), obj, s)
     if isinstance(obj, (ArchModel, NetworkModel)):
         return Subject(copy_model(obj, dtype=dtype), obj.network if isinstance(obj, NetworkModel) else None, s)
-    raise TypeError(f"proxies score a nasir Network or a model from nasir.frontends.tensorflow.lower(), got {type(obj).__name__}")
+    raise ModelTypeError(f"proxies score a nasir Network or a model from nasir.frontends.tensorflow.lower(), got {type(obj).__name__}")
 
 
 def input_shape(subject: Subject) -> tuple[int, ...]:
@@ -73,19 +74,24 @@ def input_shape(subject: Subject) -> tuple[int, ...]:
     return tuple(subject.network.input_shape) if subject.network is not None else tuple(subject.model.input_shapes[0])
 
 
+def classes(subject: Subject) -> int | None:
+    """The network's number of classes when its output shape is a vector: labels must be below it."""
+    return class_count(subject.network.output_shape if subject.network is not None else subject.model.output_shape)
+
+
 def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, input_shape: tuple[int, ...] | None = None,
-               dtype: str = "float32") -> Batch:
+               dtype: str = "float32", classes: int | None = None) -> Batch:
     """Draws ``batch_size`` training images and labels, as the torch frontend's ``make_batch`` does.
 
     uint8 NHWC images get NAS-Bench-201's augmentation when ``augment_images`` and are normalised
     with the data's mean/std; float input is taken as normalised NCHW (PyTorch's layout, so one
-    array feeds both frontends) and transposed to NHWC.
+    array feeds both frontends) and transposed to NHWC. Labels must be below ``classes`` when given.
     """
-    x, y, mean, std = training_arrays(data)
-    x, y = np.asarray(x), np.asarray(y)
+    x, y, mean, std = training_arrays(data, classes)
+    x = np.asarray(x)
     rng = as_rng(seed)
     idx = draw_indices(len(x), batch_size, rng)
-    xb, yb = x[idx], y[idx].astype(np.int64)
+    xb, yb = x[idx], None if y is None else np.asarray(y)[idx].astype(np.int64)
     if xb.dtype == np.uint8:
         if augment_images:
             xb = augment(xb, np.random.default_rng(int(rng.integers(0, 2**62))))
@@ -95,7 +101,8 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
         nchw = tuple(xb.shape[1:])
         xb = np.transpose(xb.astype(np.float32), (0, 2, 3, 1))
     check_image_shape(nchw, input_shape)
-    return Batch(tf.constant(xb.astype(check_dtype(dtype))), tf.constant(yb))  # float64: the float32 images widened
+    labels = None if yb is None else tf.constant(yb)
+    return Batch(tf.constant(xb.astype(check_dtype(dtype))), labels)  # float64: the float32 images widened
 
 
 def to_nchw(x: tf.Tensor) -> np.ndarray:

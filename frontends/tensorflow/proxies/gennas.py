@@ -29,9 +29,10 @@ from nasir.errors import InvalidArchError
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.proxies._common import Batch, Subject, kernels, run_blocks, to_nchw, to_nhwc, widened
 from nasir.frontends.tensorflow.weights import copy_model, import_weights
-from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, nearest_indices, stage_blocks, targets
+from nasir.gennas_signals import STAGES, Task, check_schedule, get_task, input_noise, nearest_indices, stage_blocks, targets
 from nasir.ir import Arch, Shape
 from nasir.proxies import forwards_options
+from nasir.proxy_math import check_gennas_options
 
 __all__ = ["gennas", "gennas_losses", "head_arch"]
 
@@ -73,6 +74,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     """The eval-mode regression losses recorded every ``eval_interval`` iterations."""
     if subject.network is None or not isinstance(subject.model, NetworkModel):
         raise InvalidArchError("gennas reads the stage outputs of a nasir Network; score a Network (or its lowered model)")
+    check_gennas_options(iterations, eval_interval, lr, momentum, weight_decay, stage_weights, STAGES)
     check_schedule(iterations, eval_interval)
     task = get_task(task)
     model = copy_model(subject.model, dtype=subject.model.compute_dtype)

@@ -25,7 +25,7 @@ from nasir.frontends.tensorflow.layers import tap
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel, lower
 from nasir.frontends.tensorflow.proxies._common import Batch, Subject, to_nchw, to_nhwc, widened
 from nasir.frontends.tensorflow.weights import import_weights
-from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
+from nasir.proxy_math import check_region_options, count_patterns, one_channel_crops, thin_network
 
 __all__ = ["linear_regions", "relu_codes"]
 
@@ -52,6 +52,7 @@ def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passe
     if subject.network is None:
         raise InvalidArchError("linear_regions builds TE-NAS's thin network from the IR; score a nasir Network "
                                "(or a model lowered from one), not a bare Arch model")
+    check_region_options(samples, passes, repeats, crop, batch.x.shape[1:3])
     model = lower(thin_network(subject.network, crop=crop), seed=subject.seed)
     if thin_weights is not None:
         import_weights(model, thin_weights)

@@ -17,11 +17,17 @@ position (pooled vectors, logits, squeeze-excitation gates) add 0 in both framew
 Input: torch draws the image with ``torch.randn``, which TensorFlow cannot reproduce; here it is
 drawn from numpy (seeded, same distribution), and ``image`` (NCHW) takes the torch frontend's to
 compare the frameworks.
+
+A train-mode BatchNorm that sees one value per channel (a BN over a pooled vector, on the one
+image) outputs its shift whatever its input: torch refuses to run it and its frontend scores the
+network ``-inf`` as degenerate; :func:`single_value_bn_guard` does the same here (TensorFlow would
+compute the constant).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -32,9 +38,46 @@ from nasir.frontends.tensorflow import layers as L
 from nasir.frontends.tensorflow.lowerings import LOWERINGS
 from nasir.frontends.tensorflow.lowerings_cnn import ConvBNAct
 from nasir.frontends.tensorflow.models import ArchModel, NetworkModel
-from nasir.frontends.tensorflow.proxies._common import Batch, Subject, input_shape, run_blocks, to_nhwc
+from nasir.frontends.tensorflow.proxies._common import Batch, DegenerateNetwork, Subject, input_shape, run_blocks, to_nhwc
 
-__all__ = ["meco", "module_outputs"]
+__all__ = ["meco", "module_outputs", "single_value_bn_guard"]
+
+Wrap = Callable[[L.NasirLayer, Callable[..., tf.Tensor]], Callable[..., tf.Tensor]]
+
+
+@contextlib.contextmanager
+def _wrapped_calls(layers: Sequence[L.NasirLayer], wrap: Wrap) -> Iterator[None]:
+    """Each layer's ``call`` replaced by ``wrap(layer, call)`` for the block, then restored as it was
+    (so wrappers nest: the meco recorder inside the BatchNorm guard)."""
+    saved = [(layer, vars(layer).get("call")) for layer in layers]
+    for layer in layers:
+        layer.call = wrap(layer, layer.call)
+    try:
+        yield
+    finally:
+        for layer, call in saved:
+            if call is None:
+                del layer.call
+            else:
+                layer.call = call
+
+
+@contextlib.contextmanager
+def single_value_bn_guard(model: ArchModel | NetworkModel) -> Iterator[None]:
+    """Within the block, an enabled BatchNorm of ``model`` run in train mode on one value per channel
+    raises :class:`DegenerateNetwork`, naming it (the torch frontend's guard: torch refuses the pass)."""
+
+    def guarded(layer: L.NasirLayer, call: Callable[..., tf.Tensor]) -> Callable[..., tf.Tensor]:
+        def run(x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+            if training and layer.enabled and math.prod(x.shape[:-1]) == 1:
+                raise DegenerateNetwork(f"BatchNorm {layer.name!r} in train mode sees one value per channel "
+                                        f"(input {tuple(x.shape)}), so its output does not depend on its input")
+            return call(x, training=training)
+        return run
+
+    bns = [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, L.BatchNorm)]
+    with _wrapped_calls(bns, guarded):
+        yield
 
 
 def _twice(layers: Sequence[L.NasirLayer]) -> set[int]:
@@ -56,23 +99,15 @@ def _recording(layer: L.NasirLayer, out: list[tf.Tensor]) -> Iterator[set[int]]:
     subs = layer._flatten_layers(include_self=False, recursive=True)
     twice = _twice([layer, *subs])
 
-    def recorded(sub: L.NasirLayer) -> Callable[..., tf.Tensor]:
-        call = sub.call
-
+    def recorded(sub: L.NasirLayer, call: Callable[..., tf.Tensor]) -> Callable[..., tf.Tensor]:
         def run(*args: object, **kwargs: object) -> tf.Tensor:
             y = call(*args, **kwargs)
             out.extend([y, y] if id(sub) in twice else [y])
             return y
         return run
 
-    for sub in subs:
-        sub.call = recorded(sub)
-    try:
-        with L.tap(relu=lambda x: out.append(tf.nn.relu(x))):
-            yield twice
-    finally:
-        for sub in subs:
-            del sub.call
+    with _wrapped_calls(subs, recorded), L.tap(relu=lambda x: out.append(tf.nn.relu(x))):
+        yield twice
 
 
 def _arch_outputs(model: ArchModel, inputs: Sequence[tf.Tensor], out: list[tf.Tensor]) -> tf.Tensor:
@@ -116,5 +151,6 @@ def meco(subject: Subject, batch: Batch | None = None, *, image: np.ndarray | No
     if image is None:
         image = np.random.default_rng((subject.seed, 2023)).standard_normal((1, *input_shape(subject)))
     # the float32 image, widened when the model computes in float64 (the float32 problem in double precision)
-    maps = module_outputs(subject.model, to_nhwc(np.asarray(image, dtype=np.float32), subject.model.compute_dtype))
+    with single_value_bn_guard(subject.model):
+        maps = module_outputs(subject.model, to_nhwc(np.asarray(image, dtype=np.float32), subject.model.compute_dtype))
     return proxy_math.meco_score(np.moveaxis(np.asarray(y[0], dtype=np.float64), -1, 0) for y in maps if y.shape.rank >= 2)

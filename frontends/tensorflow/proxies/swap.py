@@ -48,6 +48,7 @@ def _count(model: ArchModel | NetworkModel, x: tf.Tensor) -> int:
 def swap(subject: Subject, batch: Batch, *, repeats: int = REPEATS, mu: float | None = None, sigma: float | None = None,
          weights: Sequence[Mapping[str, np.ndarray]] | None = None) -> float:
     """Mean number of distinct sample-wise patterns over ``repeats`` N(0, 1) inits (``weights``: torch's)."""
+    proxy_math.check_swap_options(repeats, mu, sigma)
     if weights is not None and len(weights) != repeats:
         raise SchemaError(f"SWAP re-initialises {repeats} times and takes one weight dict per repeat, got {len(weights)}")
     model = copy_model(subject.model, dtype=subject.model.compute_dtype)

@@ -17,10 +17,11 @@ __all__ = ["zico"]
 
 
 def zico(subject: Subject, batch: Batch, *, splits: int = 2) -> float:
+    n = int(batch.x.shape[0])
+    proxy_math.check_int("zico", "splits", splits, low=2, high=n)  # a std over >= 2 non-empty mini-batches
     model = subject.model
     weights = kernels(model)
     grads: list[list[np.ndarray]] = [[] for _ in weights]
-    n = int(batch.x.shape[0])
     for sp in range(splits):
         lo, hi = sp * n // splits, (sp + 1) * n // splits
         with tf.GradientTape() as tape:

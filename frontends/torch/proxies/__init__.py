@@ -15,7 +15,9 @@ Guarantees: the caller's Network/module is never modified (each proxy scores a p
 same ``seed`` gives the same weights, batch and score; CPU and CUDA share one code path
 (``device``); an architecture whose output is constant (found from the IR, or from identical
 outputs over the batch) or whose score is NaN/inf scores ``-inf`` with a
-:class:`~nasir.proxy_math.ProxyWarning` instead of raising.
+:class:`~nasir.proxy_math.ProxyWarning` instead of raising; what is not the architecture's doing
+raises: data a proxy cannot use (none, no labels, labels out of range), a bare module refusing the
+data's image shape, an unknown option, running out of memory.
 ``dtype="float64"`` scores the same weights and batch widened to double precision (e.g. to tell
 a proxy's own amplification of float32 round-off from a difference of definitions).
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,15 +36,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasir.errors import ShapeMismatchError, UnsupportedProxyError
 from nasir.ir import Network
 from nasir.proxies import PROXIES, ProxyImpl, unsupported_by
-from nasir.proxy_batches import check_dtype
+from nasir.proxy_batches import check_dtype, plan_batches
 from nasir.proxy_math import ProxyWarning, finite_score, ir_constant_output
 from nasir.registry import Registry
 from nasir.rng import Seed
 from nasir.frontends.torch.proxies import cost, fisher, grad_norm, grasp, jacob_cov, meco, naswot, snip, synflow, tenas, zico
 from nasir.frontends.torch.proxies import aznas, gennas, hnas, linear_regions, swap
-from nasir.frontends.torch.proxies._common import Batch, Subject, input_shape, make_batch, make_subject
+from nasir.frontends.torch.proxies._common import Batch, Subject, classes, input_shape, make_batch, make_subject
 from nasir.frontends.torch.proxies._fused import GROUPS
 from nasir.frontends.torch.proxies._guard import DegenerateNetwork
 
@@ -99,10 +103,12 @@ def unsupported_proxies() -> dict[str, str]:
 
 
 def _batches(proxies: Sequence[TorchProxy], data: Any, seed: Seed, subject: Subject, dtype: str) -> dict[tuple[int, bool], Batch]:
-    keys = {(p.batch_size, p.augment) for p in proxies if "data" in p.spec.needs or p.spec.name in ("synflow", "meco")}
     shape = input_shape(subject)
-    return {k: make_batch(data, k[0], seed, augment_images=k[1], device=subject.device, input_shape=shape, dtype=dtype)
-            for k in keys}
+    plan = plan_batches(proxies, data, shape is not None)
+    n_classes = classes(subject) if any(plan.values()) else None
+    return {k: make_batch(data, k[0], seed, augment_images=k[1], device=subject.device, input_shape=shape, dtype=dtype,
+                          classes=n_classes if labelled else None)
+            for k, labelled in plan.items()}
 
 
 def _degenerate(name: str, why: str) -> float:
@@ -115,11 +121,14 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
                   options: dict[str, dict[str, Any]] | None = None, dtype: str = "float32") -> dict[str, float]:
     """Scores one architecture with several proxies (sharing batches and, when ``fused``, one pass
     per :data:`~nasir.frontends.torch.proxies._fused.GROUPS` group: snip/grad_norm/fisher, and the
-    AZ-NAS terms when their options agree). ``catch`` turns numerical failures into ``-inf``.
+    AZ-NAS terms when their options agree). ``catch`` turns numerical failures into ``-inf`` (not running
+    out of memory, nor a bare module refusing the data's image shape: ShapeMismatchError).
     ``dtype="float64"`` scores the same weights and batch widened to double precision."""
     check_dtype(dtype)
     impls = [TORCH_PROXIES.get(name) for name in proxies]
-    if isinstance(obj, Network) and all(p.spec.needs == {"network"} for p in impls):
+    for name, given in (options or {}).items():
+        TORCH_PROXIES.get(name).check_options(given)
+    if isinstance(obj, Network) and all(p.spec.ir_only for p in impls):
         if ir_constant_output(obj):
             return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
         bare = Subject(nn.Identity(), obj, torch.device("cpu"), 0)  # IR-only proxies: no lowering needed
@@ -128,6 +137,8 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
     if subject.network is not None and ir_constant_output(subject.network):
         return {p.spec.name: _degenerate(p.spec.name, "the network's output does not depend on its input") for p in impls}
     batches = _batches(impls, data, seed, subject, dtype)
+    # images a bare module of unknown input shape is fed: a shape error in its pass is about them, not the architecture
+    unchecked = next((tuple(b.x.shape[1:]) for b in batches.values()), None) if input_shape(subject) is None else None
     passes: list[tuple[set[str], Callable[[Subject], Any]]] = []  # (proxies one pass scores, the pass)
     for group in GROUPS if fused else ():
         shared = {p.spec.name for p in impls if p.spec.name in group.members}
@@ -149,7 +160,7 @@ def score_network(obj: Network | nn.Module, proxies: Sequence[str], data: Any, *
         # proxies change modes, grads and weights of what they score, so each pass gets its own copy; the
         # subject is already private (lowered or copied above), so the last pass takes it as it is
         mine = subject if i == len(passes) - 1 else _copy(subject)
-        out.update(_guarded("+".join(sorted(names)), lambda: run(mine), catch, names))
+        out.update(_guarded(lambda: run(mine), catch, names, unchecked))
     return {name: out[name] for name in proxies}
 
 
@@ -157,13 +168,26 @@ def _copy(subject: Subject) -> Subject:
     return Subject(subject.fresh(), subject.network, subject.device, subject.seed)
 
 
-def _guarded(label: str, run: Callable[[], Any], catch: bool, names: set[str]) -> dict[str, float]:
+# torch's messages for running out of memory (CUDA's OutOfMemoryError, the CPU and MPS allocators' RuntimeError)
+_OUT_OF_MEMORY = re.compile(r"out of memory|can't allocate memory|not enough memory", re.IGNORECASE)
+# torch's messages for a layer refusing its input's shape (linear, conv, pooling, view/reshape)
+_SHAPE_REFUSED = re.compile(r"shapes cannot be multiplied|size mismatch|expected input\[|but got input of size|"
+                            r"Output size is too small|shape '\[.*\]' is invalid for input of size|don't multiply up to the size")
+
+
+def _guarded(run: Callable[[], Any], catch: bool, names: set[str], unchecked: tuple[int, ...] | None) -> dict[str, float]:
+    """Runs one pass; ``catch`` turns a numerical failure (NaN, a linalg error) into ``-inf`` for its proxies,
+    but never running out of memory, nor a bare module refusing the ``unchecked`` images' shape: those are
+    the run's configuration, and would score every architecture -inf."""
     try:
         result = run()
     except DegenerateNetwork as err:
         return {n: _degenerate(n, str(err)) for n in names}
     except (RuntimeError, ArithmeticError, np.linalg.LinAlgError) as err:
-        if not catch:
+        if unchecked is not None and isinstance(err, RuntimeError) and _SHAPE_REFUSED.search(str(err)):
+            raise ShapeMismatchError(f"the module does not take the data's images of shape {unchecked} (C, H, W): {err}; "
+                                     "pass images of the module's input shape") from err
+        if not catch or isinstance(err, torch.OutOfMemoryError) or _OUT_OF_MEMORY.search(str(err)):
             raise
         return {n: _degenerate(n, f"{type(err).__name__}: {err}") for n in names}
     values = result if isinstance(result, dict) else {next(iter(names)): result}
@@ -177,14 +201,15 @@ def score(obj: Network | nn.Module, proxy: str, data: Any = None, *, seed: Seed 
     Args:
         obj: an IR Network (lowered with PyTorch default init from ``seed``) or a torch module (copied).
         proxy: a name in :data:`TORCH_PROXIES` (``nasir.proxies.PROXIES`` has the specs).
-        data: ``nasir.data.ImageData`` or ``(x, y)``; unused by params/flops.
+        data: ``nasir.data.ImageData`` or ``(x, y)`` (``y`` None when no proxy reads labels); needed by the
+            proxies whose spec needs ``data``; the others use at most its image shape (params/flops not even that).
         seed: weights and batch; same seed, same score.
         device: ``"cpu"`` (default), ``"cuda"``...
         dtype: ``"float32"`` (default) or ``"float64"`` (the same weights and batch, widened).
         options: proxy options, e.g. ``bn="identity"`` for synflow.
     """
     if proxy in UNSUPPORTED:
-        raise NotImplementedError(f"proxy {proxy!r} has no PyTorch implementation: {UNSUPPORTED[proxy]}")
+        raise UnsupportedProxyError(f"proxy {proxy!r} has no PyTorch implementation: {UNSUPPORTED[proxy]}")
     return score_network(obj, [proxy], data, seed=seed, device=device, fused=False, options={proxy: options}, dtype=dtype)[proxy]
 
 

@@ -18,14 +18,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasir.errors import ModelTypeError
 from nasir.ir import Arch, Network
-from nasir.proxy_batches import check_dtype, check_image_shape, draw_indices, int_seed, training_arrays
+from nasir.proxy_batches import check_dtype, check_image_shape, class_count, draw_indices, int_seed, training_arrays
 from nasir.rng import Seed, as_rng
 from nasir.frontends.torch.data import augment, normalize
 from nasir.frontends.torch.modules import NetworkModule, lower
 
 __all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "model_dtype", "weight_layers", "forward_hooks",
-           "normal_reinit", "relu_modules"]
+           "input_shape", "classes", "normal_reinit", "relu_modules"]
 
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
@@ -46,22 +47,29 @@ class Subject:
 
 
 def copy_module(model: nn.Module) -> nn.Module:
-    """``deepcopy`` that shares the immutable IR objects a lowered module holds (Arch/Network keep
-    read-only mappings that cannot be deep-copied, and need not be)."""
+    """``deepcopy`` without the caller's hooks (forward, backward, state-dict: a proxy scores the bare
+    architecture, and a hook would otherwise fire on, or rewrite, every proxy pass) that shares the
+    immutable IR objects a lowered module holds (their read-only mappings cannot be deep-copied, and
+    need not be)."""
     memo: dict[int, Any] = {}
     for m in model.modules():
-        for value in vars(m).values():
+        for name, value in vars(m).items():
             if isinstance(value, (Arch, Network)):
                 memo[id(value)] = value
-    return copy.deepcopy(model, memo)
+            elif "hook" in name and isinstance(value, dict):
+                memo[id(value)] = type(value)()  # the copy gets an empty one in its place
+    twin = copy.deepcopy(model, memo)
+    for m in twin.modules():
+        m._is_full_backward_hook = None  # no backward hook left: either kind may be registered again
+    return twin
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Normalised NCHW images (the scoring dtype) and int64 labels on the scoring device."""
+    """Normalised NCHW images (the scoring dtype) and int64 labels (None when the data has none) on the scoring device."""
 
     x: torch.Tensor
-    y: torch.Tensor
+    y: torch.Tensor | None
 
 
 def make_subject(obj: Network | nn.Module, seed: Seed, device: str | torch.device | None, dtype: str = "float32") -> Subject:
@@ -75,21 +83,22 @@ def make_subject(obj: Network | nn.Module, seed: Seed, device: str | torch.devic
     if isinstance(obj, nn.Module):
         model = copy_module(obj).to(dev, wide)
         return Subject(model, obj.network if isinstance(obj, NetworkModule) else None, dev, s)
-    raise TypeError(f"proxies score a nasir Network or a torch nn.Module, got {type(obj).__name__}")
+    raise ModelTypeError(f"proxies score a nasir Network or a torch nn.Module, got {type(obj).__name__}")
 
 
 def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, device: torch.device,
-               input_shape: tuple[int, ...] | None = None, dtype: str = "float32") -> Batch:
+               input_shape: tuple[int, ...] | None = None, dtype: str = "float32", classes: int | None = None) -> Batch:
     """Draws ``batch_size`` training images (without replacement when possible) and labels.
 
     uint8 NHWC images get NAS-Bench-201's augmentation (pad-4 crop, flip) when ``augment_images``
-    and are normalised with the data's mean/std; float NCHW input is used as given.
+    and are normalised with the data's mean/std; float NCHW input is used as given. Labels must
+    be below ``classes`` when given (the network's class count, for a batch a loss reads).
     """
-    x, y, mean, std = training_arrays(data)
+    x, y, mean, std = training_arrays(data, classes)
     rng = as_rng(seed)
     idx = draw_indices(len(x), batch_size, rng)
     xb = torch.as_tensor(np.asarray(x[idx]) if isinstance(x, np.ndarray) else x[torch.as_tensor(idx)])
-    yb = torch.as_tensor(np.asarray(y)[idx] if isinstance(y, np.ndarray) else y[torch.as_tensor(idx)]).long()
+    yb = None if y is None else torch.as_tensor(np.asarray(y)[idx] if isinstance(y, np.ndarray) else y[torch.as_tensor(idx)])
     if xb.dtype == torch.uint8:
         if augment_images:
             gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
@@ -97,7 +106,7 @@ def make_batch(data: Any, batch_size: int, seed: Seed, *, augment_images: bool, 
         xb = normalize(xb, mean, std)
     xb = xb.float().to(device, getattr(torch, check_dtype(dtype)))  # float64: the float32 images widened
     check_image_shape(tuple(xb.shape[1:]), input_shape)
-    return Batch(xb, yb.to(device))
+    return Batch(xb, None if yb is None else yb.to(device, torch.int64))
 
 
 @contextmanager
@@ -128,6 +137,13 @@ def input_shape(subject: Subject) -> tuple[int, ...] | None:
         return tuple(subject.network.input_shape)
     shapes = getattr(subject.model, "input_shapes", None)
     return tuple(shapes[0]) if shapes else None
+
+
+def classes(subject: Subject) -> int | None:
+    """The network's number of classes when its IR (or an ArchModule's output shape) says it: labels must be below it."""
+    if subject.network is not None:
+        return class_count(subject.network.output_shape)
+    return class_count(getattr(subject.model, "output_shape", None))
 
 
 def normal_reinit(model: nn.Module, gen: torch.Generator, std: Callable[[torch.Tensor], float]) -> None:

@@ -25,9 +25,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasir.errors import InvalidArchError
-from nasir.gennas_signals import Task, check_schedule, get_task, input_noise, stage_blocks, targets
+from nasir.gennas_signals import STAGES, Task, check_schedule, get_task, input_noise, stage_blocks, targets
 from nasir.ir import Network
 from nasir.proxies import forwards_options
+from nasir.proxy_math import check_gennas_options
 from nasir.frontends.torch.modules import NetworkModule
 from nasir.frontends.torch.proxies._common import Batch, Subject
 
@@ -64,6 +65,7 @@ def gennas_losses(subject: Subject, batch: Batch, *, task: str | Task = "single"
     """The eval-mode regression losses recorded every ``eval_interval`` iterations."""
     if subject.network is None or not isinstance(subject.model, NetworkModule):
         raise InvalidArchError("gennas reads the stage outputs of a nasir Network; score a Network (or its lowered module)")
+    check_gennas_options(iterations, eval_interval, lr, momentum, weight_decay, stage_weights, STAGES)
     check_schedule(iterations, eval_interval)
     task = get_task(task)
     model = subject.model

@@ -3,6 +3,8 @@
 ``g = dL/dw`` (detached) for conv/linear weights, then ``Hg = d(g_detached . dL/dw)/dw`` by double
 backprop on a second forward of the same batch; the score is ``sum -w * Hg`` (zero-cost-nas adds
 the minus sign because accuracy correlates negatively with ``w * Hg``). BatchNorm in train mode.
+Frozen weights (``requires_grad=False``) are scored like the others: zero-cost-nas sets
+``requires_grad_(True)`` on every conv/linear weight of its private copy, and so does this one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["grasp"]
 
 def grasp(subject: Subject, batch: Batch) -> float:
     model = subject.model.train()
-    weights = [layer.weight for layer in weight_layers(model)]
+    weights = [layer.weight.requires_grad_(True) for layer in weight_layers(model)]  # the model is private
     out = model(batch.x)
     check_output(out.detach())
     grad_w = torch.autograd.grad(F.cross_entropy(out, batch.y), weights, allow_unused=True)

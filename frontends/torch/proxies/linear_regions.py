@@ -33,7 +33,7 @@ from torch import nn
 from nasir.errors import InvalidArchError
 from nasir.frontends.torch.modules import lower
 from nasir.frontends.torch.proxies._common import Batch, Subject, forward_hooks
-from nasir.proxy_math import count_patterns, one_channel_crops, thin_network
+from nasir.proxy_math import check_region_options, count_patterns, one_channel_crops, thin_network
 
 __all__ = ["linear_regions", "thin_network", "count_patterns", "relu_codes"]
 
@@ -57,6 +57,7 @@ def linear_regions(subject: Subject, batch: Batch, *, samples: int = 1000, passe
     if subject.network is None:
         raise InvalidArchError("linear_regions builds TE-NAS's thin network from the IR; score a nasir Network "
                                "(or a module lowered from one), not a bare torch module")
+    check_region_options(samples, passes, repeats, crop, batch.x.shape[2:])
     model = lower(thin_network(subject.network, crop=crop), seed=subject.seed, device=subject.device).to(batch.x.dtype).train()
     rng = np.random.default_rng((subject.seed, 2021))
     images = batch.x.cpu().numpy()

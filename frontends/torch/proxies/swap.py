@@ -54,6 +54,7 @@ def draws(network: Network, seed: int, *, repeats: int = REPEATS) -> list[dict[s
 
 def _score(subject: Subject, batch: Batch, count: Callable[[nn.Module, torch.Tensor], int], repeats: int,
            mu: float | None, sigma: float | None) -> float:
+    proxy_math.check_swap_options(repeats, mu, sigma)
     model = subject.model.train()
     gen = torch.Generator().manual_seed(subject.seed)
     counts = []

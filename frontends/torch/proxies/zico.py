@@ -19,10 +19,11 @@ __all__ = ["zico"]
 
 
 def zico(subject: Subject, batch: Batch, *, splits: int = 2) -> float:
+    n = batch.x.shape[0]
+    proxy_math.check_int("zico", "splits", splits, low=2, high=n)  # a std over >= 2 non-empty mini-batches
     model = subject.model.train()
     layers = list(weight_layers(model))
     grads: list[list[torch.Tensor]] = [[] for _ in layers]
-    n = batch.x.shape[0]
     for sp in range(splits):
         lo, hi = sp * n // splits, (sp + 1) * n // splits
         model.zero_grad()

@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from nasir.errors import UnknownNameError
+from nasir.errors import UnknownNameError, UnsupportedProxyError
 from nasir.frameworks import API, frameworks, get_frontend
+from nasir.proxies import PROXIES
 
 from ._helpers import ALL_OPS, small_nb201
 
@@ -38,7 +39,8 @@ def test_both_frameworks_offer_the_same_entry_points() -> None:
     assert sorted(frameworks()) == ["tensorflow", "torch"]
     fronts = {name: get_frontend(name) for name in frameworks()}
     for fe in fronts.values():
-        assert all(callable(getattr(fe, attr)) for attr in API)
+        assert all(callable(getattr(fe, attr)) for attr in API if attr != "proxy_implementations")
+        assert sorted(fe.proxy_implementations.names()) == sorted(name for name in PROXIES if name not in fe.unsupported_proxies())
     assert fronts["tensorflow"].numpy_forward.__module__ == "nasir.frontends.tensorflow.models"
     with pytest.raises(AttributeError, match="tensorflow frontend has no 'nope'"):
         fronts["tensorflow"].nope  # noqa: B018
@@ -83,8 +85,10 @@ def test_the_proxy_scorer_of_a_strategy_runs_in_either_framework(monkeypatch: py
     extended.register("only_in_torch", proxies.ProxySpec("only_in_torch", frozenset(), "test", "a spec no frontend implements"))
     monkeypatch.setattr(proxies, "PROXIES", extended)
     monkeypatch.setattr(get_frontend("tensorflow").module.proxies, "PROXIES", extended)
-    with pytest.raises(NotImplementedError, match="no tensorflow implementation"):
+    with pytest.raises(UnsupportedProxyError,
+                       match="proxy 'only_in_torch' has no tensorflow implementation: not implemented in the TensorFlow frontend") as info:
         ProxyScorer(space, "only_in_torch", framework="tensorflow")
+    assert isinstance(info.value, NotImplementedError)
 
 
 # The CLI sizes TensorFlow's thread pools; earlier tests in this process have already started its runtime.

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import torch
 
 import nasir.frontends.tensorflow as tfe
@@ -22,6 +23,7 @@ from nasir.frontends.tensorflow.proxies import tenas as tf_tenas
 from nasir.frontends.torch import proxies as ptp
 from nasir.frontends.torch.proxies import _common as ptc
 from nasir.frontends.torch.proxies import tenas as pt_tenas
+from nasir.errors import ProxyOptionError, SchemaError
 from nasir.proxies import PROXIES
 from nasir.proxy_math import ProxyWarning
 
@@ -104,3 +106,52 @@ def test_degenerate_networks_rank_last_with_a_warning(data) -> None:
     with pytest.warns(ProxyWarning):
         scores = tfp.score_many([small_nb201(BEST, channels=4), nan_model], ["snip", "jacob_cov"], data, seed=0)
     assert np.all(np.isfinite(scores["snip"][:1])) and np.all(scores["snip"][1:] == -np.inf)
+
+
+# ---------------------------------------------------------------- data, options and failures the caller must see (as torch)
+
+
+def test_too_few_images_are_drawn_with_replacement_with_a_warning_naming_the_cause(data) -> None:
+    with pytest.warns(ProxyWarning, match="only 100 training images for a batch of 128: drawn with replacement"):
+        tfp.score(small_nb201(BEST, channels=4), "naswot", (data.x_train[:100], data.y_train[:100]))
+
+
+def test_labels_are_checked_once_per_batch_as_schema_errors(data) -> None:
+    net, (x, y) = small_nb201(BEST, channels=4), (data.x_train, data.y_train)
+    with pytest.raises(SchemaError, match="proxy 'snip' needs labels; the data has none"):
+        tfp.score(net, "snip", (x, None))
+    assert tfp.score(net, "naswot", (x, None)) == tfp.score(net, "naswot", data)  # naswot reads no labels
+    with pytest.raises(SchemaError, match="label 59 but the network has 10 classes"):
+        tfp.score_many([net], ["snip"], (x, y + 50))
+    with pytest.raises(SchemaError, match="512 training images but labels of shape \\(10,\\)"):
+        tfp.score(net, "naswot", (x, y[:10]))
+
+
+@pytest.mark.parametrize("name", ["synflow", "meco"])
+def test_a_proxy_that_needs_no_data_runs_without_it(data, name: str) -> None:
+    net = small_nb201(BEST, channels=4)
+    assert tfp.score(net, name) == tfp.score(net, name, data)
+    with pytest.raises(SchemaError, match="proxy 'naswot' needs data"):
+        tfp.score(net, "naswot")
+
+
+def test_an_unknown_option_names_the_proxy_and_what_it_takes(data) -> None:
+    net = small_nb201(BEST, channels=4)
+    with pytest.raises(ProxyOptionError, match="proxy 'naswot' has no option 'foo' \\(its options: none\\)"):
+        tfp.score(net, "naswot", data, foo=1)
+    with pytest.raises(ProxyOptionError, match="'bm' \\(its options: bn\\)"):
+        tfp.score_many([net], ["synflow"], data, options={"synflow": {"bm": "identity"}})
+
+
+def test_running_out_of_memory_is_raised_not_ranked_last() -> None:
+    """-inf is for an architecture's numerical failure, not for the machine running out of memory."""
+    def out_of_memory() -> float:
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    def singular() -> float:
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    with pytest.raises(tf.errors.ResourceExhaustedError):
+        tfp._guarded(out_of_memory, True, {"naswot"})
+    with pytest.warns(ProxyWarning, match="Singular"):
+        assert tfp._guarded(singular, True, {"naswot"}) == {"naswot": -math.inf}

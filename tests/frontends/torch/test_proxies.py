@@ -17,7 +17,7 @@ from torch import nn
 
 from nasir import proxy_math
 from nasir.data import CIFAR10_MEAN, CIFAR10_STD, load_sample
-from nasir.errors import ShapeMismatchError
+from nasir.errors import ProxyOptionError, SchemaError, ShapeMismatchError
 from nasir.proxies import PROXIES, ProxySpec
 from nasir.spaces.nb201 import space
 from nasir.frontends.torch import lower
@@ -173,7 +173,7 @@ def test_synflow_bn_modes(data) -> None:
     net = small(MIXED)
     values = {bn: score(net, "synflow", data, seed=0, bn=bn) for bn in ("zc-nas", "identity", "train")}
     assert all(v > 0 for v in values.values()) and len(set(values.values())) == 3
-    with pytest.raises(ValueError, match="bn must be one of"):
+    with pytest.raises(ValueError, match="synflow .*bn.* must be one of"):
         score(net, "synflow", data, bn="eval")
 
 
@@ -330,3 +330,96 @@ def test_meco_alone_on_an_ir_network_is_lowered_not_treated_as_ir_only(data) -> 
     """MeCo declares no needs; only proxies that need nothing but the IR (params, flops) skip lowering."""
     value = score(small(), "meco", data)
     assert isinstance(value, float) and math.isfinite(value)
+
+
+# ---------------------------------------------------------------- data, options and failures the caller must see
+
+
+def test_too_few_images_are_drawn_with_replacement_with_a_warning_naming_the_cause(data) -> None:
+    """100 images for naswot's batch of 128 repeat images, so every architecture's kernel is singular (-inf): the
+    warning must blame the data, not only the score."""
+    with pytest.warns(ProxyWarning, match="only 100 training images for a batch of 128: drawn with replacement"):
+        score(small(), "naswot", (data.x_train[:100], data.y_train[:100]))
+
+
+def test_labels_are_checked_once_per_batch_as_schema_errors(data) -> None:
+    x, y = data.x_train, data.y_train
+    with pytest.raises(SchemaError, match="proxy 'snip' needs labels; the data has none"):
+        score(small(), "snip", (x, None))
+    assert math.isfinite(score(small(), "naswot", (x, None)))  # naswot reads no labels
+    with pytest.raises(SchemaError, match="label 59 but the network has 10 classes"):
+        score_many([small()], ["snip"], (x, y + 50))
+    with pytest.raises(SchemaError, match="512 training images but labels of shape \\(10,\\)"):
+        score(small(), "naswot", (x, y[:10]))
+    with pytest.raises(SchemaError, match="non-negative"):
+        score(small(), "naswot", (x, y - 1))
+    with pytest.raises(SchemaError, match="integer"):
+        score(small(), "snip", (x, y.astype(np.float32)))
+    # a batch no loss reads is not held to the network's classes (e.g. another data set's labels)
+    assert score(small(), "naswot", (x, y + 50)) == score(small(), "naswot", data)
+
+
+@pytest.mark.parametrize("name", ["synflow", "meco"])
+def test_a_proxy_that_needs_no_data_runs_without_it(data, name) -> None:
+    """synflow (all ones) and meco (one N(0, 1) image) need only the input shape, which the IR network says."""
+    assert "data" not in PROXIES.get(name).needs
+    assert score(small(), name) == score(small(), name, data)
+
+
+def test_missing_data_is_refused_by_proxy_and_gennas_declares_gradients(data) -> None:
+    with pytest.raises(SchemaError, match="proxy 'naswot' needs data"):
+        score(small(), "naswot")
+    with pytest.raises(SchemaError, match="input shape is unknown"):
+        score(nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)), "synflow")
+    assert PROXIES.get("gennas").needs == {"data", "gradients"}
+
+
+def test_an_unknown_option_names_the_proxy_and_what_it_takes(data) -> None:
+    with pytest.raises(ProxyOptionError, match="proxy 'naswot' has no option 'foo' \\(its options: none\\)"):
+        score(small(), "naswot", data, foo=1)
+    with pytest.raises(ProxyOptionError, match="'bm' \\(its options: bn\\)"):
+        score_many([small()], ["synflow", "params"], data, options={"synflow": {"bm": "identity"}})
+    with pytest.raises(TypeError):  # a TypeError, as Python's own for a wrong keyword
+        score(small(), "params", foo=1)
+
+
+class _Failing(nn.Module):
+    """A model whose forward raises ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.conv, self.error = nn.Conv2d(3, 4, 3), error
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise self.error
+
+
+def test_batch_runs_raise_configuration_errors_and_rank_numerical_failures_last(data) -> None:
+    """-inf is for an architecture's numerical failure; running out of memory or a module that cannot take the
+    data's images would otherwise rank every architecture -inf in silence."""
+    with pytest.raises(torch.OutOfMemoryError):
+        score_many([_Failing(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))], ["naswot"], data)
+    with pytest.raises(RuntimeError, match="not enough memory"):
+        score_many([_Failing(RuntimeError("DefaultCPUAllocator: not enough memory"))], ["naswot"], data)
+    takes_16 = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 10))
+    with pytest.raises(ShapeMismatchError, match="does not take the data's images of shape \\(3, 32, 32\\)"):
+        score_many([takes_16], ["snip", "synflow"], data)
+    with pytest.warns(ProxyWarning, match="linalg"):
+        got = score_many([_Failing(RuntimeError("linalg.eigh: The algorithm failed to converge"))], ["naswot"], data)
+    assert got["naswot"].tolist() == [-math.inf]
+
+
+def test_proxies_score_the_bare_module_not_the_caller_s_hooks(data) -> None:
+    """A caller's hooks stay on the caller's module; the private copies proxies score have none (a hook would fire
+    on every pass, and one that rewrites the output would change the score)."""
+    model = lower(small(), seed=0)
+    expected = {name: score(model, name, data) for name in ("naswot", "fisher")}
+    calls = []
+    model.register_forward_hook(lambda m, i, out: calls.append(1) or out * 0)
+    model.register_forward_pre_hook(lambda m, i: calls.append(1))
+    model.register_backward_hook(lambda m, gi, go: calls.append(1))  # the old kind: fisher's full hooks must still register
+    model.register_state_dict_post_hook(lambda *a: calls.append(1))  # synflow reads the state dict
+    for name, value in expected.items():
+        assert score(model, name, data) == value, name
+    assert score(model, "synflow", data) > 0 and not calls
+    assert model._forward_hooks and model._forward_pre_hooks and model._backward_hooks and model._state_dict_hooks

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasir import proxy_math
-from nasir.errors import InvalidArchError
+from nasir.data import load_sample
+from nasir.errors import InvalidArchError, SchemaError
 from nasir.ir import Arch, Block, Network
 from nasir.proxies import PROXIES
 from nasir.proxy_ensembles import rank_ensemble
@@ -180,8 +181,11 @@ def test_caller_module_is_not_mutated(mixed_scores) -> None:
 
 
 def test_bare_module_and_bad_options_are_rejected() -> None:
+    bare = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
     with pytest.raises(InvalidArchError, match="nasir Network"):
-        score(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()), "az_expressivity")
+        score(bare, "az_expressivity", load_sample())
+    with pytest.raises(SchemaError, match="input shape is unknown"):
+        score(bare, "az_expressivity")
     with pytest.raises(ValueError, match="init"):
         score(small(), "az_expressivity", init="xavier")
     with pytest.raises(ValueError, match="az_scores computes"):
