@@ -111,7 +111,8 @@ class AREA(RegularizedEvolution):
             if self._initial is None:
                 ranked = ranked_candidates(self.space, self.scorer, self.n_candidates, self.seed, self.candidates)
                 self._initial = ranked[: self.population_size]
-            return self._initial[t:]
+            if t < len(self._initial):  # a space with fewer distinct cells than the population: evolution takes over
+                return self._initial[t:]
         return super()._plan(t)
 
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:

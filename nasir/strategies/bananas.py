@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import StrategyConfigError, UnknownNameError
+from nasir.errors import EmptySpaceError, StrategyConfigError, UnknownNameError
 from nasir.predictors import NoUncertaintyError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
@@ -102,10 +102,17 @@ class Bananas(BaseStrategy):
         """Unseen mutations of the ``parents`` best architectures, topped up with random ones."""
         best = [a for a, _ in sorted(done, key=lambda p: -p[1])[: self.parents]]
         pool: dict[str, Arch] = {}
+        stuck: set[int] = set()  # parents whose mutation found no member of a restricted space: not retried
         for k in range(self.candidates):
+            if k % len(best) in stuck:
+                continue
             child = best[k % len(best)]
-            for _ in range(self.mutations):
-                child = self.space.mutate(child, rng)
+            try:
+                for _ in range(self.mutations):
+                    child = self.space.mutate(child, rng)
+            except EmptySpaceError:  # random architectures top up the pool below
+                stuck.add(k % len(best))
+                continue
             if not self.seen(child):
                 pool.setdefault(child.canonical_hash(), child)
         if len(pool) < self.batch:

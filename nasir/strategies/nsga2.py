@@ -172,14 +172,23 @@ class NSGA2(BaseStrategy):
                 taken.add(arch.canonical_hash())
                 children.append(arch)
 
+        stuck: set[tuple[str, ...]] = set()  # parents (pairs) whose variation found no member of a restricted space
         for _ in range(_BREED_TRIES * n):
             if len(children) >= n:
                 break
             first = self._tournament(info, rng)
             if self._crossover is not None and rng.random() < self.crossover_rate:
-                brood = self._crossover(first, self._tournament(info, rng), rng)  # children that are copies are discarded
+                second = self._tournament(info, rng)
+                key = (first.canonical_hash(), second.canonical_hash())
+                brood = [] if key in stuck else self._crossover(first, second, rng)  # copies of a parent are discarded
             else:
-                brood = [self.space.mutate(first, rng)]
+                key = (first.canonical_hash(),)
+                try:
+                    brood = [] if key in stuck else [self.space.mutate(first, rng)]
+                except EmptySpaceError:
+                    brood = []
+            if not brood:  # random architectures fill in below
+                stuck.add(key)
             for child in brood:
                 keep(child)
         for _ in range(50 * (n - len(children))):  # variation is stuck: unseen random architectures

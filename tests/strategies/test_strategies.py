@@ -203,3 +203,33 @@ def test_option_values_a_strategy_cannot_take(name: str, option: dict, match: st
     with pytest.raises(expected, match=match) as info:
         make_strategy(name, space, **option)
     assert isinstance(info.value, ValueError)
+
+
+# three NB201 cells at least two edges apart: no member is one mutation from another
+_FAR_APART = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+              "|none~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|nor_conv_1x1~2|",
+              "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|avg_pool_3x3~2|")
+
+
+@pytest.mark.parametrize("name", ["rea", "bananas", "hybrid_bo", "nsga2", "area"])
+def test_strategies_keep_searching_a_space_whose_members_are_no_mutation_apart(name: str, tmp_path: Path) -> None:
+    """Mutation finds no member there (EmptySpaceError); the strategy must go on with random members, not stop."""
+    from nasir.objectives import FunctionObjective
+    from nasir.space import RestrictedSpace
+    from nasir.study import Study
+
+    members = [space.parse(s) for s in _FAR_APART]
+    keys = {m.canonical_hash() for m in members}
+    tiny = RestrictedSpace(space, lambda a: a.canonical_hash() in keys, label="far-apart", members=members, tries=20)
+
+    def metrics(arch) -> dict[str, float]:
+        text = space.format(arch)
+        return {"acc": float(text.count("conv")), "params": float(text.count("pool"))}
+
+    objective = FunctionObjective(metrics, "acc", {"acc": "maximize", "params": "minimize"})
+    extra = {"nsga2": {"objectives": {"acc": "maximize", "params": "minimize"}, "population_size": 4},
+             "area": {"scorer": lambda archs: np.arange(len(archs), dtype=float), "n_candidates": 30}}.get(name, {})
+    with Study.open(tmp_path / "s.db", tiny, make_strategy(name, tiny, **extra), objective, seed=0) as study:
+        study.optimize(budget_evals=25)
+        summary = study.summary()
+    assert summary["trials"] >= 25 and summary["evaluations"] == 3 and summary["failed"] == 0
