@@ -10,7 +10,7 @@ disjoint from the first 50 that ``tenas_gennas_proxies.py`` evaluates on. Fitnes
 the ``gennas`` proxy (negated final loss) against ``cifar10-valid`` / ``valid_acc``; signed, where
 the reference takes ``abs`` of the loss's correlation (a task that inverts the ranking is not
 rewarded here). Evolution as the reference: ``population`` random tasks
-(:func:`nasir.gennas_signals.random_task`), then per cycle a tournament of ``tournament`` members,
+(:func:`nasir.gennas_signals.random_task`), then per cycle a tournament of ``tournament`` members drawn with replacement,
 the fittest mutated (:func:`nasir.gennas_signals.mutate_task`, ``p = 0.8``) and evaluated, the
 oldest member dropped. The preset tasks (single, combo, nb101) are scored on the same architectures
 as baselines. Results: ``<out>/tenas_gennas_task_search.json``.
@@ -38,6 +38,7 @@ from nasir.gennas_signals import TASKS, Task, mutate_task, random_task
 from nasir.ir import Network
 from nasir.spaces.nb201 import space
 from nasir.spaces.nb201_bench import NB201Benchmark
+from nasir.strategies import tournament
 from nasir.frontends.torch.proxies import ProxyWarning, score_network
 
 
@@ -68,9 +69,7 @@ def search(nets: list[Network], truth: np.ndarray, data, args: argparse.Namespac
     for _ in range(args.population):
         add(random_task(rng))
     for _ in range(args.cycles):
-        picks = rng.choice(len(population), size=min(args.tournament, len(population)), replace=False)
-        parent = max((population[i] for i in picks), key=lambda m: m[1])[0]
-        add(mutate_task(parent, rng, p=args.mutation))
+        add(mutate_task(tournament(population, args.tournament, rng), rng, p=args.mutation))
         population.popleft()
     return history
 

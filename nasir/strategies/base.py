@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from nasir.ir import Arch
 from nasir.space import SearchSpace
 
 __all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "Told"]
+
+T = TypeVar("T")  # what a tournament ranks: an architecture, or a GenNAS task
 
 FAILED = float("-inf")  # the score a strategy is told for a failed trial (loses every comparison)
 
@@ -65,10 +67,12 @@ def proposal_rng(seed: int, number: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(number)])
 
 
-def tournament(members: Sequence[tuple[Arch, float]], sample_size: int, rng: np.random.Generator) -> Arch:
-    """Best of ``sample_size`` members drawn uniformly without replacement (Real et al. 2019, Alg. 1)."""
-    picks = rng.choice(len(members), size=min(sample_size, len(members)), replace=False)
-    best = max(sorted(int(i) for i in picks), key=lambda i: members[i][1])
+def tournament(members: Sequence[tuple[T, float]], sample_size: int, rng: np.random.Generator) -> T:
+    """Best of ``sample_size`` members drawn uniformly *with* replacement, as in Real et al. 2019
+    (Alg. 1, "random candidate from population" per draw) and the reference REA scripts of the
+    NAS-Bench-201 and NASLib authors; on a tie the member drawn first wins."""
+    picks = rng.integers(len(members), size=sample_size)
+    best = max((int(i) for i in picks), key=lambda i: members[i][1])
     return members[best][0]
 
 

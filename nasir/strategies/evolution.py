@@ -2,7 +2,7 @@
 Classifier Architecture Search", Sec. 2 and Algorithm 1).
 
 The first ``population_size`` proposals are random; afterwards each proposal mutates the winner of
-a tournament among ``sample_size`` members drawn from the population, and the population is the
+a tournament among ``sample_size`` members drawn (with replacement) from the population, and the population is the
 ``population_size`` most recent trials (the oldest dies: aging). Defaults are the NAS-Bench-201
 paper's REA baseline (Dong & Yang, ICLR 2020, Sec. 5; the authors' scripts
 ``exps/NATS-algos/regularized_ea.py --ea_population 10 --ea_sample_size 3``).
