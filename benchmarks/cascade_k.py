@@ -1,6 +1,6 @@
 """What a cascade's shortlist size K buys: every shorter shortlist of the recorded cascades, read back from their rows.
 
-Usage: python -P benchmarks/cascade_k.py [--files meco_gennas_rea.json synflow_gennas_rea.json]
+Usage: python -P benchmarks/cascade_k.py [--files meco_gennas_rea.json synflow_gennas_rea.json] [--out FILE]
 
 A cascade row of ``proxy_rea.py --rerank`` keeps its whole shortlist, best stage-1 score first, with each cell's
 stage-2 score and the seconds its first stage-2 scoring took. Both proxies are deterministic, so the cascade with
@@ -10,7 +10,7 @@ Reported per stage-1 budget and k: CIFAR-10 test accuracy of the pick (mean +- s
 pick a cell at or above 94.0, and the median search time as if nothing were cached, split into stage 1 (the row's
 ``uncached_seconds`` less its whole shortlist) and stage 2 (the first k cells' seconds).
 K is read off results already seen, so the best k here is chosen after the fact; a fixed k must be validated on
-fresh seeds. Writes benchmarks/results/cascade_k.json.
+fresh seeds. Writes benchmarks/results/cascade_k.json (or --out).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def replay(runs: list[dict], k: int, bench: NB201Benchmark) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", nargs="+", default=["meco_gennas_rea.json", "synflow_gennas_rea.json"])
+    parser.add_argument("--files", nargs="+", default=["meco_gennas_rea.json", "synflow_gennas_rea.json"],
+                        help="cascade rows of proxy_rea.py, under benchmarks/results unless absolute")
+    parser.add_argument("--out", type=Path, default=RESULTS / "cascade_k.json")
     args = parser.parse_args()
     bench = NB201Benchmark.default()
     tables = []
@@ -69,7 +71,7 @@ def main() -> None:
                 print(f"{row['k']:2d} | {mean:6.2f} +- {std:4.2f} | {row['at_goal']:3d}/{row['seeds']:<3d} | "
                       f"{row['median_stage1_seconds']:9.1f} | {row['median_stage2_seconds']:9.1f}")
     out = {"command": "python -P benchmarks/cascade_k.py --files " + " ".join(args.files), "goal": GOAL, "tables": tables}
-    (RESULTS / "cascade_k.json").write_text(json.dumps(out, indent=1))
+    args.out.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

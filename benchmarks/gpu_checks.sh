@@ -14,9 +14,9 @@ mkdir -p "$OUT"
 # the GPU-only twins of CPU tests (CUDA scores equal the CPU's; bf16 training lowers the loss)
 timeout 120 python -P -m pytest -q -p no:cacheprovider -k cuda \
     tests/frontends/torch/test_proxies.py tests/frontends/torch/test_train.py 2>&1 | tee "$OUT/tests.log"
-# the goal, end to end on the GPU: the cascade (SynFlow REA, P 50, T 10, 300 trials, then GenNAS-N on its 3
+# the goal, end to end on the GPU: the cascade (SynFlow REA, P 50, T 10, 450 trials, then GenNAS-N on its 3
 # best cells), fresh, seed by seed (rows are written as each search finishes; the first pays CUDA's start-up)
-timeout 150 python -P benchmarks/proxy_rea.py --fitness synflow --seeds 3 --queries 300 --population 50 --tournament 10 \
+timeout 150 python -P benchmarks/proxy_rea.py --fitness synflow --seeds 3 --queries 450 --population 50 --tournament 10 \
     --rerank gennas --rerank-top 3 --device cuda --out "$OUT/synflow_gennas_rea_cuda.json" 2>&1 | tail -n 40 > "$OUT/cascade.log"
 # throughput per proxy, CUDA scores against the stored CPU ones, host syncs per architecture, NASWOT over the space
 timeout 230 python -P benchmarks/proxy_throughput.py --device cuda --sample 20 --warmup 3 --sync-cells 2 \

@@ -209,7 +209,7 @@ def search(
 
     The README's main job, a SynFlow search and then GenNAS on its three best cells, is the example.
 
-    Example: nasir search --objective synflow --population 50 --tournament 10 --trials 300
+    Example: nasir search --objective synflow --population 50 --tournament 10 --trials 450
     --rerank gennas:task=nb101 --rerank-top 3 --export best.onnx --latency --report report.html
     """
     from nasir.report.study import is_study_file
