@@ -2,7 +2,9 @@
 
 Plain numpy keeps the core framework-free. Each member is a ReLU MLP trained with Adam on the
 mean absolute error from its own random initialisation and batch order; the ensemble's spread is
-the uncertainty that BANANAS's independent Thompson sampling draws from. The members are trained
+the uncertainty that BANANAS's independent Thompson sampling draws from. Initialisation and optimiser are those
+of the reference (naszilla's Keras ``MetaNeuralnet``): Glorot-uniform weights, zero biases, Adam with beta_2 0.99.
+Targets are standardised here (the reference fits raw validation errors). The members are trained
 side by side as one stacked network (weights ``(members, in, out)``), which is ~5x faster in numpy
 than one after the other and gives the same model.
 """
@@ -17,6 +19,8 @@ from nasir.predictors._checks import check_fit_data, check_predict_data
 from nasir.rng import Seed, as_rng
 
 __all__ = ["MLPEnsemble"]
+
+_BETA2 = 0.99  # the BANANAS reference's Adam (Keras, beta_1 0.9, beta_2 0.99, epsilon 1e-7), not Adam's usual 0.999
 
 
 def _forward(weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
@@ -73,8 +77,9 @@ class MLPEnsemble:
             offset += size
         layers = len(sizes) - 1
         self.weights_, self.biases_ = views[:layers], views[layers:]
-        for w, (a, _) in zip(self.weights_, zip(sizes, sizes[1:])):
-            w[...] = rng.normal(0.0, np.sqrt(2.0 / a), w.shape)
+        for w, (a, b) in zip(self.weights_, zip(sizes, sizes[1:])):  # Glorot uniform, zero biases: Keras's Dense default
+            limit = np.sqrt(6.0 / (a + b))
+            w[...] = rng.uniform(-limit, limit, w.shape)
         self._train(X, target, rng)
         self.n_features_in_ = X.shape[1]
         return self
@@ -91,9 +96,9 @@ class MLPEnsemble:
                 grad = np.concatenate([g.ravel() for g in _gradients(self.weights_, X[idx], y[idx], self.biases_)])
                 mom *= 0.9
                 mom += 0.1 * grad
-                vel *= 0.999
-                vel += 0.001 * grad * grad
-                theta -= self.lr * (mom / (1 - 0.9**step)) / (np.sqrt(vel / (1 - 0.999**step)) + 1e-8)
+                vel *= _BETA2
+                vel += (1 - _BETA2) * grad * grad
+                theta -= self.lr * (mom / (1 - 0.9**step)) / (np.sqrt(vel / (1 - _BETA2**step)) + 1e-7)
 
     def _member_predictions(self, X: np.ndarray) -> np.ndarray:
         out = _forward(self.weights_, self.biases_, np.broadcast_to(X, (self.n_models, *X.shape)))[-1][..., 0]
