@@ -16,7 +16,7 @@ from nasir.registry import Registry
 from nasir.space import SearchSpace
 from nasir.strategies.area import AREA, SampleAndRank
 from nasir.strategies.bananas import Bananas
-from nasir.strategies.base import FAILED, BaseStrategy, ReplayMismatchError, Strategy, proposal_rng, tournament
+from nasir.strategies.base import FAILED, BaseStrategy, ReplayMismatchError, Strategy, mutant, proposal_rng, tournament
 from nasir.strategies.evolution import RegularizedEvolution
 from nasir.strategies.hybrid_bo import HybridBO
 from nasir.strategies.local_search import LocalSearch
@@ -27,7 +27,7 @@ from nasir.strategies.shortlist import Shortlist
 
 __all__ = ["STRATEGIES", "FAILED", "Strategy", "BaseStrategy", "ReplayMismatchError", "Bananas", "RandomSearch",
            "RegularizedEvolution", "LocalSearch", "AREA", "SampleAndRank", "HybridBO", "NSGA2", "Shortlist", "Scorer",
-           "ProxyScorer", "TableScorer", "CachedScorer", "tournament", "proposal_rng", "make_strategy"]
+           "ProxyScorer", "TableScorer", "CachedScorer", "tournament", "mutant", "proposal_rng", "make_strategy"]
 
 STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy")
 STRATEGIES.register("random", RandomSearch)

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import EmptySpaceError, StrategyConfigError, UnknownNameError
+from nasir.errors import StrategyConfigError, UnknownNameError
 from nasir.predictors import NoUncertaintyError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
+from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng
 
 __all__ = ["Bananas"]
 
@@ -106,14 +106,10 @@ class Bananas(BaseStrategy):
         for k in range(self.candidates):
             if k % len(best) in stuck:
                 continue
-            child = best[k % len(best)]
-            try:
-                for _ in range(self.mutations):
-                    child = self.space.mutate(child, rng)
-            except EmptySpaceError:  # random architectures top up the pool below
+            child = mutant(self.space, best[k % len(best)], rng, self.mutations)
+            if child is None:  # random architectures top up the pool below
                 stuck.add(k % len(best))
-                continue
-            if not self.seen(child):
+            elif not self.seen(child):
                 pool.setdefault(child.canonical_hash(), child)
         if len(pool) < self.batch:
             for arch in self.random_unseen(self.batch - len(pool), rng):

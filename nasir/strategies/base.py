@@ -22,11 +22,11 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from nasir.errors import AskTellError, DirectionError, ReplayMismatchError
+from nasir.errors import AskTellError, DirectionError, EmptySpaceError, ReplayMismatchError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 
-__all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "Told"]
+__all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "mutant", "Told"]
 
 T = TypeVar("T")  # what a tournament ranks: an architecture, or a GenNAS task
 
@@ -74,6 +74,17 @@ def tournament(members: Sequence[tuple[T, float]], sample_size: int, rng: np.ran
     picks = rng.integers(len(members), size=sample_size)
     best = max((int(i) for i in picks), key=lambda i: members[i][1])
     return members[best][0]
+
+
+def mutant(space: SearchSpace, arch: Arch, rng: np.random.Generator, steps: int = 1) -> Arch | None:
+    """``arch`` mutated ``steps`` times, or None where a restricted space has no member one mutation away
+    (:class:`~nasir.space.RestrictedSpace` raises EmptySpaceError): the strategy then falls back on random cells."""
+    try:
+        for _ in range(steps):
+            arch = space.mutate(arch, rng)
+    except EmptySpaceError:
+        return None
+    return arch
 
 
 class BaseStrategy:

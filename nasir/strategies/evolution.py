@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasir.errors import EmptySpaceError, StrategyConfigError
+from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import BaseStrategy, proposal_rng, tournament
+from nasir.strategies.base import BaseStrategy, mutant, proposal_rng, tournament
 
 __all__ = ["RegularizedEvolution"]
 
@@ -42,7 +42,5 @@ class RegularizedEvolution(BaseStrategy):
         if self.outstanding:
             return None  # the next child's parent may be among the outstanding results
         population = self.done()[-self.population_size :]
-        try:
-            return [self.space.mutate(tournament(population, self.sample_size, rng), rng)]
-        except EmptySpaceError:  # a restricted space with no member one mutation away: keep searching at random
-            return [self.space.sample(rng)]
+        child = mutant(self.space, tournament(population, self.sample_size, rng), rng)
+        return [child if child is not None else self.space.sample(rng)]

@@ -45,7 +45,7 @@ from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
 from nasir.space import EmptySpaceError, SearchSpace
-from nasir.strategies.base import FAILED, BaseStrategy, proposal_rng
+from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng
 
 __all__ = ["NSGA2"]
 
@@ -183,10 +183,8 @@ class NSGA2(BaseStrategy):
                 brood = [] if key in stuck else self._crossover(first, second, rng)  # copies of a parent are discarded
             else:
                 key = (first.canonical_hash(),)
-                try:
-                    brood = [] if key in stuck else [self.space.mutate(first, rng)]
-                except EmptySpaceError:
-                    brood = []
+                child = None if key in stuck else mutant(self.space, first, rng)
+                brood = [] if child is None else [child]
             if not brood:  # random architectures fill in below
                 stuck.add(key)
             for child in brood:
