@@ -116,6 +116,7 @@ def _nb101_json() -> str:
     (("search", "--rerank", "tabular"), "--rerank repeats the search's own objective"),
     (("search", "--rerank", "accuracy"), "unknown term 'accuracy'"),
     (("search", "--strategy", "random", "--population", "20"), "strategy 'random' has none (use rea, area, nsga2)"),
+    (("search", "--strategy", "nsga2", "--parallel", "4"), "strategy 'nsga2' has none (use rea, area)"),
     (("search", "--trials", "0"), "'--trials'"),
     (("latency", "6111", "--predict", "tpu-v9"), "neither an HW-NAS-Bench device"),
     (("report", "STUDY", "--pareto", "params_m"), "give two metrics X,Y"),
@@ -242,7 +243,8 @@ def test_search_resume_retries_or_fails_the_interrupted_trial(tmp_path: Path) ->
     assert failed["failed"] == 1
 
 def test_a_cascade_reranks_the_searchs_best_cells_and_resumes(tmp_path: Path) -> None:
-    args = ("search", "--objective", "flops", "--population", "5", "--tournament", "2", "--trials", "20", "--rerank", "tabular",
+    args = ("search", "--objective", "flops", "--population", "5", "--tournament", "2", "--parallel", "3", "--trials", "20",
+            "--rerank", "tabular",
             "--rerank-top", "4", "--storage", str(tmp_path / "c.db"), "--json", "--quiet")
     first = json.loads(run(*args).stdout)
     shortlist = first["rerank"]["shortlist"]
@@ -253,14 +255,14 @@ def test_a_cascade_reranks_the_searchs_best_cells_and_resumes(tmp_path: Path) ->
     with sqlite3.connect(tmp_path / "c.db") as conn:
         config = json.loads(conn.execute("SELECT strategy_config FROM study WHERE name='default'").fetchone()[0])
         reranked = conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (first["rerank"]["study"],)).fetchone()[0]
-    assert (config["population_size"], config["sample_size"], reranked) == (5, 2, 4)
+    assert (config["population_size"], config["sample_size"], config["parallel"], reranked) == (5, 2, 3, 4)
     again = json.loads(run(*args[:-4], "--rerank-top", "6", *args[-4:]).stdout)  # resumed: only the two new cells run
     with sqlite3.connect(tmp_path / "c.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM trial WHERE study=?", (first["rerank"]["study"],)).fetchone()[0] == 6
     assert [row["arch"] for row in again["rerank"]["shortlist"][:4]] == [row["arch"] for row in shortlist]
     text = run(*args[:-2], "--quiet").stdout
     assert "shortlist: the search's 4 best cells" in text and "cascade pick" in text and first["best"]["arch"] in text
-    assert run(*args[:9], "--rerank", "params", *args[11:]).returncode == 0  # a second cascade of the same search
+    assert run(*args[:11], "--rerank", "params", *args[13:]).returncode == 0  # a second cascade of the same search
     refused = run("latency", "--study", str(tmp_path / "c.db"), "--predict", "edgegpu")
     assert refused.returncode == 2 and "has several cascades" in refused.stderr and "--name" in refused.stderr
 

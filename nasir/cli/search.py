@@ -90,19 +90,21 @@ RANKED_BY_SCORER = ("area", "naswot", "hybrid_bo")
 SAMPLED = ("area", "naswot")  # strategies that score a pool of --candidates
 
 
-EVOLVED = {"population": ("rea", "area", "nsga2"), "tournament": ("rea", "area")}  # strategies that take each option
+EVOLVED = {"population": ("rea", "area", "nsga2"), "tournament": ("rea", "area"), "parallel": ("rea", "area")}  # strategies that take each option
 ENCODED = ("bananas", "hybrid_bo")  # strategies whose predictor reads an encoding
 
 
 def _strategy(name: str, space: Any, objective: Any, *, scorer: str | None, candidates: int | None, framework: str, seed: int,
-              threads: int, population: int | None = None, tournament: int | None = None, encoding: str | None = None) -> Any:
+              threads: int, population: int | None = None, tournament: int | None = None, parallel: int | None = None,
+              encoding: str | None = None) -> Any:
     """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one, the
-    population and tournament sizes of an evolution, the encoding of a predictor's."""
+    population, tournament and breeding batch sizes of an evolution, the encoding of a predictor's."""
     from nasir.strategies import STRATEGIES, ProxyScorer, make_strategy
 
     STRATEGIES.get(name)  # an unknown name fails with close matches before any work
     options: dict[str, Any] = {}
-    for option, value, keyword in (("population", population, "population_size"), ("tournament", tournament, "sample_size")):
+    for option, value, keyword in (("population", population, "population_size"), ("tournament", tournament, "sample_size"),
+                                   ("parallel", parallel, "parallel")):
         if value is not None:
             if name not in EVOLVED[option]:
                 raise typer.BadParameter(f"--{option} sets an evolution's size; strategy {name!r} has none "
@@ -172,6 +174,9 @@ def search(
     population: Annotated[Optional[int], typer.Option(min=2, help=(
         "Population size of rea, area (default 10) or nsga2 (default 20)."))] = None,
     tournament: Annotated[Optional[int], typer.Option(min=1, help="Tournament (sample) size of rea and area (default 3).")] = None,
+    parallel: Annotated[Optional[int], typer.Option(min=1, help=(
+        "Children rea and area breed at once from one population (default 1, the papers' sequential REA); set it to "
+        "--workers to keep every worker busy. Same seed and --parallel: same trials on any number of workers."))] = None,
     encoding: Annotated[Optional[str], typer.Option(help=(
         "Encoding the predictor of bananas (default path) or hybrid_bo (default adjacency) reads; spaces without those "
         "(darts, mobilenet) need one they have (nasir spaces list)."))] = None,
@@ -221,7 +226,7 @@ def search(
     pool = _executor(executor, workers)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
-                     population=population, tournament=tournament, encoding=encoding)
+                     population=population, tournament=tournament, parallel=parallel, encoding=encoding)
     second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
     if second is None and rerank_top is not None:
         raise typer.BadParameter("--rerank-top sizes the shortlist of --rerank; give --rerank too", param_hint="--rerank-top")

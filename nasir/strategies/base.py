@@ -8,7 +8,7 @@ searches reproducible and resumable without pickling anything:
 
 ``ask(n)`` therefore returns *up to* ``n`` proposals: as many as the algorithm can make before it
 must see results it has not been told yet (random search: all ``n``; aging evolution: one at a
-time once the population is full; BANANAS: the rest of its batch of 10; local search: the rest of
+time, or its ``parallel`` children, once the population is full; BANANAS: the rest of its batch of 10; local search: the rest of
 a neighbourhood). Because proposals never depend on how many were asked at once, a study gives the
 same trials whether it evaluates them one by one or in parallel batches, and ``replay(trials)``
 rebuilds the exact state of an interrupted search from the stored history.

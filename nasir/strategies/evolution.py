@@ -6,11 +6,18 @@ a tournament among ``sample_size`` members drawn (with replacement) from the pop
 ``population_size`` most recent trials (the oldest dies: aging). Defaults are the NAS-Bench-201
 paper's REA baseline (Dong & Yang, ICLR 2020, Sec. 5; the authors' scripts
 ``exps/NATS-algos/regularized_ea.py --ea_population 10 --ea_sample_size 3``).
+
+``parallel`` children are bred at once, each from its own tournament over the same population, so that many workers
+stay busy (Real et al. ran the evolution asynchronously on hundreds of workers). The batch is part of the algorithm,
+not of the executor: the same seed and ``parallel`` give the same trials on one worker or many. The default, 1, is the
+papers' sequential REA.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
@@ -25,15 +32,20 @@ class RegularizedEvolution(BaseStrategy):
 
     name = "rea"
 
-    def __init__(self, space: SearchSpace, *, population_size: int = 10, sample_size: int = 3, **kwargs: Any) -> None:
+    def __init__(self, space: SearchSpace, *, population_size: int = 10, sample_size: int = 3, parallel: int = 1,
+                 **kwargs: Any) -> None:
         if not 1 <= sample_size <= population_size:
             raise StrategyConfigError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
-        self.population_size, self.sample_size = population_size, sample_size
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+            raise StrategyConfigError(f"parallel (children bred at once) must be an int >= 1, got {parallel!r}")
+        self.population_size, self.sample_size, self.parallel = population_size, sample_size, parallel
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:
-        """Population and tournament sizes: with the seed, all that decides the proposals."""
-        return {"population_size": self.population_size, "sample_size": self.sample_size}
+        """Population, tournament and breeding batch sizes: with the seed, all that decides the proposals (``parallel``
+        is stored only when it is not 1, so studies from before it existed resume unchanged)."""
+        return {"population_size": self.population_size, "sample_size": self.sample_size,
+                **({"parallel": self.parallel} if self.parallel != 1 else {})}
 
     def _plan(self, t: int) -> list[Arch] | None:
         rng = proposal_rng(self.seed, t)
@@ -42,5 +54,9 @@ class RegularizedEvolution(BaseStrategy):
         if self.outstanding:
             return None  # the next child's parent may be among the outstanding results
         population = self.done()[-self.population_size :]
+        return [self._child(population, proposal_rng(self.seed, t + i)) for i in range(self.parallel)]
+
+    def _child(self, population: list[tuple[Arch, float]], rng: np.random.Generator) -> Arch:
+        """A mutant of a tournament's winner, or a random member where the winner has no neighbour in the space."""
         child = mutant(self.space, tournament(population, self.sample_size, rng), rng)
-        return [child if child is not None else self.space.sample(rng)]
+        return child if child is not None else self.space.sample(rng)

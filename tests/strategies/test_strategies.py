@@ -111,6 +111,31 @@ def test_rea_starts_random_then_mutates_one_edge_of_a_recent_member() -> None:
         assert any(sum(x != y for x, y in zip(child, p)) == 1 for p in population), f"trial {t} is no mutant of the population"
 
 
+def test_rea_breeds_parallel_children_from_one_population_the_same_whatever_the_batch() -> None:
+    """``parallel`` children per step keep that many workers busy; each mutates a member of the population as it
+    stood before the step, and the proposals neither depend on ask()'s n nor break replay."""
+    rea = RegularizedEvolution(space, population_size=10, sample_size=3, parallel=4, seed=0)
+    initial = rea.ask(20)
+    assert len(initial) == 10 and rea.ask(3) == [], "the random population first; children need its results"
+    for arch in initial:
+        rea.tell(arch, value(arch))
+    step = rea.ask(20)
+    assert len(step) == 4 and rea.ask(1) == [], "one step is four children; the next waits for their results"
+    population = [space.to_ops(a) for a in initial]
+    for child in map(space.to_ops, step):
+        assert any(sum(x != y for x, y in zip(child, p)) == 1 for p in population)
+    batched = run(RegularizedEvolution(space, parallel=4, seed=0), 34, chunk=3)
+    assert batched == run(RegularizedEvolution(space, parallel=4, seed=0), 34, chunk=8)
+    assert batched[:10] == run(fresh("rea"), 10) and batched != run(fresh("rea"), 34)
+    first = RegularizedEvolution(space, parallel=4, seed=0)
+    run(first, 16)  # stops mid-step: two of the third step's four children are asked
+    trials = [Trial(i, a.to_json(), a.canonical_hash(), TrialState.COMPLETE) for i, a in enumerate(first.archs)]
+    resumed = RegularizedEvolution(space, parallel=4, seed=0)
+    resumed.replay(trials, [value(a) for a in first.archs])
+    assert batched[:16] + run(resumed, 18) == batched
+    assert RegularizedEvolution(space).config() == {"population_size": 10, "sample_size": 3}, "old studies resume"
+
+
 def test_local_search_evaluates_neighbourhoods_of_the_best() -> None:
     ls = LocalSearch(space, initial=10, seed=0)
     first = ls.ask(100)
@@ -202,6 +227,7 @@ def test_ask_and_tell_misuse_is_an_ask_tell_error() -> None:
     ("local", {"initial": 0}, "initial must be >= 1, got 0"),
     ("rea", {"population_size": 3, "sample_size": 4}, r"need 1 <= sample_size \(4\) <= population_size \(3\)"),
     ("rea", {"sample_size": 0}, r"need 1 <= sample_size \(0\)"),
+    ("rea", {"parallel": 0}, r"parallel \(children bred at once\) must be an int >= 1, got 0"),
     ("bananas", {"candidates": 0}, "BANANAS needs initial, batch, candidates, parents and mutations >= 1"),
 ])
 def test_option_values_a_strategy_cannot_take(name: str, option: dict, match: str) -> None:

@@ -146,6 +146,34 @@ def test_process_pool_gives_the_same_study(tmp_path: Path) -> None:
     assert [t.metrics for t in pooled.trials] == [t.metrics for t in inproc.trials]
 
 
+class _BatchLog(ProcessPoolExecutor):
+    """A real process pool that notes how many architectures each batch hands it."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers)
+        self.batches: list[int] = []
+
+    def run(self, objective, archs, **kwargs):
+        self.batches.append(len(archs))
+        return super().run(objective, archs, **kwargs)
+
+
+def test_parallel_evolution_keeps_every_worker_busy_with_the_same_trials(tmp_path: Path) -> None:
+    """REA with parallel=2 on two workers: after the random population, every batch is two children (sequential REA
+    would hand over one and leave a worker idle), and the study equals the in-process one."""
+    make = lambda: make_strategy("rea", space, parallel=2)  # noqa: E731
+    inproc = Study.open(tmp_path / "a.db", space, make(), Logged(), seed=0)
+    inproc.optimize(budget_evals=24)
+    pool = _BatchLog(max_workers=2)
+    try:
+        pooled = Study.open(tmp_path / "b.db", space, make(), Logged(), seed=0, executor=pool)
+        pooled.optimize(budget_evals=24)
+    finally:
+        pool.close()
+    assert pool.batches == [2] * 12
+    assert hashes(pooled) == hashes(inproc) and [t.metrics for t in pooled.trials] == [t.metrics for t in inproc.trials]
+
+
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     """A real local Ray instance (two CPUs), one task per architecture."""
     from nasir.executors import RayExecutor
