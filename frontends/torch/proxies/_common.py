@@ -17,6 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize, prune, remove_spectral_norm, remove_weight_norm
+from torch.nn.utils.prune import BasePruningMethod
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
 
 from nasir.errors import ModelTypeError
 from nasir.ir import Arch, Network
@@ -30,6 +34,7 @@ __all__ = ["Subject", "Batch", "copy_module", "make_subject", "make_batch", "mod
 
 _CONV_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
+_WEIGHT_HOOKS = (WeightNorm, SpectralNorm, BasePruningMethod)  # forward pre-hooks that compute a layer's weight
 
 
 @dataclass
@@ -50,18 +55,44 @@ def copy_module(model: nn.Module) -> nn.Module:
     """``deepcopy`` without the caller's hooks (forward, backward, state-dict: a proxy scores the bare
     architecture, and a hook would otherwise fire on, or rewrite, every proxy pass) that shares the
     immutable IR objects a lowered module holds (their read-only mappings cannot be deep-copied, and
-    need not be)."""
+    need not be).
+
+    A layer under ``torch.nn.utils.parametrize`` (``parametrizations.weight_norm``, ``spectral_norm``, ...) or the older
+    hook-based ``weight_norm``, ``spectral_norm`` and ``prune`` computes its weight from other tensors before each
+    pass; the copy gets that effective weight as a plain parameter instead (the utilities' own removal), so every proxy
+    reads it, and its gradient, like any layer's. (A hook-computed weight is not a graph leaf, which ``deepcopy``
+    refuses: it is copied detached first.)"""
     memo: dict[int, Any] = {}
     for m in model.modules():
         for name, value in vars(m).items():
             if isinstance(value, (Arch, Network)):
                 memo[id(value)] = value
-            elif "hook" in name and isinstance(value, dict):
-                memo[id(value)] = type(value)()  # the copy gets an empty one in its place
+            elif "hook" in name and isinstance(value, dict):  # the copy gets the weight-computing hooks only, to remove
+                memo[id(value)] = type(value)((k, h) for k, h in value.items() if isinstance(h, _WEIGHT_HOOKS))
+            elif isinstance(value, torch.Tensor) and not value.is_leaf:
+                memo[id(value)] = value.detach().clone()
     twin = copy.deepcopy(model, memo)
-    for m in twin.modules():
+    for m in list(twin.modules()):
         m._is_full_backward_hook = None  # no backward hook left: either kind may be registered again
+        for hook in reversed(list(m._forward_pre_hooks.values())):  # the last applied first: it may act on another's input
+            if isinstance(hook, WeightNorm):
+                remove_weight_norm(m, hook.name)
+            elif isinstance(hook, SpectralNorm):
+                remove_spectral_norm(m, hook.name)
+            else:
+                prune.remove(m, hook._tensor_name)
+        if parametrize.is_parametrized(m):
+            m.__class__ = _own_class(type(m))  # removal edits the class, which the caller's module shares
+            for name in list(m.parametrizations):
+                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
     return twin
+
+
+def _own_class(cls: type) -> type:
+    """A copy of a parametrized module's class (``parametrize`` makes one per module and keeps each parametrized
+    tensor there as a property): the copy can drop them without touching the caller's module."""
+    namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    return type(cls.__name__, cls.__bases__, namespace)
 
 
 @dataclass(frozen=True)

@@ -409,6 +409,45 @@ def test_batch_runs_raise_configuration_errors_and_rank_numerical_failures_last(
     assert got["naswot"].tolist() == [-math.inf]
 
 
+def _reparametrized(kind: str) -> tuple[nn.Module, nn.Module]:
+    """A small CNN whose layers compute their weights (weight norm, spectral norm, pruning; hook-based or
+    ``parametrize``-based), in eval mode, and the plain CNN holding the weights they compute."""
+    from torch.nn.utils import parametrizations, prune
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    plain = __import__("copy").deepcopy(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # the hook-based utilities are deprecated, and still in use
+        if kind == "hooks":
+            nn.utils.weight_norm(model[0])
+            nn.utils.spectral_norm(model[4])
+            prune.l1_unstructured(model[0], "weight_v", amount=0.5)
+        else:
+            parametrizations.weight_norm(model[0])
+            parametrizations.spectral_norm(model[4])
+    model.eval()(torch.zeros(1, 3, 32, 32))  # the hook-based layers compute their weights in a pass
+    with torch.no_grad():
+        for layer, twin in ((model[0], plain[0]), (model[4], plain[4])):
+            twin.weight.copy_(layer.weight)
+    return model, plain
+
+
+@pytest.mark.parametrize("kind", ["hooks", "parametrize"])
+def test_layers_that_compute_their_weights_are_scored_with_the_weights_they_compute(data, kind: str) -> None:
+    """torch.nn.utils' weight_norm / spectral_norm / prune: deepcopy refused the hook-based ones, and proxies that
+    replace a layer's weight refused the parametrized ones; the caller's module keeps its own."""
+    model, plain = _reparametrized(kind)
+    names = ["synflow", "snip", "grad_norm", "fisher", "naswot"]
+    got, expected = score_network(model, names, data), score_network(plain, names, data)
+    assert got == pytest.approx(expected, rel=1e-5) and got["synflow"] > 0
+    if kind == "hooks":
+        assert hasattr(model[0], "weight_g") and hasattr(model[0], "weight_v_orig") and model[4]._forward_pre_hooks
+    else:
+        assert type(model[0]).__name__ == "ParametrizedConv2d" and model[0].weight.shape == (8, 3, 3, 3)
+        assert nn.utils.parametrize.is_parametrized(model[4], "weight")
+
+
 def test_proxies_score_the_bare_module_not_the_caller_s_hooks(data) -> None:
     """A caller's hooks stay on the caller's module; the private copies proxies score have none (a hook would fire
     on every pass, and one that rewrites the output would change the score)."""
