@@ -335,6 +335,16 @@ def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
     assert set(inproc["best"]["metrics"]) == {"params_m", "flops_m", "cifar10-valid/valid_acc", "cifar10/test_acc"}
 
 
+def test_rea_on_a_worker_pool_says_how_to_keep_the_workers_busy(tmp_path: Path) -> None:
+    args = ("search", "--objective", "params", "--population", "4", "--trials", "8", "--executor", "process", "--workers", "2")
+    idle = run(*args, "--storage", str(tmp_path / "a.db"))
+    busy = run(*args, "--parallel", "2", "--storage", str(tmp_path / "b.db"))
+    assert idle.returncode == busy.returncode == 0, idle.stderr + busy.stderr
+    said = " ".join(idle.stderr.split())
+    assert "rea breeds 1 child per step" in said and "--parallel 2 keeps them busy" in said
+    assert "breeds" not in busy.stderr
+
+
 def test_main_job_training_free_search_exports_times_and_reports(tmp_path: Path) -> None:
     """A proxy-driven search, ONNX export, CPU latency, HTML report."""
     result = run("search", "--objective", "meco", "--trials", "6", "--strategy", "random", "--export", "best.onnx",

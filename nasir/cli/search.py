@@ -227,6 +227,9 @@ def search(
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
                      population=population, tournament=tournament, parallel=parallel, encoding=encoding)
+    if not quiet and executor == "process" and strategy in EVOLVED["parallel"] and (parallel or 1) < workers:
+        notes.print(f"note: {strategy} breeds {parallel or 1} child per step once its population is full, so some of the "
+                    f"{workers} workers wait; --parallel {workers} keeps them busy (a different, equally reproducible search)")
     second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
     if second is None and rerank_top is not None:
         raise typer.BadParameter("--rerank-top sizes the shortlist of --rerank; give --rerank too", param_hint="--rerank-top")
