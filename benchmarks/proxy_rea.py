@@ -2,7 +2,7 @@
 ensemble, GenNAS, or any one registered proxy.
 
 Usage: python -P benchmarks/proxy_rea.py [--fitness ensemble|gennas|meco|synflow|...] [--task nb101] [--seeds 10] [--queries 100]
-       [--population 10] [--tournament 3] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1] [--device cuda]
+       [--population 10] [--tournament 3] [--parallel 1] [--rerank gennas --rerank-top 10] [--study-dir DIR] [--threads 1] [--device cuda]
        [--first-seed S]  (a second process on the seeds from S up, beside one on the lower seeds: rows are merged)
 
 ``--fitness ensemble`` (default): AZ-NAS's three terms, FLOPs and MeCo (the declared "log-rank (AZ-NAS terms + meco)" of the
@@ -21,7 +21,8 @@ Any other proxy name (``meco``, ``synflow``, ``naswot``, ...) is scored the same
 reference settings; a single fast proxy is the cheapest training-free search.
 GenNAS's own NB201 search (``do_explore.py``) is larger: population 50, tournament 10, 400 evolution
 steps (450 evaluations), each edge re-drawn with probability 1/5 per mutation; ``--population 50
---tournament 10 --queries 450`` runs that budget with our one-edge mutation.
+--tournament 10 --queries 450`` runs that budget with our one-edge mutation. ``--parallel K``: REA breeds K children
+per step (as it would to keep K workers busy; a different search, its rows apart).
 ``--rerank PROXY --rerank-top K`` makes the search a cascade: after it, the K distinct cells it scored best are scored
 with a second, costlier proxy (e.g. MeCo's search, then GenNAS on its ten best) and the pick is the second proxy's best;
 rows keep the shortlist with both scores. The second stage is the library's ``nasir.study.rerank``, stored beside the
@@ -163,6 +164,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--population", type=int, default=10, help="REA population size")
     parser.add_argument("--tournament", type=int, default=3, help="REA tournament (sample) size")
+    parser.add_argument("--parallel", type=int, default=1, help="children REA breeds per step (what K workers would run)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="where the proxies run (cuda: the GPU check of gpu_checks.sh)")
     parser.add_argument("--out", type=Path, default=None,
@@ -182,6 +184,8 @@ def main() -> None:
         fitness = ProxyFitness(args.fitness, _options(args, args.fitness), args.device)
     done = json.loads(args.out.read_text())["runs"] if args.out.exists() else []
     budget = {"queries": args.queries, "population": args.population, "tournament": args.tournament}
+    if args.parallel != 1:
+        budget["parallel"] = args.parallel
     if args.rerank:
         budget |= {"rerank": args.rerank, "rerank_top": args.rerank_top}
         scorer = ProxyFitness(args.rerank, _options(args, args.rerank), args.device)
@@ -206,8 +210,10 @@ def main() -> None:
                 continue
             live_before, start, started_at = fitness.live, time.perf_counter(), time.time()
             objective = FunctionObjective(fitness, args.fitness, name=f"{args.fitness}-rea")
-            strategy = RegularizedEvolution(space, population_size=args.population, sample_size=args.tournament)
-            db = f"{prefix}-q{args.queries}-p{args.population}-t{args.tournament}-{seed}.db"
+            strategy = RegularizedEvolution(space, population_size=args.population, sample_size=args.tournament,
+                                            parallel=args.parallel)
+            bred = f"-k{args.parallel}" if args.parallel != 1 else ""
+            db = f"{prefix}-q{args.queries}-p{args.population}-t{args.tournament}{bred}-{seed}.db"
             study = Study.open(studies / db, space, strategy, objective, seed=seed, retry_interrupted=True)  # only this process runs it
             resumed = len(study.trials)  # trials a killed run of this seed already committed
             best = study.optimize(budget_evals=args.queries)
@@ -279,7 +285,7 @@ def _tag(args: argparse.Namespace) -> str:
 def _budget(run: dict) -> dict:
     """A row's search budget, with a cascade's second stage (rows written before the REA sizes were options ran population
     10, tournament 3)."""
-    second = {key: run[key] for key in ("rerank", "rerank_top") if key in run}
+    second = {key: run[key] for key in ("parallel", "rerank", "rerank_top") if key in run}
     return {"queries": run["queries"], "population": run.get("population", 10), "tournament": run.get("tournament", 3)} | second
 
 
@@ -316,7 +322,8 @@ def _summary(args: argparse.Namespace, runs: list[dict]) -> dict:
     budget = _budget(runs[0])
     seeds = sorted(r["seed"] for r in runs)
     task = f" --task {args.task}" if "gennas" in (args.fitness, args.rerank) else ""
-    second = f" --rerank {budget['rerank']} --rerank-top {budget['rerank_top']}" if "rerank" in budget else ""
+    second = f" --parallel {budget['parallel']}" if "parallel" in budget else ""
+    second += f" --rerank {budget['rerank']} --rerank-top {budget['rerank_top']}" if "rerank" in budget else ""
     command = (f"python -P benchmarks/proxy_rea.py --fitness {args.fitness}{task} --seeds {seeds[-1] + 1} --queries {budget['queries']} "
                f"--population {budget['population']} --tournament {budget['tournament']}{second} --threads {args.threads}"
                + (f" --device {args.device}" if args.device != "cpu" else ""))
