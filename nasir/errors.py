@@ -258,7 +258,8 @@ class ExecutorConfigError(NasirError, ValueError):
 
 
 class ReportInputError(NasirError, ValueError):
-    """A report picture was asked of inputs that do not fit (proxy and truth of different lengths, an unknown picture format)."""
+    """A report picture or table was asked of inputs that do not fit (proxy and truth of different lengths, an unknown
+    picture format, a trial table file that is neither CSV nor JSON)."""
 
 
 class RuntimeOptionError(NasirError, ValueError):

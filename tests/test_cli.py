@@ -422,6 +422,16 @@ def test_report_command_writes_the_page(study: Path, tmp_path: Path) -> None:
     assert (tmp_path / "r.html").read_text().count("data:image/png;base64,") == 3  # cell, curve, Pareto (no proxy stored)
 
 
+def test_report_command_writes_the_trial_table_without_matplotlib(study: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t.csv"
+    argv = ["nasir", "report", str(study), "-o", str(out)]
+    result = run_python(f"import sys; sys.modules['matplotlib'] = None; sys.argv = {argv!r}\nfrom nasir.cli import main; main()")
+    assert result.returncode == 0 and "trials written to" in result.stderr, result.stderr
+    assert out.read_text().splitlines()[0].startswith("number,state,arch,arch_hash,")
+    refused = run("report", str(study), "-o", str(tmp_path / "t.json"), "--pareto", "params_m,cifar10/test_acc")
+    assert refused.returncode == 2 and "a trial table has none" in refused.stderr and not (tmp_path / "t.json").exists()
+
+
 def test_nsga2_from_the_cli_returns_a_pareto_front_over_every_objective_term(tmp_path: Path) -> None:
     from nasir.pareto import pareto_front
 

@@ -165,20 +165,33 @@ def bench_search(
 @app.command("report")
 def report_cmd(
     study: Annotated[Path, typer.Argument(help="Study file (SQLite) written by nasir search or the Python API.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    out: Annotated[Path, typer.Option("--out", "-o", help=(
+        "File to write: the HTML report, or with a .csv or .json name the table of every trial."))] = Path("report.html"),
     name: Annotated[Optional[str], typer.Option(help="Study name (default: the file's only search; its cascades are shown with it).")] = None,
     pareto: Annotated[Optional[str], typer.Option(help="Two metrics X,Y for the Pareto plot (default: a cost and the accuracy).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Write one self-contained HTML page: best cell, search curve, proxy-vs-accuracy, Pareto front, trials.
 
+    With -o trials.csv (or .json) it writes every trial as a row instead: number, state, architecture, metrics,
+    seconds, the trial it repeats, its error.
+
     Example: nasir report nasir-study.db -o report.html
     """
-    from nasir.report import write_report
+    from nasir.report import load_study, write_report, write_trials
+    from nasir.report.table import TABLE_FORMATS
 
     axes = _names(pareto, "--pareto") if pareto else None
     if axes is not None and len(axes) != 2:
         raise typer.BadParameter(f"give two metrics X,Y, got {pareto!r}", param_hint="--pareto")
+    if out.suffix.lower() in TABLE_FORMATS:
+        if axes is not None:
+            raise typer.BadParameter("--pareto draws a plot of the HTML report; a trial table has none", param_hint="--pareto")
+        record = load_study(study, name)
+        with writing(out, "--out"):
+            written = write_trials(record, out)
+        _note(quiet, f"{len(record.trials)} trials written to {written}")
+        return
     with notes.status("drawing the report", spinner="dots") if not quiet else nullcontext(), writing(out, "--out"):
         written = write_report(study, out, name=name, pareto=tuple(axes) if axes else None)
     _note(quiet, f"report written to {written} ({written.stat().st_size / 1e3:.0f} kB)")

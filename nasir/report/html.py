@@ -19,7 +19,7 @@ from nasir.objectives import MINIMIZE
 from nasir.report._figure import data_uri
 from nasir.report.cell import draw_cell
 from nasir.report.plots import pareto_plot, proxy_scatter, search_curve
-from nasir.report.study import StudyRecord, cascade_pick, load_cascades, load_study
+from nasir.report.study import StudyRecord, arch_formatter, cascade_pick, load_cascades, load_study, registered_space
 from nasir.study import Trial, TrialState
 
 __all__ = ["render_report", "write_report", "PARAMS"]
@@ -35,27 +35,6 @@ th { background: #f4f4f4; position: sticky; top: 0; } td.arch, td.note, th.arch 
 tr.best { background: #fff3b0; } tr.FAILED { color: #b00; } .figures { display: flex; flex-wrap: wrap; gap: 12px; }
 img { max-width: 100%; border: 1px solid #eee; } figure { margin: 0; } .scroll { overflow-x: auto; }
 """
-
-
-def _space(name: str):
-    """The registered space of the study, or None (the report then shows hashes, not arch strings)."""
-    import nasir.spaces.nb101  # noqa: F401  (built-in spaces register on import)
-    import nasir.spaces.nb201  # noqa: F401
-    from nasir.space import SPACES
-
-    try:
-        return SPACES.get(name)
-    except UnknownNameError:
-        return None
-
-
-def _formatter(space) -> Callable[[Trial], str]:
-    def fmt(trial: Trial) -> str:
-        try:
-            return space.format(trial.arch) if space is not None else trial.arch_hash
-        except NasirError:
-            return trial.arch_hash
-    return fmt
 
 
 def _params(record: StudyRecord, space) -> np.ndarray | None:
@@ -187,8 +166,8 @@ def render_report(record: StudyRecord, *, pareto: tuple[str, str] | None = None,
                   cascades: Sequence[StudyRecord] = ()) -> str:
     """The HTML page of a study: summary, its cascades' picks, best cell, search curve, proxy scatters, Pareto front,
     trials."""
-    space = _space(record.space)
-    arch_of = _formatter(space)
+    space = registered_space(record.space)
+    arch_of = arch_formatter(space)
     metrics = record.metrics
     params = _params(record, space) if PARAMS not in metrics else None
     extra = {PARAMS: params} if params is not None else {}

@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nasir.errors import NasirError, UnknownNameError
 from nasir.objectives import MAXIMIZE, default_direction
 from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyMismatchError, StudyStorageError, Trial, TrialState, rerank_name
 from nasir.study.storage import SQLiteStorage
 
-__all__ = ["StudyRecord", "load_study", "load_cascades", "cascade_pick", "is_study_file"]
+__all__ = ["StudyRecord", "load_study", "load_cascades", "cascade_pick", "is_study_file", "registered_space", "arch_formatter"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,28 @@ class StudyRecord:
     def count(self, state: TrialState) -> int:
         """Number of trials in ``state``."""
         return sum(t.state is state for t in self.trials)
+
+
+def registered_space(name: str) -> Any:
+    """The study's registered space, or None (reports then show hashes, not architecture strings)."""
+    import nasir.spaces.nb101  # noqa: F401  (built-in spaces register on import)
+    import nasir.spaces.nb201  # noqa: F401
+    from nasir.space import SPACES
+
+    try:
+        return SPACES.get(name)
+    except UnknownNameError:
+        return None
+
+
+def arch_formatter(space: Any) -> Callable[[Trial], str]:
+    """A trial's architecture in the space's own notation, or its canonical hash where there is none."""
+    def fmt(trial: Trial) -> str:
+        try:
+            return space.format(trial.arch) if space is not None else trial.arch_hash
+        except NasirError:
+            return trial.arch_hash
+    return fmt
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
