@@ -185,11 +185,13 @@ class SQLiteStorage:
                                      (TrialState.FAILED.value, reason, time.time(), study, TrialState.RUNNING.value))
         return cur.rowcount
 
-    def requeue_running(self, study: str) -> int:
-        """Puts trials left RUNNING (by a process that died) back to WAITING, to be evaluated again; returns how many."""
+    def requeue_running(self, study: str, numbers: Sequence[int] | None = None) -> int:
+        """Puts trials left RUNNING (by a process that died, or only ``numbers``: evaluations a loop abandoned) back to
+        WAITING, to be evaluated again; returns how many."""
+        only = "" if numbers is None else f" AND number IN ({','.join('?' * len(numbers))})"
         with self._conn:
-            cur = self._conn.execute("UPDATE trial SET state=?, started=NULL WHERE study=? AND state=?",
-                                     (TrialState.WAITING.value, study, TrialState.RUNNING.value))
+            cur = self._conn.execute(f"UPDATE trial SET state=?, started=NULL WHERE study=? AND state=?{only}",
+                                     (TrialState.WAITING.value, study, TrialState.RUNNING.value, *(numbers or ())))
         return cur.rowcount
 
     def add_trials(self, study: str, rows: Sequence[tuple[int, str, str]]) -> None:

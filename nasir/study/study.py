@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,12 @@ from nasir.strategies.base import FAILED, Strategy
 from nasir.study.storage import SQLiteStorage
 from nasir.study.trial import Trial, TrialState
 
-__all__ = ["Study"]
+__all__ = ["Study", "Callback"]
 
 log = logging.getLogger(__name__)
 DIED = "the process evaluating this trial died before it finished"
+
+Callback = Callable[["Study", Trial], None]  # called by optimize() with each trial it finished, once committed
 
 
 class Study:
@@ -91,6 +93,8 @@ class Study:
         strategy.replay(trials, [self._told(t) if t.finished else None for t in trials])
         self._count = len(trials)
         self._errors_shown: set[str] = set()
+        self._callbacks: tuple[Callback, ...] = ()
+        self._stop_requested = False
 
     @classmethod
     def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int | None = None,
@@ -191,6 +195,8 @@ class Study:
         self.storage.finish_trial(self.name, trial.number, state, outcome.metrics, outcome.error, outcome.seconds, duplicate_of)
         done = self.storage.trial(self.name, trial.number)
         self.strategy.tell(done.arch, self._told(done))
+        for callback in self._callbacks:
+            callback(self, done)
         return done
 
     def _log_failure(self, number: int, error: str) -> None:
@@ -252,8 +258,16 @@ class Study:
         self._run_batch(waiting, lambda: False)
         return self.storage.trial(self.name, waiting[0].number)
 
-    def optimize(self, budget_evals: int | None = None, budget_seconds: float | None = None) -> Trial | None:
-        """Runs until the study holds ``budget_evals`` trials and/or ``budget_seconds`` pass; returns the best."""
+    def stop(self) -> None:
+        """Asks ``optimize`` to return once the evaluations already started are recorded (e.g. from a callback that saw
+        a good enough trial); trials proposed but not started stay WAITING for the next ``optimize``."""
+        self._stop_requested = True
+
+    def optimize(self, budget_evals: int | None = None, budget_seconds: float | None = None,
+                 callbacks: Sequence[Callback] = ()) -> Trial | None:
+        """Runs until the study holds ``budget_evals`` trials and/or ``budget_seconds`` pass, or a callback calls
+        :meth:`stop`; returns the best. ``callbacks(study, trial)`` see every trial this call finishes (looked-up repeats
+        included), in the order they are committed; an exception from one ends the call, with that trial stored."""
         if budget_evals is None and budget_seconds is None:
             raise BudgetError("give a budget: budget_evals (total trials in the study) and/or budget_seconds")
         if budget_evals is not None and (isinstance(budget_evals, bool) or not isinstance(budget_evals, Integral) or budget_evals <= 0):
@@ -261,7 +275,16 @@ class Study:
         if budget_seconds is not None and (not isinstance(budget_seconds, Real) or not 0 < budget_seconds < math.inf):
             raise BudgetError(f"budget_seconds must be a positive finite number, got {budget_seconds!r}")
         deadline = None if budget_seconds is None else time.perf_counter() + budget_seconds
-        stop = lambda: deadline is not None and time.perf_counter() >= deadline  # noqa: E731
+        stop = lambda: self._stop_requested or (deadline is not None and time.perf_counter() >= deadline)  # noqa: E731
+        self._callbacks, self._stop_requested = tuple(callbacks), False
+        try:
+            self._loop(budget_evals, stop)
+        finally:
+            self._callbacks = ()
+        return self.best_trial()
+
+    def _loop(self, budget_evals: int | None, stop: Callable[[], bool]) -> None:
+        """``optimize``'s loop: a batch of proposals at a time (waiting ones first) until the budget or ``stop``."""
         while not stop():
             batch = self.storage.trials(self.name, TrialState.WAITING)
             if not batch:
@@ -273,7 +296,6 @@ class Study:
                                 self.name, self.strategy.name, self._count)
                 break
             self._run_batch(batch, stop)
-        return self.best_trial()
 
     def _run_batch(self, batch: list[Trial], stop) -> None:
         """Looks up re-proposals, evaluates the first of each new architecture through the executor.
@@ -287,8 +309,12 @@ class Study:
                 todo[trial.arch_hash] = trial
         trials = list(todo.values())
         started = lambda i: self.storage.mark_running(self.name, trials[i].number)  # noqa: E731
-        for i, outcome in self.executor.run(self.objective, [t.arch for t in trials], on_start=started, stop=stop):
-            self._record(trials[i], outcome)
+        try:
+            for i, outcome in self.executor.run(self.objective, [t.arch for t in trials], on_start=started, stop=stop):
+                self._record(trials[i], outcome)
+        except Exception:  # a callback's error, say: evaluations still in flight wait for the next optimize
+            self.storage.requeue_running(self.name, [t.number for t in trials])
+            raise
 
 
 class _Fixed:

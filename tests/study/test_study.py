@@ -174,6 +174,45 @@ def test_parallel_evolution_keeps_every_worker_busy_with_the_same_trials(tmp_pat
     assert hashes(pooled) == hashes(inproc) and [t.metrics for t in pooled.trials] == [t.metrics for t in inproc.trials]
 
 
+def test_callbacks_see_every_trial_and_can_stop_the_search_which_resumes_unchanged(tmp_path: Path) -> None:
+    whole = study(tmp_path / "whole.db")
+    whole.optimize(budget_evals=30)
+    part = study(tmp_path / "part.db")
+    seen: list[tuple[int, str]] = []
+
+    def note(s: Study, trial) -> None:
+        seen.append((trial.number, s.storage.trial(s.name, trial.number).state.value))  # committed before the call
+        if trial.metrics.get("cifar10-valid/valid_acc", 0) > 90:
+            s.stop()
+
+    part.optimize(budget_evals=30, callbacks=[note])
+    first_good = next(t.number for t in whole.trials if t.metrics["cifar10-valid/valid_acc"] > 90)
+    assert seen == [(n, "COMPLETE") for n in range(first_good + 1)] and len(part) == first_good + 1 < 30
+    part.optimize(budget_evals=30)  # stop() lasts one call
+    assert hashes(part) == hashes(whole)
+
+
+def test_a_callback_error_keeps_what_was_recorded_and_requeues_what_was_in_flight(tmp_path: Path) -> None:
+    inproc = study(tmp_path / "a.db", "random")
+    inproc.optimize(budget_evals=24)
+
+    def fail_at_12(s: Study, trial) -> None:
+        if trial.number == 12:
+            raise KeyError("the logger is down")
+
+    pool = ProcessPoolExecutor(max_workers=2)
+    try:
+        pooled = study(tmp_path / "b.db", "random", executor=pool, batch_size=4, objective=Logged(pause=0.2))
+        with pytest.raises(KeyError, match="the logger is down"):
+            pooled.optimize(budget_evals=24, callbacks=[fail_at_12])
+        states = {t.number: t.state for t in pooled.trials}
+        assert states[12] is TrialState.COMPLETE and TrialState.RUNNING not in states.values()
+        pooled.optimize(budget_evals=24)
+    finally:
+        pool.close()
+    assert hashes(pooled) == hashes(inproc) and all(t.state is TrialState.COMPLETE for t in pooled.trials)
+
+
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     """A real local Ray instance (two CPUs), one task per architecture."""
     from nasir.executors import RayExecutor
