@@ -111,7 +111,9 @@ def _nb101_json() -> str:
     (("search", "--space", "nb101"), "the tabular objective needs ground truth"),
     (("search", "--objective", "accuracy"), "unknown term 'accuracy': use tabular, params, flops, latency or a proxy"),
     (("search", "--storage", "postgres://db/x"), "studies are stored in SQLite"),
-    (("search", "--executor", "threads"), "unknown executor 'threads'"),
+    (("search", "--executor", "threads"), "unknown executor 'threads'; use inprocess, process or ray"),
+    (("search", "--executor", "process", "--address", "auto"), "--address names a Ray cluster; give --executor ray too"),
+    (("search", "--workers", "4"), "--workers sizes --executor process or ray"),
     (("search", "--objective", "synflow:bogus"), "proxy options are name:option=value"),
     (("search", "--rerank", "tabular"), "--rerank repeats the search's own objective"),
     (("search", "--rerank", "accuracy"), "unknown term 'accuracy'"),
@@ -327,11 +329,14 @@ def test_proxy_options_parse_into_the_objective() -> None:
     assert SearchObjective("nb201", ["gennas"]).options == {"gennas": {}}
 
 
-def test_process_executor_gives_the_same_study(tmp_path: Path) -> None:
+def test_process_and_ray_executors_give_the_same_study(tmp_path: Path) -> None:
+    """A local worker pool and a real local Ray instance (two CPUs) evaluate the same trials as this process."""
     args = ("search", "--objective", "params,flops", "--strategy", "random", "--trials", "8", "--json", "--quiet")
     inproc = json.loads(run(*args, "--storage", str(tmp_path / "a.db")).stdout)
     pooled = json.loads(run(*args, "--storage", str(tmp_path / "b.db"), "--executor", "process", "--workers", "2").stdout)
-    assert inproc["best"] == pooled["best"] and inproc["primary"] == "params_m"
+    on_ray = json.loads(run(*args, "--storage", str(tmp_path / "c.db"), "--executor", "ray", "--workers", "2").stdout)
+    assert inproc["best"] == pooled["best"] == on_ray["best"] and inproc["primary"] == "params_m"
+    assert on_ray["evaluations"] == 8 and on_ray["failed"] == 0
     assert set(inproc["best"]["metrics"]) == {"params_m", "flops_m", "cifar10-valid/valid_acc", "cifar10/test_acc"}
 
 

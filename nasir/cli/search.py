@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -133,14 +134,24 @@ def _strategy(name: str, space: Any, objective: Any, *, scorer: str | None, cand
     return make_strategy(name, space, **options)
 
 
-def _executor(kind: str, workers: int) -> Any:
-    from nasir.executors import InProcessExecutor, ProcessPoolExecutor
+def _executor(kind: str, workers: int | None, address: str | None) -> Callable[[], Any]:
+    """What makes the executor (called once the other options are checked: Ray starts when it is made); an option the
+    executor would ignore is refused."""
+    from nasir.executors import InProcessExecutor, ProcessPoolExecutor, RayExecutor
 
+    if kind not in ("inprocess", "process", "ray"):
+        raise typer.BadParameter(f"unknown executor {kind!r}; use inprocess, process or ray", param_hint="--executor")
+    if address is not None and kind != "ray":
+        raise typer.BadParameter("--address names a Ray cluster; give --executor ray too", param_hint="--address")
     if kind == "inprocess":
-        return InProcessExecutor()
+        if workers is not None:
+            raise typer.BadParameter("--workers sizes --executor process or ray; inprocess evaluates one at a time",
+                                     param_hint="--workers")
+        return InProcessExecutor
     if kind == "process":
-        return ProcessPoolExecutor(max_workers=workers)
-    raise typer.BadParameter(f"unknown executor {kind!r}; use inprocess or process", param_hint="--executor")
+        return lambda: ProcessPoolExecutor(max_workers=workers or 2)
+    local = {"num_cpus": workers} if address is None and workers else None  # a local instance as large as asked
+    return lambda: RayExecutor(address, max_workers=workers, init_kwargs=local)
 
 
 def _run_study(study: Any, trials: int, seconds: float | None, quiet: bool) -> None:
@@ -195,8 +206,13 @@ def search(
     retry: Annotated[bool, typer.Option("--retry-interrupted/--fail-interrupted", help=(
         "On resume, evaluate again a trial a killed run left unfinished (so the search ends as an uninterrupted one), "
         "or record it as failed."))] = True,
-    executor: Annotated[str, typer.Option(help="Where evaluations run: inprocess or process (a local worker pool).")] = "inprocess",
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes of --executor process.")] = 2,
+    executor: Annotated[str, typer.Option(help=(
+        "Where evaluations run: inprocess, process (a local worker pool) or ray (a Ray cluster, see --address)."))] = "inprocess",
+    workers: Annotated[Optional[int], typer.Option(min=1, help=(
+        "Evaluations at once: worker processes of --executor process (default 2), Ray tasks in flight of --executor ray "
+        "(default: the cluster's CPUs)."))] = None,
+    address: Annotated[Optional[str], typer.Option(help=(
+        "The Ray cluster of --executor ray: auto, ray://HOST:10001 (default: a local Ray instance)."))] = None,
     threads: ThreadsOpt = 1,
     framework: FrameworkOpt = "torch",
     truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Record NB201 ground-truth accuracy with every trial.")] = True,
@@ -223,13 +239,10 @@ def search(
     sp = _space(space)
     path = storage_path(storage)
     terms = _names(objective, "--objective")
-    pool = _executor(executor, workers)
+    make_pool = _executor(executor, workers, address)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
                      population=population, tournament=tournament, parallel=parallel, encoding=encoding)
-    if not quiet and executor == "process" and strategy in EVOLVED["parallel"] and (parallel or 1) < workers:
-        notes.print(f"note: {strategy} breeds {parallel or 1} child per step once its population is full, so some of the "
-                    f"{workers} workers wait; --parallel {workers} keeps them busy (a different, equally reproducible search)")
     second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
     if second is None and rerank_top is not None:
         raise typer.BadParameter("--rerank-top sizes the shortlist of --rerank; give --rerank too", param_hint="--rerank-top")
@@ -241,7 +254,16 @@ def search(
     if not resume and is_study_file(path):  # never delete a file that is not a study
         _delete_study(path, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool, retry_interrupted=retry)
+    pool = make_pool()
+    busy = getattr(pool, "max_workers", 1)
+    if not quiet and strategy in EVOLVED["parallel"] and (parallel or 1) < busy:
+        notes.print(f"note: {strategy} breeds {parallel or 1} child per step once its population is full, so some of the "
+                    f"{busy} workers wait; --parallel {busy} keeps them busy (a different, equally reproducible search)")
+    try:
+        study = Study.open(path, sp, plan, obj, seed=seed, name=name, executor=pool, retry_interrupted=retry)
+    except BaseException:
+        pool.close()  # a Ray instance this command started goes with it
+        raise
     try:
         _run_study(study, trials, seconds, quiet)
         summary = {**study.summary(), "storage": str(path), "objective": obj.name, "primary": obj.primary}
