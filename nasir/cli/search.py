@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -155,18 +154,10 @@ def _executor(kind: str, workers: int | None, address: str | None) -> Callable[[
 
 
 def _run_study(study: Any, trials: int, seconds: float | None, quiet: bool) -> None:
-    """Runs the study to ``trials`` trials (or until ``seconds`` pass), a batch at a time, with a progress bar."""
-    deadline = None if seconds is None else time.perf_counter() + seconds
-    with _progress(trials, "search", quiet, done=min(len(study), trials)) as advance:
-        while len(study) < trials:
-            left = None if deadline is None else deadline - time.perf_counter()
-            if left is not None and left <= 0:
-                break
-            before = len(study)
-            study.optimize(budget_evals=min(trials, before + study.batch_size), budget_seconds=left)
-            if len(study) == before:
-                break
-            advance(len(study) - before)
+    """Runs the study to ``trials`` trials (or until ``seconds`` pass), the progress bar moving as each is committed."""
+    finished = sum(t.finished for t in study.trials)  # a resumed study's waiting trials are still to come
+    with _progress(trials, "search", quiet, done=min(finished, trials)) as advance:
+        study.optimize(budget_evals=trials, budget_seconds=seconds, callbacks=[lambda _, trial: advance(1)])
 
 
 @app.command()
