@@ -144,6 +144,8 @@ def _nb101_json() -> str:
     (("search", "--storage", "new.db", "--strategy", "rea", "--scorer", "synflow"), "strategy 'rea' takes no --scorer (use area"),
     (("search", "--storage", "new.db", "--strategy", "hybrid_bo", "--candidates", "50"), "takes no --candidates (use area, naswot)"),
     (("search", "--storage", "new.db", "--rerank-top", "3"), "--rerank-top sizes the shortlist of --rerank; give --rerank too"),
+    (("search", "--storage", "new.db", "--warm-start", "archs.txt"), "line 3 of 'archs.txt': "),
+    (("search", "--storage", "STUDY", "--warm-start", "good.txt"), "strategy_config is '{\"population_size\": 10, \"sample_size\": 3}' in the file"),
     (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
     (("bench", "proxies", "--truth", "cifar10"), "'cifar10' is not DATASET/METRIC"),
     (("export", "{\"schema_version\": 1, \"nodes\": \"x\", \"edges\": []}"), "nodes and edges must be lists of objects"),
@@ -153,6 +155,7 @@ def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment:
     """In this process (``main()`` as the entry point calls it), to keep the many cases quick."""
     (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00\x81 not text")
     (tmp_path / "archs.txt").write_text(f"# two good, one bad\n{CELL}\n|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    (tmp_path / "good.txt").write_text(f"{CELL}\n")
     (tmp_path / "adir").mkdir()
     monkeypatch.chdir(tmp_path)
     code, out, err = run_main([a.replace("STUDY", str(study)).replace("NB101_JSON", _nb101_json()) for a in args], monkeypatch, capsys)
@@ -228,6 +231,18 @@ def test_search_commits_and_resumes(tmp_path: Path) -> None:
     fresh = json.loads(run("search", "--trials", "5", "--storage", db, "--strategy", "random", "--fresh", "--json").stdout)
     assert fresh["trials"] == 5
 
+
+
+def test_a_warm_start_is_evaluated_first_and_is_part_of_the_study(tmp_path: Path) -> None:
+    cells = tmp_path / "known.txt"
+    cells.write_text(f"# the best two cells of NB201 on CIFAR-10\n{CELL}\n6111\n"
+                     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|\n")
+    db = str(tmp_path / "w.db")
+    first = json.loads(run("search", "--trials", "12", "--warm-start", str(cells), "--storage", db, "--json").stdout)
+    assert first["best"]["arch"] == CELL and first["duplicates"] == 1, "6111 is CELL: looked up, not evaluated again"
+    assert [t.arch_hash for t in load_study(db).trials[:3]] == [nb201.parse(CELL).canonical_hash()] * 2 + [
+        nb201.parse(cells.read_text().splitlines()[-1]).canonical_hash()]
+    assert json.loads(run("search", "--trials", "20", "--warm-start", str(cells), "--storage", db, "--json").stdout)["trials"] == 20
 
 
 def test_search_resume_retries_or_fails_the_interrupted_trial(tmp_path: Path) -> None:

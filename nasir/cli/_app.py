@@ -84,14 +84,15 @@ def parse_arch(space: SearchSpace, text: str) -> Arch:
     return arch
 
 
-def _read_archs(space: SearchSpace, archs: Sequence[str], file: Path | None) -> list[Arch]:
-    """Architectures given on the command line, then one per line of ``file`` (``#`` lines are comments)."""
+def _read_archs(space: SearchSpace, archs: Sequence[str], file: Path | None, option: str = "--file") -> list[Arch]:
+    """Architectures given on the command line, then one per line of ``file`` (``#`` lines are comments); ``option``
+    names the file's option in errors."""
     out = [parse_arch(space, a) for a in archs]
     if file is not None:
         try:
             lines = file.read_text().splitlines()
         except (OSError, UnicodeDecodeError) as err:
-            raise typer.BadParameter(f"cannot read {str(file)!r}: {err}", param_hint="--file") from None
+            raise typer.BadParameter(f"cannot read {str(file)!r}: {err}", param_hint=option) from None
         for number, line in enumerate(lines, 1):
             line = line.strip()
             if line and not line.startswith("#"):
@@ -100,7 +101,8 @@ def _read_archs(space: SearchSpace, archs: Sequence[str], file: Path | None) -> 
                 except NasirError as err:
                     raise ArchStringError(f"line {number} of {str(file)!r}: {err}") from None
     if not out:
-        raise typer.BadParameter("give at least one architecture (ARCH or --file)")
+        raise typer.BadParameter("give at least one architecture (ARCH or --file)" if option == "--file" else
+                                 f"{str(file)!r} holds no architecture", param_hint=option)
     return out
 
 

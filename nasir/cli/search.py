@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -96,13 +96,13 @@ ENCODED = ("bananas", "hybrid_bo")  # strategies whose predictor reads an encodi
 
 def _strategy(name: str, space: Any, objective: Any, *, scorer: str | None, candidates: int | None, framework: str, seed: int,
               threads: int, population: int | None = None, tournament: int | None = None, parallel: int | None = None,
-              encoding: str | None = None) -> Any:
+              encoding: str | None = None, warm_start: Sequence[Any] = ()) -> Any:
     """The strategy with what the CLI supplies: the objectives of a Pareto search, the live proxy of a ranked one, the
-    population, tournament and breeding batch sizes of an evolution, the encoding of a predictor's."""
+    population, tournament and breeding batch sizes of an evolution, the encoding of a predictor's, a warm start."""
     from nasir.strategies import STRATEGIES, ProxyScorer, make_strategy
 
     STRATEGIES.get(name)  # an unknown name fails with close matches before any work
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"warm_start": list(warm_start)} if warm_start else {}
     for option, value, keyword in (("population", population, "population_size"), ("tournament", tournament, "sample_size"),
                                    ("parallel", parallel, "parallel")):
         if value is not None:
@@ -182,6 +182,9 @@ def search(
     encoding: Annotated[Optional[str], typer.Option(help=(
         "Encoding the predictor of bananas (default path) or hybrid_bo (default adjacency) reads; spaces without those "
         "(darts, mobilenet) need one they have (nasir spaces list)."))] = None,
+    warm_start: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=(
+        "Architectures to evaluate first, one per line (any form ARCH takes), e.g. known good cells: they join the "
+        "initial population or sample of the strategy. Part of the study: give the same file to resume."))] = None,
     rerank: Annotated[Optional[str], typer.Option(help=(
         "A cascade: after the search, evaluate its --rerank-top best cells with this costlier term (e.g. gennas:task=nb101) "
         "and pick its best; stored beside the search, resumed like it."))] = None,
@@ -233,7 +236,8 @@ def search(
     make_pool = _executor(executor, workers, address)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
-                     population=population, tournament=tournament, parallel=parallel, encoding=encoding)
+                     population=population, tournament=tournament, parallel=parallel, encoding=encoding,
+                     warm_start=_read_archs(sp, [], warm_start, "--warm-start") if warm_start else ())
     second = None if rerank is None else _objective(sp.name, [rerank], seed, truth, threads, framework, "--rerank")
     if second is None and rerank_top is not None:
         raise typer.BadParameter("--rerank-top sizes the shortlist of --rerank; give --rerank too", param_hint="--rerank-top")

@@ -68,7 +68,7 @@ class SampleAndRank(BaseStrategy):
 
     def config(self) -> dict[str, Any]:
         """The sample size and the scorer's name: with the seed, they fix the ranking and so every proposal."""
-        return {"n_samples": self.n_samples, "scorer": scorer_name(self.scorer)}
+        return {**super().config(), "n_samples": self.n_samples, "scorer": scorer_name(self.scorer)}
 
     def ranking(self) -> list[Arch]:
         """The scored candidates, best first (computed once)."""
@@ -77,7 +77,7 @@ class SampleAndRank(BaseStrategy):
         return self._ranked
 
     def _plan(self, t: int) -> list[Arch] | None:
-        return self.ranking()[t:] or None
+        return self.ranking()[t - len(self.warm_start):] or None
 
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
         """Stored proposals are the ranking's head: no re-scoring unless the search goes on."""
@@ -107,12 +107,13 @@ class AREA(RegularizedEvolution):
         return {**super().config(), "n_candidates": self.n_candidates, "scorer": scorer_name(self.scorer), **pool}
 
     def _plan(self, t: int) -> list[Arch] | None:
+        warm = len(self.warm_start)  # a warm start takes the first places of the initial population
         if t < self.population_size:
             if self._initial is None:
                 ranked = ranked_candidates(self.space, self.scorer, self.n_candidates, self.seed, self.candidates)
-                self._initial = ranked[: self.population_size]
-            if t < len(self._initial):  # a space with fewer distinct cells than the population: evolution takes over
-                return self._initial[t:]
+                self._initial = ranked[: self.population_size - warm]
+            if t - warm < len(self._initial):  # a space with fewer distinct cells than the population: evolution takes over
+                return self._initial[t - warm:]
         return super()._plan(t)
 
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:

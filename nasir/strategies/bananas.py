@@ -68,7 +68,7 @@ class Bananas(BaseStrategy):
     def config(self) -> dict[str, Any]:
         """The settings that shape proposals; the ``predictor`` factory is not recorded (stored batches are replayed
         without refitting it)."""
-        return {"initial": self.initial, "batch": self.batch, "candidates": self.candidates, "parents": self.parents,
+        return {**super().config(), "initial": self.initial, "batch": self.batch, "candidates": self.candidates, "parents": self.parents,
                 "mutations": self.mutations, "encoding": self.encoding}
 
     def _plan(self, t: int) -> list[Arch] | None:

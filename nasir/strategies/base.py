@@ -12,6 +12,11 @@ time, or its ``parallel`` children, once the population is full; BANANAS: the re
 a neighbourhood). Because proposals never depend on how many were asked at once, a study gives the
 same trials whether it evaluates them one by one or in parallel batches, and ``replay(trials)``
 rebuilds the exact state of an interrupted search from the stored history.
+
+``warm_start`` (every strategy here takes it) puts known architectures first: they are trials 0..w-1, and the
+algorithm counts them where its own start would go (the initial population of REA, AREA and NSGA-II, the initial
+sample of BANANAS, BO and local search). They are part of the strategy's ``config``, so a study resumes only with
+the same ones.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from nasir.errors import AskTellError, DirectionError, EmptySpaceError, ReplayMismatchError
+from nasir.errors import AskTellError, DirectionError, EmptySpaceError, ReplayMismatchError, StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 
@@ -91,26 +96,36 @@ class BaseStrategy:
     """Bookkeeping shared by the strategies: trial history, outstanding proposals, replay.
 
     Subclasses implement ``_plan(t)``: the proposals starting at trial ``t`` that can be made now,
-    or ``None`` when the next proposal needs results not yet told. Plans are consumed in order.
+    or ``None`` when the next proposal needs results not yet told. Plans are consumed in order. The
+    warm start comes before the first plan, so ``_plan`` is first called with ``t = len(warm_start)``.
 
     Args:
         space: the search space.
         seed: the search's seed (a study overwrites it with its own).
         metric: used when ``tell`` receives a metrics mapping instead of a score.
         direction: "maximize" or "minimize" for ``metric``.
+        warm_start: architectures of ``space`` proposed first, in order (e.g. known good cells).
+
+    Raises:
+        StrategyConfigError: a warm-start entry that is not an architecture of ``space``.
     """
 
     name = "base"
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, metric: str | None = None, direction: str = "maximize") -> None:
+    def __init__(self, space: SearchSpace, *, seed: int = 0, metric: str | None = None, direction: str = "maximize",
+                 warm_start: Sequence[Arch] = ()) -> None:
         if direction not in ("maximize", "minimize"):
             raise DirectionError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         self.space, self.seed, self.metric, self.direction = space, seed, metric, direction
+        if isinstance(warm_start, (Arch, str)) or not isinstance(warm_start, Sequence):
+            raise StrategyConfigError(f"warm_start takes a list of architectures, got {type(warm_start).__name__}")
+        self.warm_start = [_member(space, arch, i) for i, arch in enumerate(warm_start)]
         self._reset()
 
     def config(self) -> dict[str, Any]:
-        """Settings that change what is proposed (stored with a study and checked on resume)."""
-        return {}
+        """Settings that change what is proposed (stored with a study and checked on resume): here the warm start's
+        canonical hashes, stored only when there is one (so studies from before it existed resume unchanged)."""
+        return {"warm_start": [a.canonical_hash() for a in self.warm_start]} if self.warm_start else {}
 
     # ------------------------------------------------------------------ history
     def _reset(self) -> None:
@@ -158,7 +173,7 @@ class BaseStrategy:
         out: list[Arch] = []
         while len(out) < n:
             if not self._queue:
-                plan = self._plan(len(self.archs))
+                plan = self._warm_plan(len(self.archs)) or self._plan(len(self.archs))
                 if not plan:
                     break
                 self._queue = list(plan)
@@ -191,7 +206,8 @@ class BaseStrategy:
         self._reset()
         for trial, score in zip(trials, scores, strict=True):
             if not self._queue:
-                self._queue = list(self._replay_plan(len(self.archs), trials) or [])
+                t = len(self.archs)
+                self._queue = list(self._warm_plan(t) or self._replay_plan(t, trials) or [])
             expected = self._queue.pop(0) if self._queue else None
             if expected is None or expected.canonical_hash() != trial.arch_hash:
                 raise ReplayMismatchError(
@@ -202,9 +218,28 @@ class BaseStrategy:
             if score is not None:
                 self.scores[-1] = self._to_score(score)
 
+    def _warm_plan(self, t: int) -> list[Arch] | None:
+        """The rest of the warm start, while trial ``t`` is within it."""
+        return self.warm_start[t:] or None
+
     def _replay_plan(self, t: int, trials: Sequence[Any]) -> list[Arch] | None:
         """The plan at trial ``t`` during replay; expensive strategies may reuse stored trials."""
         return self._plan(t)
 
     def _plan(self, t: int) -> list[Arch] | None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _member(space: SearchSpace, arch: Any, index: int) -> Arch:
+    """``arch`` if it is an architecture of ``space``: its string form reads back as the same cell (a cell of
+    another space fails to format, or formats as a different cell)."""
+    if not isinstance(arch, Arch):
+        raise StrategyConfigError(f"warm_start[{index}] is a {type(arch).__name__}, not an Arch (parse strings with space.parse)")
+    try:
+        same = space.parse(space.format(arch)).canonical_hash() == arch.canonical_hash()
+    except Exception as err:  # noqa: BLE001 - any failure to format or read back means "not of this space"
+        raise StrategyConfigError(f"warm_start[{index}] is not an architecture of space {space.name!r}: {err}") from err
+    if not same:
+        raise StrategyConfigError(f"warm_start[{index}] is not an architecture of space {space.name!r} "
+                                  f"(it reads back as another cell: {space.format(arch)})")
+    return arch

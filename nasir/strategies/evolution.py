@@ -44,7 +44,7 @@ class RegularizedEvolution(BaseStrategy):
     def config(self) -> dict[str, Any]:
         """Population, tournament and breeding batch sizes: with the seed, all that decides the proposals (``parallel``
         is stored only when it is not 1, so studies from before it existed resume unchanged)."""
-        return {"population_size": self.population_size, "sample_size": self.sample_size,
+        return {**super().config(), "population_size": self.population_size, "sample_size": self.sample_size,
                 **({"parallel": self.parallel} if self.parallel != 1 else {})}
 
     def _plan(self, t: int) -> list[Arch] | None:

@@ -3,10 +3,11 @@ Architecture Search"; arXiv 2005.02960 "Local Search is State of the Art for NAS
 Algorithm 1 with the random restarts and initial sample of the authors' experiments.
 
 A run draws ``initial`` random architectures (10 in the authors' code, ``DEFAULT_NUM_INIT``) and
-starts from the best. Each iteration evaluates every neighbour (``space.neighbors``) not evaluated
-before, in a random order, and moves to the best neighbour if it beats the current architecture;
-otherwise the current one is a local optimum and a new run starts. A neighbourhood is one plan:
-all of it can be evaluated in parallel.
+starts from the best; a warm start counts toward the first run's ``initial`` (only warm cells when it
+has as many). Each iteration evaluates every neighbour (``space.neighbors``) not evaluated before,
+in a random order, and moves to the best neighbour if it beats the current architecture; otherwise
+the current one is a local optimum and a new run starts. A neighbourhood is one plan: all of it can
+be evaluated in parallel.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class LocalSearch(BaseStrategy):
 
     def config(self) -> dict[str, Any]:
         """The size of the random sample that starts each run; neighbourhoods come from the space (recorded by the study)."""
-        return {"initial": self.initial}
+        return {**super().config(), "initial": self.initial}
 
     def _reset(self) -> None:
         super()._reset()
@@ -49,8 +50,13 @@ class LocalSearch(BaseStrategy):
             return None
         while True:
             if self._mode is None:
-                self._mode, self._phase = "init", (t, t + self.initial)
-                return self.random_unseen(self.initial, rng)
+                start = 0 if t == len(self.warm_start) else t  # the first run's sample counts the warm start in
+                more = self.initial - (t - start)
+                self._mode, self._phase = "init", (start, t + max(more, 0))
+                if more > 0:
+                    return self.random_unseen(more, rng)
+                if self.outstanding:
+                    return None
             self._advance(t)
             if self._mode is None:
                 continue

@@ -109,7 +109,7 @@ class NSGA2(BaseStrategy):
 
     def config(self) -> dict[str, Any]:
         """The objectives with their directions, the population size and the crossover rate."""
-        return {"objectives": self.objectives, "population_size": self.population_size, "crossover_rate": self.crossover_rate}
+        return {**super().config(), "objectives": self.objectives, "population_size": self.population_size, "crossover_rate": self.crossover_rate}
 
     def _reset(self) -> None:
         super()._reset()
