@@ -8,6 +8,11 @@ arrive, so the in-process and process-pool executors give the same study for the
 :class:`RayExecutor` runs one Ray task per architecture on a local Ray instance or a cluster
 (``ray.init(address=...)``); it fits the same :class:`Executor` protocol, so nothing else in a
 study changes.
+
+Both out-of-process executors take ``trial_timeout`` (seconds, counted from the hand-over to a worker, so a new
+worker's start is included): an evaluation still running then is stopped (its worker killed) and its trial fails with
+"timed out", so one hung training or one huge network cannot stall a search. Which trials time out depends on the
+machine, so a study with a timeout is reproducible only where none does.
 """
 
 from __future__ import annotations
@@ -112,15 +117,17 @@ class ProcessPoolExecutor:
 
     The objective is pickled once per worker (it must be picklable: module-level classes and
     functions); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
-    so a time budget stops new work promptly.
+    so a time budget stops new work promptly. With ``trial_timeout`` an evaluation that overruns it
+    fails; a worker pool cannot stop one task, so every worker is killed and the other evaluations in
+    flight start again on new workers.
     """
 
     name = "process_pool"
 
-    def __init__(self, max_workers: int = 2, mp_context: str = "spawn") -> None:
+    def __init__(self, max_workers: int = 2, mp_context: str = "spawn", trial_timeout: float | None = None) -> None:
         if max_workers < 1:
             raise ExecutorConfigError(f"max_workers must be >= 1, got {max_workers}")
-        self.max_workers, self.mp_context = max_workers, mp_context
+        self.max_workers, self.mp_context, self.trial_timeout = max_workers, mp_context, _checked_timeout(trial_timeout)
         self._pool: futures.ProcessPoolExecutor | None = None
         self._objective: Any = None
 
@@ -145,22 +152,70 @@ class ProcessPoolExecutor:
         pool = self._pool_for(objective)
         waiting = list(enumerate(archs))
         running: dict[futures.Future, int] = {}
+        deadlines: dict[futures.Future, float] = {}
+
+        def submit(i: int) -> None:
+            future = pool.submit(_evaluate_in_worker, archs[i].to_json())
+            running[future], deadlines[future] = i, _deadline(self.trial_timeout)
+
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
-                i, arch = waiting.pop(0)
+                i, _ = waiting.pop(0)
                 on_start(i)
-                running[pool.submit(_evaluate_in_worker, arch.to_json())] = i
+                submit(i)
             if not running:
                 return
-            finished, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            finished, _ = futures.wait(running, timeout=_wait(deadlines), return_when=futures.FIRST_COMPLETED)
             for future in sorted(finished, key=running.get):
+                deadlines.pop(future)
                 yield running.pop(future), _result(future)
+            overdue = sorted((f for f in running if deadlines[f] <= time.monotonic()), key=running.get)
+            if overdue:
+                self._kill_workers()
+                for future in overdue:
+                    deadlines.pop(future)
+                    yield running.pop(future), _timed_out(self.trial_timeout)
+                killed = sorted(running.values())  # in flight beside the overdue ones: started again, stop() or not
+                running.clear()
+                deadlines.clear()
+                pool = self._pool_for(objective)
+                for i in killed:
+                    submit(i)
+
+    def _kill_workers(self) -> None:
+        """Kills every worker process (the only way to stop a running task of a pool) and drops the broken pool."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         """Shuts the worker pool down (waiting for running evaluations, cancelling queued ones); the next run starts a new one."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _checked_timeout(seconds: float | None) -> float | None:
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf):
+        raise ExecutorConfigError(f"trial_timeout must be a positive number of seconds or None, got {seconds!r}")
+    return seconds
+
+
+def _deadline(timeout: float | None) -> float:
+    return math.inf if timeout is None else time.monotonic() + timeout
+
+
+def _wait(deadlines: dict[Any, float]) -> float | None:
+    """Seconds until the first deadline (None: no timeout, wait for a result)."""
+    first = min(deadlines.values(), default=math.inf)
+    return None if first == math.inf else max(0.0, first - time.monotonic())
+
+
+def _timed_out(timeout: float | None) -> Outcome:
+    return Outcome(error=f"timed out after {timeout:g} s (the evaluation was stopped)", seconds=float(timeout or 0.0))
 
 
 def _result(future: futures.Future) -> Outcome:
@@ -183,6 +238,7 @@ class RayExecutor:
         max_workers: tasks in flight (default: the cluster's CPU count).
         num_cpus: CPUs each task reserves.
         init_kwargs: extra ``ray.init`` arguments (e.g. ``num_cpus=2`` for a local instance).
+        trial_timeout: seconds an evaluation may run; an overdue task is cancelled (its worker killed) and fails.
 
     The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON.
     ``close()`` shuts Ray down only if this executor started it.
@@ -191,7 +247,8 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None, *, max_workers: int | None = None, num_cpus: float = 1.0,
-                 init_kwargs: dict[str, Any] | None = None) -> None:
+                 init_kwargs: dict[str, Any] | None = None, trial_timeout: float | None = None) -> None:
+        self.trial_timeout = _checked_timeout(trial_timeout)
         try:
             import ray
         except ImportError as err:
@@ -214,21 +271,28 @@ class RayExecutor:
             self._objective, self._ref = objective, ray.put(objective)
         waiting = list(enumerate(archs))
         running: dict[Any, int] = {}
+        deadlines: dict[Any, float] = {}
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
                 i, arch = waiting.pop(0)
                 on_start(i)
-                running[self._task.remote(self._ref, arch.to_json())] = i
+                ref = self._task.remote(self._ref, arch.to_json())
+                running[ref], deadlines[ref] = i, _deadline(self.trial_timeout)
             if not running:
                 return
-            done, _ = ray.wait(list(running), num_returns=1)
+            done, _ = ray.wait(list(running), num_returns=1, timeout=_wait(deadlines))
             for ref in done:
+                deadlines.pop(ref)
                 i = running.pop(ref)
                 try:
                     outcome = ray.get(ref)
                 except Exception as err:  # a lost worker or node fails its trial only
                     outcome = Outcome(error=f"ray task failed: {type(err).__name__}: {err}")
                 yield i, outcome
+            for ref in [r for r in running if deadlines[r] <= time.monotonic()]:
+                ray.cancel(ref, force=True)
+                deadlines.pop(ref)
+                yield running.pop(ref), _timed_out(self.trial_timeout)
 
     def close(self) -> None:
         """Shuts Ray down if this executor started it, and drops the shipped objective."""

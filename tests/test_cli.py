@@ -114,6 +114,7 @@ def _nb101_json() -> str:
     (("search", "--executor", "threads"), "unknown executor 'threads'; use inprocess, process or ray"),
     (("search", "--executor", "process", "--address", "auto"), "--address names a Ray cluster; give --executor ray too"),
     (("search", "--workers", "4"), "--workers sizes --executor process or ray"),
+    (("search", "--trial-timeout", "60"), "--trial-timeout needs --executor process or ray"),
     (("search", "--objective", "synflow:bogus"), "proxy options are name:option=value"),
     (("search", "--rerank", "tabular"), "--rerank repeats the search's own objective"),
     (("search", "--rerank", "accuracy"), "unknown term 'accuracy'"),
@@ -353,6 +354,16 @@ def test_process_and_ray_executors_give_the_same_study(tmp_path: Path) -> None:
     assert inproc["best"] == pooled["best"] == on_ray["best"] and inproc["primary"] == "params_m"
     assert on_ray["evaluations"] == 8 and on_ray["failed"] == 0
     assert set(inproc["best"]["metrics"]) == {"params_m", "flops_m", "cifar10-valid/valid_acc", "cifar10/test_acc"}
+
+
+def test_an_evaluation_over_the_trial_timeout_is_stopped_and_its_trial_fails(tmp_path: Path) -> None:
+    """GenNAS's 100-iteration regression takes ~20 s a cell on this CPU: with a 2 s limit every trial times out."""
+    db = tmp_path / "t.db"
+    result = run("search", "--objective", "gennas", "--strategy", "random", "--trials", "2", "--executor", "process",
+                 "--workers", "1", "--trial-timeout", "2", "--storage", str(db), "--json", "--quiet")
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout)["failed"] == 2
+    assert [t.error for t in load_study(db).trials] == ["timed out after 2 s (the evaluation was stopped)"] * 2
 
 
 def test_rea_on_a_worker_pool_says_how_to_keep_the_workers_busy(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def _strategy(name: str, space: Any, objective: Any, *, scorer: str | None, cand
     return make_strategy(name, space, **options)
 
 
-def _executor(kind: str, workers: int | None, address: str | None) -> Callable[[], Any]:
+def _executor(kind: str, workers: int | None, address: str | None, timeout: float | None = None) -> Callable[[], Any]:
     """What makes the executor (called once the other options are checked: Ray starts when it is made); an option the
     executor would ignore is refused."""
     from nasir.executors import InProcessExecutor, ProcessPoolExecutor, RayExecutor
@@ -146,11 +146,14 @@ def _executor(kind: str, workers: int | None, address: str | None) -> Callable[[
         if workers is not None:
             raise typer.BadParameter("--workers sizes --executor process or ray; inprocess evaluates one at a time",
                                      param_hint="--workers")
+        if timeout is not None:
+            raise typer.BadParameter("--trial-timeout needs --executor process or ray (an evaluation in this process "
+                                     "cannot be stopped)", param_hint="--trial-timeout")
         return InProcessExecutor
     if kind == "process":
-        return lambda: ProcessPoolExecutor(max_workers=workers or 2)
+        return lambda: ProcessPoolExecutor(max_workers=workers or 2, trial_timeout=timeout)
     local = {"num_cpus": workers} if address is None and workers else None  # a local instance as large as asked
-    return lambda: RayExecutor(address, max_workers=workers, init_kwargs=local)
+    return lambda: RayExecutor(address, max_workers=workers, init_kwargs=local, trial_timeout=timeout)
 
 
 def _run_study(study: Any, trials: int, seconds: float | None, quiet: bool) -> None:
@@ -207,6 +210,9 @@ def search(
         "(default: the cluster's CPUs)."))] = None,
     address: Annotated[Optional[str], typer.Option(help=(
         "The Ray cluster of --executor ray: auto, ray://HOST:10001 (default: a local Ray instance)."))] = None,
+    trial_timeout: Annotated[Optional[float], typer.Option(min=0.001, help=(
+        "Seconds an evaluation of --executor process or ray may take (counted from its hand-over, so a new worker's "
+        "start is included); one still running then is stopped and its trial fails (timed out)."))] = None,
     threads: ThreadsOpt = 1,
     framework: FrameworkOpt = "torch",
     truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Record NB201 ground-truth accuracy with every trial.")] = True,
@@ -233,7 +239,7 @@ def search(
     sp = _space(space)
     path = storage_path(storage)
     terms = _names(objective, "--objective")
-    make_pool = _executor(executor, workers, address)
+    make_pool = _executor(executor, workers, address, trial_timeout)
     obj = _objective(sp.name, terms, seed, truth, threads, framework)
     plan = _strategy(strategy, sp, obj, scorer=scorer, candidates=candidates, framework=framework, seed=seed, threads=threads,
                      population=population, tournament=tournament, parallel=parallel, encoding=encoding,

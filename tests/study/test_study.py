@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _objectives import BENCH, Flaky, Logged  # noqa: E402
+from _objectives import BENCH, Flaky, Hangs, Logged  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
 from _options import options  # noqa: E402
@@ -213,6 +213,24 @@ def test_a_callback_error_keeps_what_was_recorded_and_requeues_what_was_in_fligh
     assert hashes(pooled) == hashes(inproc) and all(t.state is TrialState.COMPLETE for t in pooled.trials)
 
 
+def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> None:
+    """Seed 1's random search proposes two cells that never finish (trials 8 and 10): killed at the timeout, both
+    fail, the evaluations in flight with them are run again on new workers, and the other trials complete."""
+    with pytest.raises(errors.ExecutorConfigError, match="trial_timeout must be a positive number"):
+        ProcessPoolExecutor(trial_timeout=0)
+    pool = ProcessPoolExecutor(max_workers=2, trial_timeout=8)
+    try:
+        hung = study(tmp_path / "h.db", "random", seed=1, objective=Hangs(), executor=pool)
+        hung.optimize(budget_evals=12)
+    finally:
+        pool.close()
+    failed = [t.number for t in hung.trials if t.state is TrialState.FAILED]
+    assert failed == [8, 10] and len(hung.trials) == 12
+    assert all(hung.trials[n].error == "timed out after 8 s (the evaluation was stopped)" for n in failed)
+    assert all(t.metrics == Hangs().evaluate(t.arch) for t in hung.trials if t.number not in failed)
+    assert [hung.strategy.scores[n] for n in failed] == [-math.inf, -math.inf]
+
+
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     """A real local Ray instance (two CPUs), one task per architecture."""
     from nasir.executors import RayExecutor
@@ -220,15 +238,20 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     inproc = study(tmp_path / "a.db", "rea")
     inproc.optimize(budget_evals=25)
     # workers import the objectives' module from this folder, as a cluster's workers would from the job's files
-    ray_exec = RayExecutor(init_kwargs={"num_cpus": 2, "runtime_env": {"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}}})
+    ray_exec = RayExecutor(init_kwargs={"num_cpus": 2, "runtime_env": {"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}}},
+                           trial_timeout=20)
     try:
         assert ray_exec.max_workers == 2
         distributed = study(tmp_path / "b.db", "rea", executor=ray_exec, batch_size=4)
         distributed.optimize(budget_evals=25)
         flaky = study(tmp_path / "c.db", "random", objective=Flaky(), executor=ray_exec)
         flaky.optimize(budget_evals=12)
+        hung = study(tmp_path / "d.db", "random", seed=1, objective=Hangs(), executor=ray_exec)
+        hung.optimize(budget_evals=12)
     finally:
         ray_exec.close()
+    assert [t.number for t in hung.trials if t.state is TrialState.FAILED] == [8, 10], "the hung cells' tasks were cancelled"
+    assert hung.trials[8].error == "timed out after 20 s (the evaluation was stopped)"
     assert hashes(distributed) == hashes(inproc)
     assert [t.metrics for t in distributed.trials] == [t.metrics for t in inproc.trials]
     failed = [t for t in flaky.trials if t.state is TrialState.FAILED]
