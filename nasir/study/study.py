@@ -214,7 +214,9 @@ class Study:
 
         Waiting proposals come first. Re-proposals of evaluated architectures are completed from
         storage on the spot (they count as trials) and are not returned; a proposal of an architecture
-        that is being evaluated stays WAITING until that result is told, then is looked up.
+        that is being evaluated stays WAITING until that result is told, then is looked up. After
+        ``10 n + 100`` rounds of proposals it returns what it has: in a space the search has exhausted,
+        every proposal is a repeat, and those rounds are recorded as look-ups.
         """
         out: list[Trial] = []
         for _ in range(10 * n + 100):
