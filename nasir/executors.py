@@ -150,7 +150,7 @@ class ProcessPoolExecutor:
         """Submits ``archs`` in order, at most ``max_workers`` at a time, and yields outcomes as they finish; once ``stop()``
         is true nothing new is submitted but running evaluations are awaited and yielded. A worker crash fails its trial only."""
         pool = self._pool_for(objective)
-        waiting = list(enumerate(archs))
+        waiting = list(range(len(archs)))
         running: dict[futures.Future, int] = {}
         deadlines: dict[futures.Future, float] = {}
 
@@ -160,7 +160,7 @@ class ProcessPoolExecutor:
 
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
-                i, _ = waiting.pop(0)
+                i = waiting.pop(0)
                 on_start(i)
                 submit(i)
             if not running:
