@@ -148,6 +148,11 @@ def _nb101_json() -> str:
     (("search", "--storage", "new.db", "--warm-start", "archs.txt"), "line 3 of 'archs.txt': "),
     (("search", "--storage", "STUDY", "--warm-start", "good.txt"), "strategy_config is '{\"population_size\": 10, \"sample_size\": 3}' in the file"),
     (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
+    (("export", "--top", "3"), "--top and --pareto choose cells of a study: give --study"),
+    (("export", "6111", "--study", "STUDY", "--top", "2"), "--top and --pareto choose cells of --study; give no ARCH"),
+    (("export", "--study", "STUDY", "--top", "2", "--pareto", "params_m,flops_m"), "give one of --top and --pareto"),
+    (("export", "--study", "STUDY", "--pareto", "cifar10/test_acc,latency_ms"), "needs two or more metrics its trials hold"),
+    (("export", "--study", "STUDY", "--top", "2", "-o", "binary.txt"), "'binary.txt' is a file; with --top or --pareto"),
     (("bench", "proxies", "--truth", "cifar10"), "'cifar10' is not DATASET/METRIC"),
     (("export", "{\"schema_version\": 1, \"nodes\": \"x\", \"edges\": []}"), "nodes and edges must be lists of objects"),
 ])
@@ -473,6 +478,29 @@ def test_nsga2_from_the_cli_returns_a_pareto_front_over_every_objective_term(tmp
     assert len(front) >= 3 and len(pareto_front(points, ["maximize", "minimize"])) == len(front)
     lone = run("search", "--objective", "tabular", "--strategy", "nsga2", "--trials", "5", "--storage", str(tmp_path / "q.db"))
     assert lone.returncode == 2 and "two or more --objective terms" in lone.stderr
+
+
+def test_export_writes_a_studys_pareto_front_or_best_cells_with_a_manifest(tmp_path: Path) -> None:
+    """Every file is a network onnxruntime runs; the front is the one the search printed."""
+    import onnxruntime as ort
+
+    db = str(tmp_path / "p.db")
+    searched = json.loads(run("search", "--objective", "tabular,params", "--strategy", "nsga2", "--trials", "40", "--storage", db,
+                              "--json", "--quiet").stdout)
+    front = run("export", "--study", db, "--pareto", "cifar10-valid/valid_acc,params_m", "-o", str(tmp_path / "front"), "--json")
+    assert front.returncode == 0, front.stderr
+    rows = json.loads(front.stdout)
+    assert sorted(r["arch"] for r in rows) == sorted(p["arch"] for p in searched["pareto_front"])
+    manifest = json.loads((tmp_path / "front" / "manifest.json").read_text())
+    assert manifest["files"] == rows and manifest["chosen"] == "pareto cifar10-valid/valid_acc,params_m"
+    for row in rows:
+        session = ort.InferenceSession(row["path"], providers=["CPUExecutionProvider"])
+        (logits,) = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, 32, 32), np.float32)})
+        assert logits.shape == (1, 10) and row["params"] == round(row["metrics"]["params_m"] * 1e6)
+    best = json.loads(run("export", "--study", db, "--top", "2", "-o", str(tmp_path / "top"), "--json").stdout)
+    accs = sorted((t.metrics["cifar10-valid/valid_acc"] for t in load_study(db).trials if t.metrics), reverse=True)
+    assert [r["metrics"]["cifar10-valid/valid_acc"] for r in best] == sorted(set(accs), reverse=True)[:2]
+    assert sorted(p.name for p in (tmp_path / "top").iterdir()) == sorted(["manifest.json"] + [f"trial-{r['trial']}.onnx" for r in best])
 
 
 def test_naswot_strategy_from_the_cli_ranks_candidates_with_the_scorer_proxy(tmp_path: Path) -> None:

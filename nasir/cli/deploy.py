@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -10,7 +12,7 @@ import typer
 
 from nasir.cli._app import (
     ArchArg, JsonOpt, QuietOpt, SeedOpt, StudyOpt, StudySpaceOpt, _echo_json, _export_network, _latency_line, _measure,
-    _nb201_bench, _need, _shown, _target, app, check_output, console, notes, writing,
+    _names, _nb201_bench, _need, _shown, _target, app, check_output, console, notes, writing,
 )
 from nasir.ir import Arch
 from nasir.latency import DEFAULT_RUNTIME
@@ -26,7 +28,13 @@ def export_cmd(
     arch: ArchArg = None,
     study: StudyOpt = None,
     name: PickNameOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="ONNX file to write.")] = Path("model.onnx"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help=(
+        "ONNX file to write (default model.onnx); with --top or --pareto, the folder to write into (default exported)."),
+        show_default=False)] = None,
+    top: Annotated[Optional[int], typer.Option(min=1, help=(
+        "Export the study's K best cells (by its optimised metric, one file per cell, best first)."))] = None,
+    pareto: Annotated[Optional[str], typer.Option(help=(
+        "Export the cells of the study's Pareto front over these metrics, e.g. cifar10-valid/valid_acc,latency_ms."))] = None,
     space: StudySpaceOpt = None,
     cell: Annotated[bool, typer.Option("--cell", help="Export the bare cell instead of the whole network.")] = False,
     input_shape: Annotated[str, typer.Option(help=(
@@ -35,33 +43,87 @@ def export_cmd(
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export an architecture (or a study's best) to ONNX, built straight from the IR (random weights).
+    """Export an architecture (or a study's best, K best or Pareto front) to ONNX, built straight from the IR (random weights).
+
+    Several cells go to one folder as trial-N.onnx, with manifest.json listing each file's trial, architecture and metrics.
 
     Example: nasir export --study nasir-study.db -o best.onnx
     """
-    backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
+    _need("nasir.backends.onnx", "onnx", "ONNX export")
+    shapes = _cell_shapes(input_shape) if cell else None
+    if top is not None or pareto is not None:
+        if arch is not None:
+            raise typer.BadParameter("--top and --pareto choose cells of --study; give no ARCH", param_hint="--top")
+        _export_many(study, name, space, top, pareto, out or Path("exported"), shapes, seed, as_json)
+        return
+    out = out or Path("model.onnx")
     check_output(out, "--out")
     sp, arch_, ident = _target(arch, study, name, space)
-    if cell:
-        try:
-            shapes = [tuple(int(v) for v in one.split(",")) for one in input_shape.split(";")]
-        except ValueError:
-            raise typer.BadParameter(f"{input_shape!r} is not C,H,W (three integers; ';' between inputs)",
-                                     param_hint="--input-shape") from None
-        if min(min(shape) for shape in shapes) < 1:
-            raise typer.BadParameter(f"{input_shape!r}: sizes must be positive", param_hint="--input-shape")
-        model = backend.export(arch_, input_shapes=shapes[0] if len(shapes) == 1 else shapes, seed=seed)
-        with writing(out, "--out"):
-            _need("onnx", "onnx", "ONNX export").save(model, str(out))
-        info = {"path": str(out), "bytes": out.stat().st_size, "input_shape": [list(shape) for shape in shapes] if len(shapes) > 1 else list(shapes[0])}
-    else:
-        info = _export_network(sp.network(arch_), out, seed)
-    info.update(ident)
+    info = {**_export_one(sp, arch_, out, shapes, seed), **ident}
     if as_json:
         _echo_json(info)
         return
     console.print(f"wrote {out} ({info['bytes'] / 1e6:.2f} MB{', bare cell' if cell else ''}, random weights seed {seed}): "
                   f"{_shown(ident)}", soft_wrap=True)
+
+
+def _cell_shapes(text: str) -> list[tuple[int, ...]]:
+    """``--input-shape`` read as one C,H,W per input."""
+    try:
+        shapes = [tuple(int(v) for v in one.split(",")) for one in text.split(";")]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not C,H,W (three integers; ';' between inputs)", param_hint="--input-shape") from None
+    if min(min(shape) for shape in shapes) < 1:
+        raise typer.BadParameter(f"{text!r}: sizes must be positive", param_hint="--input-shape")
+    return shapes
+
+
+def _export_one(sp: SearchSpace, arch: Arch, out: Path, shapes: list[tuple[int, ...]] | None, seed: int) -> dict[str, Any]:
+    """Writes one ONNX file: the whole network, or the bare cell when ``shapes`` gives its inputs."""
+    if shapes is None:
+        return _export_network(sp.network(arch), out, seed)
+    backend = _need("nasir.backends.onnx", "onnx", "ONNX export")
+    model = backend.export(arch, input_shapes=shapes[0] if len(shapes) == 1 else shapes, seed=seed)
+    with writing(out, "--out"):
+        _need("onnx", "onnx", "ONNX export").save(model, str(out))
+    return {"path": str(out), "bytes": out.stat().st_size,
+            "input_shape": [list(shape) for shape in shapes] if len(shapes) > 1 else list(shapes[0])}
+
+
+def _export_many(study: Path | None, name: str | None, space: str | None, top: int | None, pareto: str | None, folder: Path,
+                 shapes: list[tuple[int, ...]] | None, seed: int, as_json: bool) -> None:
+    """``--top K`` / ``--pareto X,Y``: one file per chosen trial in ``folder``, and manifest.json beside them."""
+    from nasir.report.study import load_study, registered_space
+    from nasir.study import StudyMismatchError
+
+    if study is None:
+        raise typer.BadParameter("--top and --pareto choose cells of a study: give --study STUDY.db", param_hint="--study")
+    if top is not None and pareto is not None:
+        raise typer.BadParameter("give one of --top and --pareto", param_hint="--pareto")
+    if folder.exists() and not folder.is_dir():
+        raise typer.BadParameter(f"{str(folder)!r} is a file; with --top or --pareto, --out names a folder", param_hint="--out")
+    record = load_study(study, name)
+    if space is not None and space != record.space:
+        raise StudyMismatchError(f"study {record.name!r} in {str(study)!r} searched space {record.space!r}, not {space!r}")
+    chosen = record.ranked()[:top] if top is not None else record.pareto(_names(pareto or "", "--pareto"))
+    if not chosen:
+        raise StudyMismatchError(f"study {record.name!r} in {str(study)!r} has no completed trial to export")
+    sp = registered_space(record.space)
+    rows = []
+    for trial in chosen:
+        info = _export_one(sp, trial.arch, folder / f"trial-{trial.number}.onnx", shapes, seed)
+        metrics = {k: v for k, v in trial.metrics.items() if v is not None and math.isfinite(v)}  # strict JSON
+        rows.append({"trial": trial.number, "arch": sp.format(trial.arch), "metrics": metrics, **info})
+    manifest = folder / "manifest.json"
+    with writing(manifest, "--out"):
+        manifest.write_text(json.dumps({"study": str(study), "name": record.name, "seed": seed,
+                                        "chosen": f"top {top}" if top is not None else f"pareto {pareto}", "files": rows},
+                                       indent=1, allow_nan=False))
+    if as_json:
+        _echo_json(rows)
+        return
+    console.print(f"wrote {len(rows)} ONNX files and manifest.json to {folder} ({'the ' + str(top) + ' best' if top else 'the Pareto front'}"
+                  f" of study {record.name!r}, random weights seed {seed})", soft_wrap=True)
 
 
 HW_DEVICES = ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import numpy as np
 
 from nasir.errors import NasirError, UnknownNameError
 from nasir.objectives import MAXIMIZE, default_direction
+from nasir.pareto import pareto_front
 from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyMismatchError, StudyStorageError, Trial, TrialState, rerank_name
 from nasir.study.storage import SQLiteStorage
 
@@ -77,6 +78,22 @@ class StudyRecord:
     def count(self, state: TrialState) -> int:
         """Number of trials in ``state``."""
         return sum(t.state is state for t in self.trials)
+
+    def pareto(self, metrics: Sequence[str]) -> list[Trial]:
+        """Completed trials not dominated in ``metrics`` (each in its stored direction), one per architecture, in trial
+        order: ``Study.pareto_front`` of a stored study.
+
+        Raises:
+            UnknownNameError: fewer than two metrics, or one no completed trial holds.
+        """
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
+        held = set().union(*(t.metrics for t in done))
+        unknown = [m for m in metrics if m not in held]
+        if len(metrics) < 2 or unknown:
+            raise UnknownNameError(f"a Pareto front of study {self.name!r} needs two or more metrics its trials hold, got "
+                                   f"{list(metrics)} (held: {sorted(held)})")
+        points = [[t.metrics.get(m, math.nan) for m in metrics] for t in done]
+        return [done[i] for i in sorted(pareto_front(points, [self.direction(m) for m in metrics]))]
 
 
 def registered_space(name: str) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
+from nasir.errors import UnknownNameError
 from nasir.objectives import TabularObjective
 from nasir.report import load_cascades, load_study, write_report
 from nasir.spaces.nb201 import space
@@ -133,3 +134,15 @@ def test_load_study_needs_a_name_when_a_file_holds_several(study_file: Path, tmp
     assert len(load_study(path, "second").trials) == 3
     with pytest.raises(StudyStorageError, match="has no study 'third'"):
         load_study(path, "third")
+
+
+def test_a_stored_studys_pareto_front_is_the_live_studys(tmp_path: Path) -> None:
+    objective = TabularObjective(NB201Benchmark.default(), space, report=(("cifar10", "test_acc"), ("cifar10", "params")))
+    path = tmp_path / "mo.db"
+    with Study.open(path, space, make_strategy("random", space), objective, seed=4) as live:
+        live.optimize(budget_evals=60)
+        expected = [t.number for t in live.pareto_front(["cifar10-valid/valid_acc", "cifar10/params"])]
+    front = load_study(path).pareto(["cifar10-valid/valid_acc", "cifar10/params"])
+    assert [t.number for t in front] == expected and len(expected) >= 3
+    with pytest.raises(UnknownNameError, match="needs two or more metrics its trials hold"):
+        load_study(path).pareto(["cifar10/params"])
