@@ -149,6 +149,9 @@ def _nb101_json() -> str:
     (("search", "--storage", "STUDY", "--warm-start", "good.txt"), "strategy_config is '{\"population_size\": 10, \"sample_size\": 3}' in the file"),
     (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
     (("export", "--top", "3"), "--top and --pareto choose cells of a study: give --study"),
+    (("latency", "missing.onnx"), "'missing.onnx' is not an ONNX file or a folder holding some"),
+    (("latency", "adir"), "'adir' is not an ONNX file or a folder holding some"),
+    (("latency", "adir", "--runtime", "torch"), "an ONNX file is timed on onnxruntime as it is; drop --runtime"),
     (("export", "6111", "--study", "STUDY", "--top", "2"), "--top and --pareto choose cells of --study; give no ARCH"),
     (("export", "--study", "STUDY", "--top", "2", "--pareto", "params_m,flops_m"), "give one of --top and --pareto"),
     (("export", "--study", "STUDY", "--pareto", "cifar10/test_acc,latency_ms"), "needs two or more metrics its trials hold"),
@@ -481,7 +484,7 @@ def test_nsga2_from_the_cli_returns_a_pareto_front_over_every_objective_term(tmp
 
 
 def test_export_writes_a_studys_pareto_front_or_best_cells_with_a_manifest(tmp_path: Path) -> None:
-    """Every file is a network onnxruntime runs; the front is the one the search printed."""
+    """Every file is a network onnxruntime runs; the front is the one the search printed; latency times the folder."""
     import onnxruntime as ort
 
     db = str(tmp_path / "p.db")
@@ -497,6 +500,9 @@ def test_export_writes_a_studys_pareto_front_or_best_cells_with_a_manifest(tmp_p
         session = ort.InferenceSession(row["path"], providers=["CPUExecutionProvider"])
         (logits,) = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, 32, 32), np.float32)})
         assert logits.shape == (1, 10) and row["params"] == round(row["metrics"]["params_m"] * 1e6)
+    timed = json.loads(run("latency", str(tmp_path / "front"), "--warmup", "0", "--repeats", "3", "--runs", "1", "--json").stdout)
+    assert sorted((t["trial"], t["arch"]) for t in timed) == sorted((r["trial"], r["arch"]) for r in rows)
+    assert all(t["median_ms"] > 0 and t["runtime"] == "onnxruntime" for t in timed)
     best = json.loads(run("export", "--study", db, "--top", "2", "-o", str(tmp_path / "top"), "--json").stdout)
     accs = sorted((t.metrics["cifar10-valid/valid_acc"] for t in load_study(db).trials if t.metrics), reverse=True)
     assert [r["metrics"]["cifar10-valid/valid_acc"] for r in best] == sorted(set(accs), reverse=True)[:2]

@@ -159,6 +159,9 @@ def latency(
 ) -> None:
     """Measure an architecture's latency (median, p90, CV) on onnxruntime CPU or another runtime, or predict it.
 
+    ARCH may also be an ONNX file, or a folder of them (what export --top/--pareto writes, e.g. copied to the target
+    device): each file is timed on onnxruntime.
+
     Example: nasir latency --threads 1 --batch 1 '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
     Other runtimes: --runtime torch --device cuda, --runtime tflite.
     """
@@ -166,6 +169,15 @@ def latency(
     if predict is not None and measuring:  # they would be ignored
         raise typer.BadParameter(f"--predict predicts; {', '.join('--' + o for o in measuring)} set(s) a measurement",
                                  param_hint="--predict")
+    if arch is not None and (arch.endswith(".onnx") or _is_folder(arch)):
+        others = [f"--{o}" for o, v in (("study", study), ("name", name), ("space", space), ("predict", predict)) if v is not None]
+        if others or runtime != DEFAULT_RUNTIME:
+            raise typer.BadParameter(f"an ONNX file is timed on onnxruntime as it is; drop {', '.join(others) or '--runtime'}",
+                                     param_hint=(others or ["--runtime"])[0])
+        options = {"provider": provider} if provider is not None else {}
+        timing = {"threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats, "runs": runs}
+        _time_onnx_files(Path(arch), timing, options, as_json, quiet)
+        return
     sp, cell, ident = _target(arch, study, name, space)
     network = sp.network(cell)
     if predict is not None:
@@ -182,6 +194,39 @@ def latency(
         _echo_json(result)
     else:
         console.print(line, soft_wrap=True)
+
+
+def _is_folder(text: str) -> bool:
+    """Whether ARCH names an existing folder (an architecture string or IR JSON can be too long to be a path)."""
+    try:
+        return Path(text).is_dir()
+    except OSError:
+        return False
+
+
+def _time_onnx_files(path: Path, timing: dict[str, int], options: dict[str, str], as_json: bool, quiet: bool) -> None:
+    """Times an ONNX file, or every ``*.onnx`` of a folder (named after its manifest's trials when it has one)."""
+    onnx = _need("onnx", "onnx", "timing ONNX files")
+    files = sorted(path.glob("*.onnx"), key=lambda f: (len(f.name), f.name)) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise typer.BadParameter(f"{str(path)!r} is not an ONNX file or a folder holding some", param_hint="arch")
+    manifest = path / "manifest.json" if path.is_dir() else path.with_name("manifest.json")
+    known = {Path(row["path"]).name: row for row in json.loads(manifest.read_text())["files"]} if manifest.is_file() else {}
+    rows = []
+    for file in files:
+        try:
+            model = onnx.load(str(file))
+        except Exception as err:  # noqa: BLE001 - onnx raises protobuf's DecodeError and others for a bad file
+            raise typer.BadParameter(f"{str(file)!r} is not an ONNX model ({type(err).__name__}: {err})", param_hint="arch") from None
+        with notes.status(f"measuring {file.name}", spinner="dots") if not quiet else nullcontext():
+            result = _measure(model, runtime=DEFAULT_RUNTIME, **timing, **options)
+        row = {"file": str(file), **{k: known[file.name][k] for k in ("trial", "arch") if file.name in known}, **result}
+        rows.append(row)
+        if not as_json:
+            console.print(f"{_latency_line(row)}: {file.name}" + (f" (trial {row['trial']}: {row['arch']})" if "trial" in row else ""),
+                          soft_wrap=True)
+    if as_json:
+        _echo_json(rows if path.is_dir() else rows[0])
 
 
 def _predict(space: SearchSpace, cell: Arch, network: Any, how: str) -> dict[str, Any]:
