@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, Protocol, runtime_checkable
 
 from nasir.errors import ExecutorConfigError, ExecutorError, MissingDependencyError
@@ -199,9 +200,9 @@ class ProcessPoolExecutor:
 
 
 def _checked_timeout(seconds: float | None) -> float | None:
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf):
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, Real) or not 0 < seconds < math.inf):
         raise ExecutorConfigError(f"trial_timeout must be a positive number of seconds or None, got {seconds!r}")
-    return seconds
+    return None if seconds is None else float(seconds)
 
 
 def _deadline(timeout: float | None) -> float:

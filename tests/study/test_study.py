@@ -216,8 +216,9 @@ def test_a_callback_error_keeps_what_was_recorded_and_requeues_what_was_in_fligh
 def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> None:
     """Seed 1's random search proposes two cells that never finish (trials 8 and 10): killed at the timeout, both
     fail, the evaluations in flight with them are run again on new workers, and the other trials complete."""
-    with pytest.raises(errors.ExecutorConfigError, match="trial_timeout must be a positive number"):
-        ProcessPoolExecutor(trial_timeout=0)
+    for bad in (0, -1.0, math.nan, math.inf, True, "8"):
+        with pytest.raises(errors.ExecutorConfigError, match="trial_timeout must be a positive number"):
+            ProcessPoolExecutor(trial_timeout=bad)
     pool = ProcessPoolExecutor(max_workers=2, trial_timeout=8)
     try:
         hung = study(tmp_path / "h.db", "random", seed=1, objective=Hangs(), executor=pool)
