@@ -116,6 +116,17 @@ def storage_path(url: str) -> Path:
     return Path(rest[1:])
 
 
+def load_study_of_space(path: Path, name: str | None, space_name: str | None) -> Any:
+    """The stored study (a ``StudyRecord``), checking ``--space`` against the space it searched."""
+    from nasir.report.study import load_study
+    from nasir.study import StudyMismatchError
+
+    record = load_study(path, name)
+    if space_name is not None and space_name != record.space:
+        raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} searched space {record.space!r}, not {space_name!r}")
+    return record
+
+
 def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tuple[SearchSpace, Arch, str]:
     """The space, best architecture and a label of a stored study, checking ``--space`` against it. A search reranked by
     a cascade (without ``name``), or a cascade named, gives the cascade's pick over the search's current best cells: what
@@ -124,9 +135,7 @@ def _best_of_study(path: Path, name: str | None, space_name: str | None) -> tupl
     from nasir.study import StudyMismatchError
     from nasir.study.cascade import RERANK
 
-    record = load_study(path, name)
-    if space_name is not None and space_name != record.space:
-        raise StudyMismatchError(f"study {record.name!r} in {str(path)!r} searched space {record.space!r}, not {space_name!r}")
+    record = load_study_of_space(path, name, space_name)
     if name is None:
         search, cascades = record, load_cascades(path, record.name)
     else:  # a cascade named explicitly is read as the pick of the search it belongs to

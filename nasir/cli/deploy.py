@@ -12,7 +12,7 @@ import typer
 
 from nasir.cli._app import (
     ArchArg, JsonOpt, QuietOpt, SeedOpt, StudyOpt, StudySpaceOpt, _echo_json, _export_network, _latency_line, _measure,
-    _names, _nb201_bench, _need, _shown, _target, app, check_output, console, notes, writing,
+    _names, _nb201_bench, _need, _shown, _target, app, check_output, console, load_study_of_space, notes, writing,
 )
 from nasir.ir import Arch
 from nasir.latency import DEFAULT_RUNTIME
@@ -93,7 +93,7 @@ def _export_one(sp: SearchSpace, arch: Arch, out: Path, shapes: list[tuple[int, 
 def _export_many(study: Path | None, name: str | None, space: str | None, top: int | None, pareto: str | None, folder: Path,
                  shapes: list[tuple[int, ...]] | None, seed: int, as_json: bool) -> None:
     """``--top K`` / ``--pareto X,Y``: one file per chosen trial in ``folder``, and manifest.json beside them."""
-    from nasir.report.study import load_study, registered_space
+    from nasir.report.study import registered_space
     from nasir.study import StudyMismatchError
 
     if study is None:
@@ -102,9 +102,7 @@ def _export_many(study: Path | None, name: str | None, space: str | None, top: i
         raise typer.BadParameter("give one of --top and --pareto", param_hint="--pareto")
     if folder.exists() and not folder.is_dir():
         raise typer.BadParameter(f"{str(folder)!r} is a file; with --top or --pareto, --out names a folder", param_hint="--out")
-    record = load_study(study, name)
-    if space is not None and space != record.space:
-        raise StudyMismatchError(f"study {record.name!r} in {str(study)!r} searched space {record.space!r}, not {space!r}")
+    record = load_study_of_space(study, name, space)
     chosen = record.ranked()[:top] if top is not None else record.pareto(_names(pareto or "", "--pareto"))
     if not chosen:
         raise StudyMismatchError(f"study {record.name!r} in {str(study)!r} has no completed trial to export")

@@ -18,9 +18,9 @@ import numpy as np
 
 from nasir.errors import NasirError, UnknownNameError
 from nasir.objectives import MAXIMIZE, default_direction
-from nasir.pareto import pareto_front
 from nasir.study import APPLICATION_ID, STORAGE_SCHEMA_VERSION, StudyMismatchError, StudyStorageError, Trial, TrialState, rerank_name
 from nasir.study.storage import SQLiteStorage
+from nasir.study.trial import front_of
 
 __all__ = ["StudyRecord", "load_study", "load_cascades", "cascade_pick", "is_study_file", "registered_space", "arch_formatter"]
 
@@ -86,14 +86,11 @@ class StudyRecord:
         Raises:
             UnknownNameError: fewer than two metrics, or one no completed trial holds.
         """
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
-        held = set().union(*(t.metrics for t in done))
-        unknown = [m for m in metrics if m not in held]
-        if len(metrics) < 2 or unknown:
+        held = set().union(*(t.metrics for t in self.trials if t.state is TrialState.COMPLETE))
+        if len(metrics) < 2 or set(metrics) - held:
             raise UnknownNameError(f"a Pareto front of study {self.name!r} needs two or more metrics its trials hold, got "
                                    f"{list(metrics)} (held: {sorted(held)})")
-        points = [[t.metrics.get(m, math.nan) for m in metrics] for t in done]
-        return [done[i] for i in sorted(pareto_front(points, [self.direction(m) for m in metrics]))]
+        return front_of(self.trials, {m: self.direction(m) for m in metrics})
 
 
 def registered_space(name: str) -> Any:

@@ -32,11 +32,10 @@ from typing import Any
 from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
 from nasir.objectives import MAXIMIZE, Objective, default_direction, score
-from nasir.pareto import pareto_front
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
 from nasir.study.storage import SQLiteStorage
-from nasir.study.trial import Trial, TrialState
+from nasir.study.trial import Trial, TrialState, front_of
 
 __all__ = ["Study", "Callback"]
 
@@ -164,12 +163,11 @@ class Study:
         objective's metrics), one per architecture, in trial order."""
         chosen = metrics if metrics is not None else getattr(self.strategy, "objectives", None) or self.objective.directions
         directions = dict(chosen) if isinstance(chosen, Mapping) else {m: self.objective.directions.get(m, default_direction(m)) for m in chosen}
-        done = [t for t in self.trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
-        known = set(self.objective.directions).union(*(t.metrics for t in done))
+        trials = self.trials
+        known = set(self.objective.directions).union(*(t.metrics for t in trials if t.state is TrialState.COMPLETE))
         if not directions or set(directions) - known:
             raise UnknownNameError(f"pareto_front needs metrics the trials hold, got {list(directions)} (known: {sorted(known)})")
-        points = [[t.metrics.get(m, math.nan) for m in directions] for t in done]
-        return [done[i] for i in sorted(pareto_front(points, list(directions.values())))] if done else []
+        return front_of(trials, directions)
 
     # ------------------------------------------------------------------ primitives
     def _propose(self, n: int) -> list[Trial]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from nasir.ir import Arch
+from nasir.pareto import pareto_front
 
-__all__ = ["TrialState", "Trial"]
+__all__ = ["TrialState", "Trial", "front_of"]
 
 
 class TrialState(str, enum.Enum):
@@ -63,3 +66,11 @@ class Trial:
         return {"number": self.number, "arch_hash": self.arch_hash, "arch": json.loads(self.arch_json), "state": self.state.value,
                 "metrics": self.metrics, "error": self.error, "seconds": self.seconds, "duplicate_of": self.duplicate_of,
                 "created": self.created, "started": self.started, "finished": self.finished_at}
+
+
+def front_of(trials: Sequence[Trial], directions: Mapping[str, str]) -> list[Trial]:
+    """The completed trials not dominated in ``directions``' metrics, one per architecture (repeats left out), in
+    trial order; a metric a trial lacks counts as missing (NaN). Shared by a live study and a stored one."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.duplicate_of is None]
+    points = [[t.metrics.get(m, math.nan) for m in directions] for t in done]
+    return [done[i] for i in sorted(pareto_front(points, list(directions.values())))] if done else []
