@@ -40,7 +40,7 @@ class LocalSearch(BaseStrategy):
     def _reset(self) -> None:
         super()._reset()
         self._mode: str | None = None  # None (start a run), "init" or "nbhd"
-        self._phase = (0, 0)  # trial range of the current phase
+        self._phase_start = 0  # first trial of the current phase (an initial sample or a neighbourhood)
         self._current: tuple[Arch, float] | None = None
         self._neighbours: list[Arch] = []
 
@@ -52,7 +52,7 @@ class LocalSearch(BaseStrategy):
             if self._mode is None:
                 start = 0 if t == len(self.warm_start) else t  # the first run's sample counts the warm start in
                 more = self.initial - (t - start)
-                self._mode, self._phase = "init", (start, t + max(more, 0))
+                self._mode, self._phase_start = "init", start
                 if more > 0:
                     return self.random_unseen(more, rng)
                 if self.outstanding:
@@ -62,14 +62,14 @@ class LocalSearch(BaseStrategy):
                 continue
             fresh = [n for n in self._neighbours if not self.seen(n)]
             if fresh:
-                self._phase = (t, t + len(fresh))
+                self._phase_start = t
                 return [fresh[i] for i in rng.permutation(len(fresh))]
 
     def _advance(self, t: int) -> None:
         """The phase's results are in: pick the start, climb, or restart at a local optimum."""
         known = self._known_scores()
         if self._mode == "init":
-            phase = [(a, s) for a, s in zip(self.archs[self._phase[0] : t], self.scores[self._phase[0] : t])]
+            phase = list(zip(self.archs[self._phase_start : t], self.scores[self._phase_start : t]))
             self._current = max(phase, key=lambda p: p[1])
         else:
             scored = [(n, known[n.canonical_hash()]) for n in self._neighbours]
