@@ -9,14 +9,16 @@ arrive, so the in-process and process-pool executors give the same study for the
 (``ray.init(address=...)``); it fits the same :class:`Executor` protocol, so nothing else in a
 study changes.
 
-Both out-of-process executors take ``trial_timeout`` (seconds, counted from the hand-over to a worker, so a new
-worker's start is included): an evaluation still running then is stopped (its worker killed) and its trial fails with
-"timed out", so one hung training or one huge network cannot stall a search. Which trials time out depends on the
-machine, so a study with a timeout is reproducible only where none does.
+Both out-of-process executors take ``trial_timeout``: seconds counted from the moment a worker starts the evaluation
+(the worker says so), so a new worker's start-up (importing torch, unpickling the objective) never counts against it.
+An evaluation still running then is stopped (its worker killed) and its trial fails with "timed out", so one hung
+training or one huge network cannot stall a search. Which trials time out depends on the machine, so a study with a
+timeout is reproducible only where none does.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import pickle
@@ -102,15 +104,59 @@ class InProcessExecutor:
 
 
 _WORKER_OBJECTIVE: Any = None
+_WORKER_STARTED: Any = None  # the pool's queue of started tokens (None: no timeout, nobody listens)
 
 
-def _init_worker(payload: bytes) -> None:
-    global _WORKER_OBJECTIVE
-    _WORKER_OBJECTIVE = pickle.loads(payload)
+def _init_worker(payload: bytes, started: Any) -> None:
+    global _WORKER_OBJECTIVE, _WORKER_STARTED
+    _WORKER_OBJECTIVE, _WORKER_STARTED = pickle.loads(payload), started
 
 
-def _evaluate_in_worker(arch_json: str) -> Outcome:
+def _evaluate_in_worker(token: int, arch_json: str) -> Outcome:
+    if _WORKER_STARTED is not None:
+        _WORKER_STARTED.put(token)
     return evaluate_safely(_WORKER_OBJECTIVE, Arch.from_json(arch_json))
+
+
+class _Deadlines:
+    """When each evaluation in flight must end: ``timeout`` seconds after its worker started it, unknown (never)
+    until the worker says it has started."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self._ends: dict[Any, float] = {}
+
+    def add(self, key: Any) -> None:
+        """An evaluation handed to a worker, not started yet."""
+        self._ends[key] = math.inf
+
+    def start(self, key: Any) -> None:
+        """Its worker started it now (ignored without a timeout, or for an evaluation no longer in flight)."""
+        if self.timeout is not None and key in self._ends:
+            self._ends[key] = time.monotonic() + self.timeout
+
+    def discard(self, key: Any) -> None:
+        """It finished or was stopped."""
+        self._ends.pop(key, None)
+
+    def clear(self) -> None:
+        """Every evaluation in flight was stopped."""
+        self._ends.clear()
+
+    def overdue(self) -> list[Any]:
+        """The evaluations whose time is up."""
+        now = time.monotonic()
+        return [key for key, end in self._ends.items() if end <= now]
+
+    def wait(self, poll: float | None = None) -> float | None:
+        """Seconds to wait for a result before the first deadline (None: no timeout, wait for a result). With ``poll``,
+        at most that long while an evaluation has not said it started, for callers that must look for the start."""
+        if self.timeout is None:
+            return None
+        first = min(self._ends.values(), default=math.inf)
+        if poll is not None and math.inf in self._ends.values():
+            first = min(first, time.monotonic() + poll)
+        return None if first == math.inf else max(0.0, first - time.monotonic())
 
 
 class ProcessPoolExecutor:
@@ -120,8 +166,11 @@ class ProcessPoolExecutor:
     functions); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
     so a time budget stops new work promptly. With ``trial_timeout`` an evaluation that overruns it
     fails; a worker pool cannot stop one task, so every worker is killed and the other evaluations in
-    flight start again on new workers.
+    flight start again on new workers. Workers tell when they start an evaluation through a queue, which
+    this process reads every ``_POLL`` seconds while one has not started.
     """
+
+    _POLL = 0.05
 
     name = "process_pool"
 
@@ -131,6 +180,8 @@ class ProcessPoolExecutor:
         self.max_workers, self.mp_context, self.trial_timeout = max_workers, mp_context, _checked_timeout(trial_timeout)
         self._pool: futures.ProcessPoolExecutor | None = None
         self._objective: Any = None
+        self._started: Any = None
+        self._tokens = itertools.count()
 
     def _pool_for(self, objective: Any) -> futures.ProcessPoolExecutor:
         if self._pool is not None and objective is self._objective:
@@ -142,7 +193,10 @@ class ProcessPoolExecutor:
                                 f"({err}); define it at module level or use InProcessExecutor") from None
         self.close()
         ctx = multiprocessing.get_context(self.mp_context)
-        self._pool = futures.ProcessPoolExecutor(self.max_workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,))
+        # a new queue with every pool: a worker killed while writing to the old one may have left it broken
+        self._started = ctx.SimpleQueue() if self.trial_timeout is not None else None
+        self._pool = futures.ProcessPoolExecutor(self.max_workers, mp_context=ctx, initializer=_init_worker,
+                                                 initargs=(payload, self._started))
         self._objective = objective
         return self._pool
 
@@ -153,11 +207,14 @@ class ProcessPoolExecutor:
         pool = self._pool_for(objective)
         waiting = list(range(len(archs)))
         running: dict[futures.Future, int] = {}
-        deadlines: dict[futures.Future, float] = {}
+        by_token: dict[int, futures.Future] = {}
+        deadlines = _Deadlines(self.trial_timeout)
 
         def submit(i: int) -> None:
-            future = pool.submit(_evaluate_in_worker, archs[i].to_json())
-            running[future], deadlines[future] = i, _deadline(self.trial_timeout)
+            token = next(self._tokens)
+            future = pool.submit(_evaluate_in_worker, token, archs[i].to_json())
+            running[future], by_token[token] = i, future
+            deadlines.add(future)
 
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
@@ -166,18 +223,20 @@ class ProcessPoolExecutor:
                 submit(i)
             if not running:
                 return
-            finished, _ = futures.wait(running, timeout=_wait(deadlines), return_when=futures.FIRST_COMPLETED)
+            finished, _ = futures.wait(running, timeout=deadlines.wait(self._POLL), return_when=futures.FIRST_COMPLETED)
+            while self._started is not None and not self._started.empty():
+                deadlines.start(by_token.pop(self._started.get(), None))
             for future in sorted(finished, key=running.get):
-                deadlines.pop(future)
+                deadlines.discard(future)
                 yield running.pop(future), _result(future)
-            overdue = sorted((f for f in running if deadlines[f] <= time.monotonic()), key=running.get)
+            overdue = sorted(deadlines.overdue(), key=running.get)
             if overdue:
                 self._kill_workers()
                 for future in overdue:
-                    deadlines.pop(future)
                     yield running.pop(future), _timed_out(self.trial_timeout)
                 killed = sorted(running.values())  # in flight beside the overdue ones: started again, stop() or not
                 running.clear()
+                by_token.clear()
                 deadlines.clear()
                 pool = self._pool_for(objective)
                 for i in killed:
@@ -197,22 +256,15 @@ class ProcessPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._started is not None:
+            self._started.close()
+            self._started = None
 
 
 def _checked_timeout(seconds: float | None) -> float | None:
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, Real) or not 0 < seconds < math.inf):
         raise ExecutorConfigError(f"trial_timeout must be a positive number of seconds or None, got {seconds!r}")
     return None if seconds is None else float(seconds)
-
-
-def _deadline(timeout: float | None) -> float:
-    return math.inf if timeout is None else time.monotonic() + timeout
-
-
-def _wait(deadlines: dict[Any, float]) -> float | None:
-    """Seconds until the first deadline (None: no timeout, wait for a result)."""
-    first = min(deadlines.values(), default=math.inf)
-    return None if first == math.inf else max(0.0, first - time.monotonic())
 
 
 def _timed_out(timeout: float | None) -> Outcome:
@@ -226,8 +278,10 @@ def _result(future: futures.Future) -> Outcome:
         return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")
 
 
-def _evaluate_json(objective: Any, arch_json: str) -> Outcome:
-    return evaluate_safely(objective, Arch.from_json(arch_json))
+def _evaluate_json(objective: Any, arch_json: str) -> Iterator[Outcome | None]:
+    """A Ray streaming task: None as it starts (its objective already unpickled), then the outcome."""
+    yield None
+    yield evaluate_safely(objective, Arch.from_json(arch_json))
 
 
 class RayExecutor:
@@ -239,9 +293,11 @@ class RayExecutor:
         max_workers: tasks in flight (default: the cluster's CPU count).
         num_cpus: CPUs each task reserves.
         init_kwargs: extra ``ray.init`` arguments (e.g. ``num_cpus=2`` for a local instance).
-        trial_timeout: seconds an evaluation may run; an overdue task is cancelled (its worker killed) and fails.
+        trial_timeout: seconds an evaluation may run once its task starts; an overdue task is cancelled (its worker
+            killed) and fails.
 
-    The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON.
+    The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON. Each task streams a
+    first item as it starts, so the timeout leaves out scheduling and a worker's start-up.
     ``close()`` shuts Ray down only if this executor started it.
     """
 
@@ -259,7 +315,7 @@ class RayExecutor:
         if self._owns:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, **(init_kwargs or {}))
         self.max_workers = max_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._task = ray.remote(num_cpus=num_cpus)(_evaluate_json)
+        self._task = ray.remote(num_cpus=num_cpus, num_returns="streaming")(_evaluate_json)
         self._objective: Any = None
         self._ref: Any = None
 
@@ -271,29 +327,32 @@ class RayExecutor:
         if objective is not self._objective:
             self._objective, self._ref = objective, ray.put(objective)
         waiting = list(enumerate(archs))
-        running: dict[Any, int] = {}
-        deadlines: dict[Any, float] = {}
+        running: dict[Any, int] = {}  # a task's item stream -> its position
+        deadlines = _Deadlines(self.trial_timeout)
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
                 i, arch = waiting.pop(0)
                 on_start(i)
-                ref = self._task.remote(self._ref, arch.to_json())
-                running[ref], deadlines[ref] = i, _deadline(self.trial_timeout)
+                stream = self._task.remote(self._ref, arch.to_json())
+                running[stream] = i
+                deadlines.add(stream)
             if not running:
                 return
-            done, _ = ray.wait(list(running), num_returns=1, timeout=_wait(deadlines))
-            for ref in done:
-                deadlines.pop(ref)
-                i = running.pop(ref)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=deadlines.wait())
+            for stream in ready:
                 try:
-                    outcome = ray.get(ref)
-                except Exception as err:  # a lost worker or node fails its trial only
-                    outcome = Outcome(error=f"ray task failed: {type(err).__name__}: {err}")
-                yield i, outcome
-            for ref in [r for r in running if deadlines[r] <= time.monotonic()]:
-                ray.cancel(ref, force=True)
-                deadlines.pop(ref)
-                yield running.pop(ref), _timed_out(self.trial_timeout)
+                    item = ray.get(next(stream))
+                except Exception as err:  # a lost worker or node, or an objective that cannot load, fails its trial only
+                    item = Outcome(error=f"ray task failed: {type(err).__name__}: {err}")
+                if item is None:  # the task started
+                    deadlines.start(stream)
+                    continue
+                deadlines.discard(stream)
+                yield running.pop(stream), item
+            for stream in sorted(deadlines.overdue(), key=running.get):
+                ray.cancel(stream, force=True)
+                deadlines.discard(stream)
+                yield running.pop(stream), _timed_out(self.trial_timeout)
 
     def close(self) -> None:
         """Shuts Ray down if this executor started it, and drops the shipped objective."""

@@ -211,8 +211,8 @@ def search(
     address: Annotated[Optional[str], typer.Option(help=(
         "The Ray cluster of --executor ray: auto, ray://HOST:10001 (default: a local Ray instance)."))] = None,
     trial_timeout: Annotated[Optional[float], typer.Option(min=0.001, help=(
-        "Seconds an evaluation of --executor process or ray may take (counted from its hand-over, so a new worker's "
-        "start is included); one still running then is stopped and its trial fails (timed out)."))] = None,
+        "Seconds an evaluation of --executor process or ray may take, counted from the moment a worker starts it (a new "
+        "worker's start-up is left out); one still running then is stopped and its trial fails (timed out)."))] = None,
     threads: ThreadsOpt = 1,
     framework: FrameworkOpt = "torch",
     truth: Annotated[bool, typer.Option("--truth/--no-truth", help="Record NB201 ground-truth accuracy with every trial.")] = True,

@@ -54,3 +54,16 @@ class Hangs(TabularObjective):
         if space.to_ops(arch)[0] == "none":
             time.sleep(3600)
         return super().evaluate(arch)
+
+
+class SlowToLoad(Hangs):
+    """Takes ``load`` seconds to unpickle, as an objective that imports a big framework in a new worker does; it hangs
+    on the cells :class:`Hangs` hangs on, and looks the others up at once."""
+
+    def __init__(self, load: float = 3.0) -> None:
+        super().__init__()
+        self.load = load
+
+    def __setstate__(self, state: dict) -> None:
+        time.sleep(state["load"])
+        self.__dict__.update(state)

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _objectives import BENCH, Flaky, Hangs, Logged  # noqa: E402
+from _objectives import BENCH, Flaky, Hangs, Logged, SlowToLoad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
 from _options import options  # noqa: E402
@@ -215,19 +215,21 @@ def test_a_callback_error_keeps_what_was_recorded_and_requeues_what_was_in_fligh
 
 def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> None:
     """Seed 1's random search proposes two cells that never finish (trials 8 and 10): killed at the timeout, both
-    fail, the evaluations in flight with them are run again on new workers, and the other trials complete."""
+    fail, the evaluations in flight with them are run again on new workers, and the other trials complete. Each new
+    worker spends 3 s unpickling the objective, yet the 1 s limit counts from the start of each evaluation, so no
+    look-up times out, on the first workers or on those started after each kill."""
     for bad in (0, -1.0, math.nan, math.inf, True, "8"):
         with pytest.raises(errors.ExecutorConfigError, match="trial_timeout must be a positive number"):
             ProcessPoolExecutor(trial_timeout=bad)
-    pool = ProcessPoolExecutor(max_workers=2, trial_timeout=8)
+    pool = ProcessPoolExecutor(max_workers=2, trial_timeout=1)
     try:
-        hung = study(tmp_path / "h.db", "random", seed=1, objective=Hangs(), executor=pool)
+        hung = study(tmp_path / "h.db", "random", seed=1, objective=SlowToLoad(), executor=pool)
         hung.optimize(budget_evals=12)
     finally:
         pool.close()
     failed = [t.number for t in hung.trials if t.state is TrialState.FAILED]
     assert failed == [8, 10] and len(hung.trials) == 12
-    assert all(hung.trials[n].error == "timed out after 8 s (the evaluation was stopped)" for n in failed)
+    assert all(hung.trials[n].error == "timed out after 1 s (the evaluation was stopped)" for n in failed)
     assert all(t.metrics == Hangs().evaluate(t.arch) for t in hung.trials if t.number not in failed)
     assert [hung.strategy.scores[n] for n in failed] == [-math.inf, -math.inf]
 
@@ -240,7 +242,7 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     inproc.optimize(budget_evals=25)
     # workers import the objectives' module from this folder, as a cluster's workers would from the job's files
     ray_exec = RayExecutor(init_kwargs={"num_cpus": 2, "runtime_env": {"env_vars": {"PYTHONPATH": str(Path(__file__).parent)}}},
-                           trial_timeout=20)
+                           trial_timeout=3)
     try:
         assert ray_exec.max_workers == 2
         distributed = study(tmp_path / "b.db", "rea", executor=ray_exec, batch_size=4)
@@ -249,10 +251,13 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         flaky.optimize(budget_evals=12)
         hung = study(tmp_path / "d.db", "random", seed=1, objective=Hangs(), executor=ray_exec)
         hung.optimize(budget_evals=12)
+        slow = study(tmp_path / "e.db", "random", seed=1, objective=SlowToLoad(load=4), executor=ray_exec)
+        slow.optimize(budget_evals=4)
     finally:
         ray_exec.close()
     assert [t.number for t in hung.trials if t.state is TrialState.FAILED] == [8, 10], "the hung cells' tasks were cancelled"
-    assert hung.trials[8].error == "timed out after 20 s (the evaluation was stopped)"
+    assert hung.trials[8].error == "timed out after 3 s (the evaluation was stopped)"
+    assert [t.state for t in slow.trials] == [TrialState.COMPLETE] * 4, "a task's 4 s of unpickling is not timed"
     assert hashes(distributed) == hashes(inproc)
     assert [t.metrics for t in distributed.trials] == [t.metrics for t in inproc.trials]
     failed = [t for t in flaky.trials if t.state is TrialState.FAILED]
