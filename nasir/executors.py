@@ -26,6 +26,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, Protocol, runtime_checkable
@@ -203,21 +204,38 @@ class ProcessPoolExecutor:
     def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
         """Submits ``archs`` in order, at most ``max_workers`` at a time, and yields outcomes as they finish; once ``stop()``
-        is true nothing new is submitted but running evaluations are awaited and yielded. A worker crash fails its trial only."""
+        is true nothing new is submitted but running evaluations are awaited and yielded.
+
+        A worker that dies (killed for memory, a crash in native code) breaks the whole pool and every evaluation in
+        flight with it. The pool is replaced; if more than one evaluation was lost they run again one at a time, so
+        only the one that kills its worker fails."""
         pool = self._pool_for(objective)
         waiting = list(range(len(archs)))
+        suspects: list[int] = []  # lost together with a dead worker: run again alone, before anything new
         running: dict[futures.Future, int] = {}
         by_token: dict[int, futures.Future] = {}
         deadlines = _Deadlines(self.trial_timeout)
 
         def submit(i: int) -> None:
             token = next(self._tokens)
-            future = pool.submit(_evaluate_in_worker, token, archs[i].to_json())
+            try:
+                future = pool.submit(_evaluate_in_worker, token, archs[i].to_json())
+            except BrokenProcessPool:  # a worker died since the last look: this one was never sent
+                future = futures.Future()
+                future.cancel()
             running[future], by_token[token] = i, future
             deadlines.add(future)
 
-        while waiting or running:
-            while waiting and len(running) < self.max_workers and not stop():
+        def new_pool() -> futures.ProcessPoolExecutor:
+            running.clear()
+            by_token.clear()
+            deadlines.clear()
+            return self._pool_for(objective)
+
+        while waiting or running or suspects:
+            if suspects and not running:
+                submit(suspects.pop(0))  # started before: run again, stop() or not
+            while not suspects and waiting and len(running) < self.max_workers and not stop():
                 i = waiting.pop(0)
                 on_start(i)
                 submit(i)
@@ -226,29 +244,51 @@ class ProcessPoolExecutor:
             finished, _ = futures.wait(running, timeout=deadlines.wait(self._POLL), return_when=futures.FIRST_COMPLETED)
             while self._started is not None and not self._started.empty():
                 deadlines.start(by_token.pop(self._started.get(), None))
+            if any(future.cancelled() or _worker_died(future) for future in finished):
+                outcomes, again = self._sort_out_breakage(running)
+                yield from outcomes
+                suspects = sorted(suspects + again)
+                pool = new_pool()
+                continue
             for future in sorted(finished, key=running.get):
                 deadlines.discard(future)
                 yield running.pop(future), _result(future)
             overdue = sorted(deadlines.overdue(), key=running.get)
             if overdue:
-                self._kill_workers()
+                self._drop_pool(kill=True)
                 for future in overdue:
                     yield running.pop(future), _timed_out(self.trial_timeout)
                 killed = sorted(running.values())  # in flight beside the overdue ones: started again, stop() or not
-                running.clear()
-                by_token.clear()
-                deadlines.clear()
-                pool = self._pool_for(objective)
+                pool = new_pool()
                 for i in killed:
                     submit(i)
 
-    def _kill_workers(self) -> None:
-        """Kills every worker process (the only way to stop a running task of a pool) and drops the broken pool."""
+    def _sort_out_breakage(self, running: dict[futures.Future, int]) -> tuple[list[tuple[int, Outcome]], list[int]]:
+        """After a worker died: drops the pool and returns the outcomes known (evaluations that finished, and the lost
+        one when it is the only one) and the evaluations to run again alone (lost with others, or never sent)."""
+        self._drop_pool(kill=True)  # kill the rest too: a worker the pool started in a race with its breakage is never stopped by it
+        outcomes, lost, unsent = [], [], []
+        for future, i in sorted(running.items(), key=lambda item: item[1]):
+            if future.cancel() or future.cancelled():
+                unsent.append(i)
+            elif _worker_died(future):
+                lost.append(i)
+            else:
+                outcomes.append((i, _result(future)))
+        if len(lost) == 1:
+            outcomes.append((lost[0], Outcome(error="worker process died while evaluating this architecture (killed for "
+                                                    "memory, say, or a crash in native code)")))
+            lost = []
+        return outcomes, lost + unsent
+
+    def _drop_pool(self, kill: bool) -> None:
+        """Drops a broken pool, or kills every worker process first (the only way to stop a running task of a pool)."""
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
+        if kill:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
@@ -271,10 +311,15 @@ def _timed_out(timeout: float | None) -> Outcome:
     return Outcome(error=f"timed out after {timeout:g} s (the evaluation was stopped)", seconds=float(timeout or 0.0))
 
 
+def _worker_died(future: futures.Future) -> bool:
+    """Whether a settled, uncancelled future failed because its pool broke (a worker died)."""
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
 def _result(future: futures.Future) -> Outcome:
     try:
         return future.result()
-    except Exception as err:  # a worker that died (e.g. killed for memory) fails its trial only
+    except Exception as err:  # e.g. a result that cannot be sent back
         return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")
 
 

@@ -52,8 +52,11 @@ class Hangs(TabularObjective):
 
     def evaluate(self, arch):
         if space.to_ops(arch)[0] == "none":
-            time.sleep(3600)
+            self.misbehave()
         return super().evaluate(arch)
+
+    def misbehave(self) -> None:
+        time.sleep(3600)
 
 
 class SlowToLoad(Hangs):
@@ -67,3 +70,11 @@ class SlowToLoad(Hangs):
     def __setstate__(self, state: dict) -> None:
         time.sleep(state["load"])
         self.__dict__.update(state)
+
+
+class Crashes(Hangs):
+    """Ends its worker process abruptly where :class:`Hangs` hangs (as the kernel's OOM killer or a crash in native code
+    would). Only for worker processes: in-process it would end the test run."""
+
+    def misbehave(self) -> None:
+        os._exit(9)

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _objectives import BENCH, Flaky, Hangs, Logged, SlowToLoad  # noqa: E402
+from _objectives import BENCH, Crashes, Flaky, Hangs, Logged, SlowToLoad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
 from _options import options  # noqa: E402
@@ -232,6 +232,23 @@ def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> N
     assert all(hung.trials[n].error == "timed out after 1 s (the evaluation was stopped)" for n in failed)
     assert all(t.metrics == Hangs().evaluate(t.arch) for t in hung.trials if t.number not in failed)
     assert [hung.strategy.scores[n] for n in failed] == [-math.inf, -math.inf]
+
+
+def test_a_dead_worker_fails_only_its_own_trial(tmp_path: Path) -> None:
+    """Seed 1's random search proposes two cells whose evaluation ends the worker process (trials 8 and 10). A dead
+    worker breaks the pool and the evaluation beside it, so the pool is replaced and both run again, one at a time:
+    only 8 and 10 fail, and the study goes on with the new pool (in the same batch and in a later one)."""
+    pool = ProcessPoolExecutor(max_workers=2)
+    try:
+        crashing = study(tmp_path / "c.db", "random", seed=1, objective=Crashes(), executor=pool, batch_size=4)
+        crashing.optimize(budget_evals=12)
+        crashing.optimize(budget_evals=16)
+    finally:
+        pool.close()
+    failed = [t.number for t in crashing.trials if t.state is TrialState.FAILED]
+    assert failed == [8, 10] and len(crashing.trials) == 16
+    assert all(crashing.trials[n].error.startswith("worker process died while evaluating") for n in failed)
+    assert all(t.metrics == Hangs().evaluate(t.arch) for t in crashing.trials if t.number not in failed)
 
 
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
