@@ -342,7 +342,8 @@ class RayExecutor:
             killed) and fails.
 
     The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON. Each task streams a
-    first item as it starts, so the timeout leaves out scheduling and a worker's start-up.
+    first item as it starts, so the timeout leaves out scheduling and a worker's start-up. A task whose worker dies
+    fails its trial at once (Ray's task retries are off).
     ``close()`` shuts Ray down only if this executor started it.
     """
 
@@ -360,7 +361,8 @@ class RayExecutor:
         if self._owns:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, **(init_kwargs or {}))
         self.max_workers = max_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._task = ray.remote(num_cpus=num_cpus, num_returns="streaming")(_evaluate_json)
+        # no retries: a cell that killed its worker (out of memory, say) would kill the next one too
+        self._task = ray.remote(num_cpus=num_cpus, num_returns="streaming", max_retries=0)(_evaluate_json)
         self._objective: Any = None
         self._ref: Any = None
 

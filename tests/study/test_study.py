@@ -270,8 +270,12 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         hung.optimize(budget_evals=12)
         slow = study(tmp_path / "e.db", "random", seed=1, objective=SlowToLoad(load=4), executor=ray_exec)
         slow.optimize(budget_evals=4)
+        crashing = study(tmp_path / "f.db", "random", seed=1, objective=Crashes(), executor=ray_exec)
+        crashing.optimize(budget_evals=12)
     finally:
         ray_exec.close()
+    assert [t.number for t in crashing.trials if t.state is TrialState.FAILED] == [8, 10], "a dead worker fails its task only"
+    assert "WorkerCrashedError" in crashing.trials[8].error
     assert [t.number for t in hung.trials if t.state is TrialState.FAILED] == [8, 10], "the hung cells' tasks were cancelled"
     assert hung.trials[8].error == "timed out after 3 s (the evaluation was stopped)"
     assert [t.state for t in slow.trials] == [TrialState.COMPLETE] * 4, "a task's 4 s of unpickling is not timed"
