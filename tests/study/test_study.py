@@ -133,6 +133,22 @@ def test_process_pool_needs_a_worker() -> None:
     assert isinstance(info.value, ValueError)
 
 
+def test_an_objective_that_cannot_reach_the_workers_is_named_and_its_trials_wait(tmp_path: Path) -> None:
+    objective = Logged()
+    objective.hook = lambda value: value  # a lambda cannot be pickled
+    pool = ProcessPoolExecutor(max_workers=2)
+    stuck = study(tmp_path / "u.db", "random", objective=objective, executor=pool)
+    with pytest.raises(errors.ExecutorError, match="objective 'tabular:.*' cannot be sent to worker processes .*lambda.*"
+                                                   "define it at module level or use InProcessExecutor"):
+        stuck.optimize(budget_evals=4)
+    pool.close()
+    stuck.storage.close()
+    resumed = study(tmp_path / "u.db", "random")
+    assert {t.state for t in resumed.trials} == {TrialState.WAITING}
+    resumed.optimize(budget_evals=4)
+    assert [t.state for t in resumed.trials] == [TrialState.COMPLETE] * 4
+
+
 def test_process_pool_gives_the_same_study(tmp_path: Path) -> None:
     inproc = study(tmp_path / "a.db", "local")
     inproc.optimize(budget_evals=40)
