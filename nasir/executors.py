@@ -105,15 +105,26 @@ class InProcessExecutor:
 
 
 _WORKER_OBJECTIVE: Any = None
+_WORKER_LOAD_ERROR = ""  # why the objective could not be unpickled in this worker (a module missing here, say)
 _WORKER_STARTED: Any = None  # the pool's queue of started tokens (None: no timeout, nobody listens)
 
 
+class _ObjectiveNotLoaded(Exception):
+    """Raised by a worker that could not unpickle the objective: every evaluation there would fail the same way."""
+
+
 def _init_worker(payload: bytes, started: Any) -> None:
-    global _WORKER_OBJECTIVE, _WORKER_STARTED
-    _WORKER_OBJECTIVE, _WORKER_STARTED = pickle.loads(payload), started
+    global _WORKER_OBJECTIVE, _WORKER_LOAD_ERROR, _WORKER_STARTED
+    _WORKER_STARTED = started
+    try:
+        _WORKER_OBJECTIVE = pickle.loads(payload)
+    except Exception as err:  # reported with the first task: an initializer's error would only break the pool
+        _WORKER_LOAD_ERROR = "".join(traceback.format_exception_only(type(err), err)).strip()
 
 
 def _evaluate_in_worker(token: int, arch_json: str) -> Outcome:
+    if _WORKER_LOAD_ERROR:
+        raise _ObjectiveNotLoaded(_WORKER_LOAD_ERROR)
     if _WORKER_STARTED is not None:
         _WORKER_STARTED.put(token)
     return evaluate_safely(_WORKER_OBJECTIVE, Arch.from_json(arch_json))
@@ -164,7 +175,8 @@ class ProcessPoolExecutor:
     """Evaluates in local worker processes (``concurrent.futures``, spawn context).
 
     The objective is pickled once per worker (it must be picklable: module-level classes and
-    functions); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
+    functions; one that cannot be unpickled in a worker stops the run with :class:`ExecutorError`, its
+    trials left to wait); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
     so a time budget stops new work promptly. With ``trial_timeout`` an evaluation that overruns it
     fails; a worker pool cannot stop one task, so every worker is killed and the other evaluations in
     flight start again on new workers. Workers tell when they start an evaluation through a queue, which
@@ -251,6 +263,10 @@ class ProcessPoolExecutor:
                 pool = new_pool()
                 continue
             for future in sorted(finished, key=running.get):
+                if isinstance(future.exception(), _ObjectiveNotLoaded):
+                    self._drop_pool(kill=True)
+                    raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
+                                        f"worker process: {future.exception()}")
                 deadlines.discard(future)
                 yield running.pop(future), _result(future)
             overdue = sorted(deadlines.overdue(), key=running.get)
@@ -323,8 +339,14 @@ def _result(future: futures.Future) -> Outcome:
         return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")
 
 
-def _evaluate_json(objective: Any, arch_json: str) -> Iterator[Outcome | None]:
-    """A Ray streaming task: None as it starts (its objective already unpickled), then the outcome."""
+def _evaluate_json(payload: bytes, arch_json: str) -> Iterator[Outcome | str | None]:
+    """A Ray streaming task: unpickles the objective, says None as it starts (or why the objective could not be
+    loaded, and stops), then yields the outcome."""
+    try:
+        objective = pickle.loads(payload)
+    except Exception as err:
+        yield "".join(traceback.format_exception_only(type(err), err)).strip()
+        return
     yield None
     yield evaluate_safely(objective, Arch.from_json(arch_json))
 
@@ -341,9 +363,11 @@ class RayExecutor:
         trial_timeout: seconds an evaluation may run once its task starts; an overdue task is cancelled (its worker
             killed) and fails.
 
-    The objective is shipped once per study (``ray.put``) and architectures travel as IR JSON. Each task streams a
-    first item as it starts, so the timeout leaves out scheduling and a worker's start-up. A task whose worker dies
-    fails its trial at once (Ray's task retries are off).
+    The objective is shipped once per study (``ray.put`` of its cloudpickle, so a class defined in a notebook travels
+    by value; one that cannot be loaded on a worker stops the run with :class:`ExecutorError`) and architectures
+    travel as IR JSON. Each task unpickles the objective, then streams a first item as it starts, so the timeout
+    leaves out scheduling, a worker's start-up and the loading. A task whose worker dies fails its trial at once
+    (Ray's task retries are off).
     ``close()`` shuts Ray down only if this executor started it.
     """
 
@@ -372,7 +396,12 @@ class RayExecutor:
         finish; after ``stop()`` none is launched but those in flight are awaited. A lost task fails its trial only."""
         ray = self._ray
         if objective is not self._objective:
-            self._objective, self._ref = objective, ray.put(objective)
+            try:  # Ray's cloudpickle: classes defined in a notebook or script travel by value
+                payload = ray.cloudpickle.dumps(objective)
+            except Exception as err:
+                raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to Ray workers "
+                                    f"({err})") from None
+            self._objective, self._ref = objective, ray.put(payload)
         waiting = list(enumerate(archs))
         running: dict[Any, int] = {}  # a task's item stream -> its position
         deadlines = _Deadlines(self.trial_timeout)
@@ -394,6 +423,11 @@ class RayExecutor:
                 if item is None:  # the task started
                     deadlines.start(stream)
                     continue
+                if isinstance(item, str):  # every task would fail the same way
+                    for other in running:
+                        ray.cancel(other, force=True)
+                    raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
+                                        f"Ray worker: {item}")
                 deadlines.discard(stream)
                 yield running.pop(stream), item
             for stream in sorted(deadlines.overdue(), key=running.get):

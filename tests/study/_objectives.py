@@ -78,3 +78,13 @@ class Crashes(Hangs):
 
     def misbehave(self) -> None:
         os._exit(9)
+
+
+class MissingInWorkers(TabularObjective):
+    """Cannot be unpickled (as an objective whose plugin module is installed here but not where the workers run)."""
+
+    def __init__(self) -> None:
+        super().__init__(BENCH, space)
+
+    def __setstate__(self, state: dict) -> None:
+        raise ModuleNotFoundError("No module named 'missing_plugin'")

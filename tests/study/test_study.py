@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _objectives import BENCH, Crashes, Flaky, Hangs, Logged, SlowToLoad  # noqa: E402
+from _objectives import BENCH, Crashes, Flaky, Hangs, Logged, MissingInWorkers, SlowToLoad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
 from _options import options  # noqa: E402
@@ -133,13 +133,20 @@ def test_process_pool_needs_a_worker() -> None:
     assert isinstance(info.value, ValueError)
 
 
-def test_an_objective_that_cannot_reach_the_workers_is_named_and_its_trials_wait(tmp_path: Path) -> None:
+def _unpicklable() -> Logged:
     objective = Logged()
     objective.hook = lambda value: value  # a lambda cannot be pickled
+    return objective
+
+
+@pytest.mark.parametrize("objective, message", [
+    (_unpicklable, r"objective 'tabular:.*' cannot be sent to worker processes .*lambda.*define it at module level"),
+    (MissingInWorkers, r"objective 'tabular:.*' could not be loaded in a worker process: ModuleNotFoundError: No module "
+                       r"named 'missing_plugin'")])
+def test_an_objective_that_cannot_reach_the_workers_is_named_and_its_trials_wait(tmp_path: Path, objective, message: str) -> None:
     pool = ProcessPoolExecutor(max_workers=2)
-    stuck = study(tmp_path / "u.db", "random", objective=objective, executor=pool)
-    with pytest.raises(errors.ExecutorError, match="objective 'tabular:.*' cannot be sent to worker processes .*lambda.*"
-                                                   "define it at module level or use InProcessExecutor"):
+    stuck = study(tmp_path / "u.db", "random", objective=objective(), executor=pool)
+    with pytest.raises(errors.ExecutorError, match=message):
         stuck.optimize(budget_evals=4)
     pool.close()
     stuck.storage.close()
@@ -288,6 +295,9 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         slow.optimize(budget_evals=4)
         crashing = study(tmp_path / "f.db", "random", seed=1, objective=Crashes(), executor=ray_exec)
         crashing.optimize(budget_evals=12)
+        with pytest.raises(errors.ExecutorError, match="could not be loaded in a Ray worker: ModuleNotFoundError: No module "
+                                                       "named 'missing_plugin'"):
+            study(tmp_path / "g.db", "random", objective=MissingInWorkers(), executor=ray_exec).optimize(budget_evals=4)
     finally:
         ray_exec.close()
     assert [t.number for t in crashing.trials if t.state is TrialState.FAILED] == [8, 10], "a dead worker fails its task only"
