@@ -22,6 +22,7 @@ import itertools
 import math
 import multiprocessing
 import pickle
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -115,6 +116,7 @@ class _ObjectiveNotLoaded(Exception):
 
 def _init_worker(payload: bytes, started: Any) -> None:
     global _WORKER_OBJECTIVE, _WORKER_LOAD_ERROR, _WORKER_STARTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the study process stops us
     _WORKER_STARTED = started
     try:
         _WORKER_OBJECTIVE = pickle.loads(payload)
@@ -220,7 +222,16 @@ class ProcessPoolExecutor:
 
         A worker that dies (killed for memory, a crash in native code) breaks the whole pool and every evaluation in
         flight with it. The pool is replaced; if more than one evaluation was lost they run again one at a time, so
-        only the one that kills its worker fails."""
+        only the one that kills its worker fails. On Ctrl-C, or when the caller gives up on the run, the workers are
+        killed rather than awaited (they ignore Ctrl-C, which reaches the whole process group)."""
+        try:
+            yield from self._run(objective, archs, on_start, stop)
+        except (KeyboardInterrupt, GeneratorExit):
+            self._drop_pool(kill=True)
+            raise
+
+    def _run(self, objective: Any, archs: Sequence[Arch], on_start: Callable[[int], None],
+             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
         pool = self._pool_for(objective)
         waiting = list(range(len(archs)))
         suspects: list[int] = []  # lost together with a dead worker: run again alone, before anything new

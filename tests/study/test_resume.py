@@ -79,3 +79,37 @@ def test_a_second_process_cannot_open_a_study_that_is_running(tmp_path: Path) ->
     assert [r[2] for r in rows(db)] == ["COMPLETE"] * 20, "the running process lost nothing to the refused opener"
     with Study.open(db, space, make_strategy("rea", space), Logged(), seed=7) as again:  # its holder has exited
         assert len(again) == 20
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie no one reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigint_kills_the_pools_workers_and_the_interrupted_trials_resume(tmp_path: Path) -> None:
+    """SIGINT to the study process alone (``kill -INT``, a supervisor; Ctrl-C also reaches the workers, which ignore it):
+    it kills its two workers mid-evaluation (60 s each) rather than wait for them, and the resume fails the two
+    interrupted trials as died and runs the rest."""
+    db, log = tmp_path / "study.db", tmp_path / "evals.log"
+    proc = subprocess.Popen([sys.executable, "-P", str(SCRIPT), str(db), "6", "60", str(log), "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(log.read_text().splitlines() if log.exists() else []) < 2:
+        time.sleep(0.05)
+    workers = {int(line.split()[0]) for line in log.read_text().splitlines()}
+    assert len(workers) == 2 and proc.pid not in workers
+    sent = time.time()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and out.startswith("interrupted 2") and "Traceback" not in err, err
+    assert time.time() - sent < 15, "the workers were killed, not awaited"
+    assert not any(_alive(pid) for pid in workers)
+
+    done = subprocess.run([sys.executable, "-P", str(SCRIPT), str(db), "6", "0", str(log)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    after = rows(db)
+    assert [r[2] for r in after] == ["FAILED"] * 2 + ["COMPLETE"] * 4 and all("died" in r[4] for r in after[:2])
