@@ -206,8 +206,10 @@ def _time_onnx_files(path: Path, timing: dict[str, int], options: dict[str, str]
     """Times an ONNX file, or every ``*.onnx`` of a folder (named after its manifest's trials when it has one)."""
     onnx = _need("onnx", "onnx", "timing ONNX files")
     files = sorted(path.glob("*.onnx"), key=lambda f: (len(f.name), f.name)) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
-        raise typer.BadParameter(f"{str(path)!r} is not an ONNX file or a folder holding some", param_hint="arch")
+    if path.is_dir() and not files:
+        raise typer.BadParameter(f"folder {str(path)!r} holds no .onnx file", param_hint="arch")
+    if not files[0].is_file():
+        raise typer.BadParameter(f"ONNX file {str(path)!r} does not exist", param_hint="arch")
     manifest = path / "manifest.json" if path.is_dir() else path.with_name("manifest.json")
     known = {Path(row["path"]).name: row for row in json.loads(manifest.read_text())["files"]} if manifest.is_file() else {}
     rows = []
