@@ -66,6 +66,8 @@ class SQLiteStorage:
         where = repr(str(self.path))
         if not self.path.parent.is_dir():
             raise StudyStorageError(f"the folder of {where} does not exist; create it first")
+        if self.path.is_dir():
+            raise StudyStorageError(f"{where} is a folder, not a study file; give a file path (study.db, say)")
         if self.path.is_file() and self.path.stat().st_size and self.path.read_bytes()[:16] != b"SQLite format 3\x00":
             raise StudyStorageError(f"{where} is not an SQLite database (corrupt or another kind of file); "
                                     "give a new path for the study")

@@ -342,6 +342,9 @@ def test_bad_files(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE schema_version (version INTEGER)")
     with pytest.raises(StudyStorageError, match="another application"):
         study(foreign)
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(StudyStorageError, match="'.*folder.db' is a folder, not a study file"):
+        study(tmp_path / "folder.db")
     assert isinstance(StudyStorageError("x"), errors.NasirError)
 
 
