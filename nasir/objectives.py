@@ -97,6 +97,7 @@ class FunctionObjective:
             raise DirectionError(f"directions must map {primary!r} (and any other metric) to 'maximize' or 'minimize', got {self.directions}")
         self.name = name or f"function:{getattr(fn, '__qualname__', type(fn).__name__)}:{primary}"
 
-    def evaluate(self, arch: Arch) -> dict[str, float]:
-        """The callable's metrics as floats; a missing primary or a NaN is caught by the executor, failing the trial."""
-        return {k: float(v) for k, v in self.fn(arch).items()}
+    def evaluate(self, arch: Arch) -> Mapping[str, float]:
+        """The callable's metrics; the executor turns them into floats, and fails the trial when they are not a dict
+        of numbers, lack the primary metric or hold a NaN."""
+        return self.fn(arch)

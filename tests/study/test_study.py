@@ -451,6 +451,19 @@ def test_non_finite_side_metrics_are_stored_as_strict_json(tmp_path: Path) -> No
     assert metrics["acc"] == 1.0 and math.isnan(metrics["latency"]) and math.isnan(metrics["energy"])
 
 
+@pytest.mark.parametrize("returned, error", [
+    (0.5, "objective returned 0.5 (float), not a dict of metric names to numbers"),
+    (None, "objective returned None (NoneType), not a dict of metric names to numbers"),
+    ({"size": "big"}, "objective returned 'big' (str) for 'size', not a number"),
+    ({"size": [1.0, 2.0]}, "objective returned [1.0, 2.0] (list) for 'size', not a number"),
+    ({"params": 3}, "objective returned no 'size' (got ['params'])")])
+def test_an_objective_that_returns_no_dict_of_numbers_fails_its_trials_by_name(tmp_path: Path, returned, error: str) -> None:
+    objective = FunctionObjective(lambda arch: returned, "size", {"size": "maximize"}, name="wrong")
+    wrong = study(tmp_path / "w.db", "random", objective=objective)
+    wrong.optimize(budget_evals=2)
+    assert [(t.state, t.error) for t in wrong.trials] == [(TrialState.FAILED, error)] * 2
+
+
 def test_bad_tell_input_is_named_and_leaves_the_trial_to_tell(tmp_path: Path) -> None:
     s = study(tmp_path / "t.db", "random")
     (trial,) = s.ask(1)
