@@ -1,0 +1,212 @@
+"""A local pool of worker processes: the objective is loaded once per worker, architectures travel as IR JSON; a hung
+evaluation is stopped at its timeout, and a dead worker fails only the evaluation that killed it."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import pickle
+import signal
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from nasir.errors import ExecutorConfigError, ExecutorError
+from nasir.executors.outcome import Outcome, evaluate_safely
+from nasir.executors.timeouts import Deadlines, checked_timeout, timed_out
+from nasir.ir import Arch
+
+_WORKER_OBJECTIVE: Any = None
+_WORKER_LOAD_ERROR = ""  # why the objective could not be unpickled in this worker (a module missing here, say)
+_WORKER_STARTED: Any = None  # the pool's queue of started tokens (None: no timeout, nobody listens)
+
+
+class _ObjectiveNotLoaded(Exception):
+    """Raised by a worker that could not unpickle the objective: every evaluation there would fail the same way."""
+
+
+def _init_worker(payload: bytes, started: Any) -> None:
+    global _WORKER_OBJECTIVE, _WORKER_LOAD_ERROR, _WORKER_STARTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the study process stops us
+    _WORKER_STARTED = started
+    try:
+        _WORKER_OBJECTIVE = pickle.loads(payload)
+    except Exception as err:  # reported with the first task: an initializer's error would only break the pool
+        _WORKER_LOAD_ERROR = "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def _evaluate_in_worker(token: int, arch_json: str) -> Outcome:
+    if _WORKER_LOAD_ERROR:
+        raise _ObjectiveNotLoaded(_WORKER_LOAD_ERROR)
+    if _WORKER_STARTED is not None:
+        _WORKER_STARTED.put(token)
+    return evaluate_safely(_WORKER_OBJECTIVE, Arch.from_json(arch_json))
+
+
+class ProcessPoolExecutor:
+    """Evaluates in local worker processes (``concurrent.futures``, spawn context).
+
+    The objective is pickled once per worker (it must be picklable: module-level classes and
+    functions; one that cannot be unpickled in a worker stops the run with :class:`ExecutorError`, its
+    trials left to wait); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
+    so a time budget stops new work promptly. With ``trial_timeout`` an evaluation that overruns it
+    fails; a worker pool cannot stop one task, so every worker is killed and the other evaluations in
+    flight start again on new workers. Workers tell when they start an evaluation through a queue, which
+    this process reads every ``_POLL`` seconds while one has not started.
+    """
+
+    _POLL = 0.05
+
+    name = "process_pool"
+
+    def __init__(self, max_workers: int = 2, mp_context: str = "spawn", trial_timeout: float | None = None) -> None:
+        if max_workers < 1:
+            raise ExecutorConfigError(f"max_workers must be >= 1, got {max_workers}")
+        self.max_workers, self.mp_context, self.trial_timeout = max_workers, mp_context, checked_timeout(trial_timeout)
+        self._pool: futures.ProcessPoolExecutor | None = None
+        self._objective: Any = None
+        self._started: Any = None
+        self._tokens = itertools.count()
+
+    def _pool_for(self, objective: Any) -> futures.ProcessPoolExecutor:
+        if self._pool is not None and objective is self._objective:
+            return self._pool
+        try:
+            payload = pickle.dumps(objective)
+        except Exception as err:
+            raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to worker processes "
+                                f"({err}); define it at module level or use InProcessExecutor") from None
+        self.close()
+        ctx = multiprocessing.get_context(self.mp_context)
+        # a new queue with every pool: a worker killed while writing to the old one may have left it broken
+        self._started = ctx.SimpleQueue() if self.trial_timeout is not None else None
+        self._pool = futures.ProcessPoolExecutor(self.max_workers, mp_context=ctx, initializer=_init_worker,
+                                                 initargs=(payload, self._started))
+        self._objective = objective
+        return self._pool
+
+    def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
+            stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        """Submits ``archs`` in order, at most ``max_workers`` at a time, and yields outcomes as they finish; once ``stop()``
+        is true nothing new is submitted but running evaluations are awaited and yielded.
+
+        A worker that dies (killed for memory, a crash in native code) breaks the whole pool and every evaluation in
+        flight with it. The pool is replaced; if more than one evaluation was lost they run again one at a time, so
+        only the one that kills its worker fails. On Ctrl-C, or when the caller gives up on the run, the workers are
+        killed rather than awaited (they ignore Ctrl-C, which reaches the whole process group)."""
+        try:
+            yield from self._run(objective, archs, on_start, stop)
+        except (KeyboardInterrupt, GeneratorExit):
+            self._drop_pool(kill=True)
+            raise
+
+    def _run(self, objective: Any, archs: Sequence[Arch], on_start: Callable[[int], None],
+             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
+        pool = self._pool_for(objective)
+        waiting = list(range(len(archs)))
+        suspects: list[int] = []  # lost together with a dead worker: run again alone, before anything new
+        running: dict[futures.Future, int] = {}
+        by_token: dict[int, futures.Future] = {}
+        deadlines = Deadlines(self.trial_timeout)
+
+        def submit(i: int) -> None:
+            token = next(self._tokens)
+            try:
+                future = pool.submit(_evaluate_in_worker, token, archs[i].to_json())
+            except BrokenProcessPool:  # a worker died since the last look: this one was never sent
+                future = futures.Future()
+                future.cancel()
+            running[future], by_token[token] = i, future
+            deadlines.add(future)
+
+        def new_pool() -> futures.ProcessPoolExecutor:
+            running.clear()
+            by_token.clear()
+            deadlines.clear()
+            return self._pool_for(objective)
+
+        while waiting or running or suspects:
+            if suspects and not running:
+                submit(suspects.pop(0))  # started before: run again, stop() or not
+            while not suspects and waiting and len(running) < self.max_workers and not stop():
+                i = waiting.pop(0)
+                on_start(i)
+                submit(i)
+            if not running:
+                return
+            finished, _ = futures.wait(running, timeout=deadlines.wait(self._POLL), return_when=futures.FIRST_COMPLETED)
+            while self._started is not None and not self._started.empty():
+                deadlines.start(by_token.pop(self._started.get(), None))
+            if any(future.cancelled() or _worker_died(future) for future in finished):
+                outcomes, again = self._sort_out_breakage(running)
+                yield from outcomes
+                suspects = sorted(suspects + again)
+                pool = new_pool()
+                continue
+            for future in sorted(finished, key=running.get):
+                if isinstance(future.exception(), _ObjectiveNotLoaded):
+                    self._drop_pool(kill=True)
+                    raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
+                                        f"worker process: {future.exception()}")
+                deadlines.discard(future)
+                yield running.pop(future), _result(future)
+            overdue = sorted(deadlines.overdue(), key=running.get)
+            if overdue:
+                self._drop_pool(kill=True)
+                for future in overdue:
+                    yield running.pop(future), timed_out(self.trial_timeout)
+                killed = sorted(running.values())  # in flight beside the overdue ones: started again, stop() or not
+                pool = new_pool()
+                for i in killed:
+                    submit(i)
+
+    def _sort_out_breakage(self, running: dict[futures.Future, int]) -> tuple[list[tuple[int, Outcome]], list[int]]:
+        """After a worker died: drops the pool and returns the outcomes known (evaluations that finished, and the lost
+        one when it is the only one) and the evaluations to run again alone (lost with others, or never sent)."""
+        self._drop_pool(kill=True)  # kill the rest too: a worker the pool started in a race with its breakage is never stopped by it
+        outcomes, lost, unsent = [], [], []
+        for future, i in sorted(running.items(), key=lambda item: item[1]):
+            if future.cancel() or future.cancelled():
+                unsent.append(i)
+            elif _worker_died(future):
+                lost.append(i)
+            else:
+                outcomes.append((i, _result(future)))
+        if len(lost) == 1:
+            outcomes.append((lost[0], Outcome(error="worker process died while evaluating this architecture (killed for "
+                                                    "memory, say, or a crash in native code)")))
+            lost = []
+        return outcomes, lost + unsent
+
+    def _drop_pool(self, kill: bool) -> None:
+        """Drops a broken pool, or kills every worker process first (the only way to stop a running task of a pool)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Shuts the worker pool down (waiting for running evaluations, cancelling queued ones); the next run starts a new one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._started is not None:
+            self._started.close()
+            self._started = None
+
+
+def _worker_died(future: futures.Future) -> bool:
+    """Whether a settled, uncancelled future failed because its pool broke (a worker died)."""
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
+def _result(future: futures.Future) -> Outcome:
+    try:
+        return future.result()
+    except Exception as err:  # e.g. a result that cannot be sent back
+        return Outcome(error=f"worker process failed: {type(err).__name__}: {err}")
