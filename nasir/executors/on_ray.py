@@ -57,7 +57,11 @@ class RayExecutor:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, **(init_kwargs or {}))
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, **(init_kwargs or {}))
+            except ConnectionError as err:
+                raise ExecutorError(f"cannot reach the Ray cluster at {address!r} ({err}); start one (ray start --head) or "
+                                    "give no address for a local Ray instance") from None
         self.max_workers = max_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         # no retries: a cell that killed its worker (out of memory, say) would kill the next one too
         self._task = ray.remote(num_cpus=num_cpus, num_returns="streaming", max_retries=0)(_evaluate_json)

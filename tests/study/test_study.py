@@ -311,6 +311,20 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     assert failed and all("simulated out-of-memory" in t.error or "returned nan" in t.error for t in failed)
 
 
+def test_a_ray_cluster_that_cannot_be_reached_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray")
+    from ray._private.services import find_gcs_addresses
+
+    from nasir.executors import RayExecutor
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    if ray.is_initialized() or find_gcs_addresses():
+        pytest.skip("a Ray instance runs on this machine: 'auto' would reach it")
+    with pytest.raises(errors.ExecutorError, match=r"cannot reach the Ray cluster at 'auto' \(Could not find any running Ray "
+                                                   r"instance.*\); start one \(ray start --head\)"):
+        RayExecutor(address="auto")
+
+
 def test_budgets(tmp_path: Path) -> None:
     s = study(tmp_path / "b.db", "random")
     for kwargs, message in (({"budget_evals": 0}, "budget_evals must be an int >= 1"), ({"budget_seconds": 0}, "positive finite"),
