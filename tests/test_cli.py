@@ -157,6 +157,9 @@ def _nb101_json() -> str:
     (("export", "--study", "STUDY", "--pareto", "cifar10/test_acc,latency_ms"), "needs two or more metrics its trials hold"),
     (("export", "--study", "STUDY", "--top", "2", "-o", "binary.txt"), "'binary.txt' is a file; with --top or --pareto"),
     (("bench", "proxies", "--truth", "cifar10"), "'cifar10' is not DATASET/METRIC"),
+    (("search", "--space", "mobilenet", "--objective", "naswot", "--storage", "new.db"),
+     "Invalid value for --objective: naswot read(s) images, and the shipped CIFAR-10 sample holds (3, 32, 32) images but "
+     "space 'mobilenet' takes (3, 224, 224)"),
     (("export", "{\"schema_version\": 1, \"nodes\": \"x\", \"edges\": []}"), "nodes and edges must be lists of objects"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str, study: Path, tmp_path: Path,
@@ -429,6 +432,23 @@ def test_score_prints_proxies_and_ground_truth(tmp_path: Path) -> None:
     assert [r["arch"] for r in rows] == [CELL, EMPTY]
     assert rows[0]["scores"]["meco"] > 0 and rows[0]["cifar10/test_acc"] == pytest.approx(94.373, abs=1e-3)
     assert rows[1]["scores"] == {"synflow": None, "meco": None}  # -inf is not JSON: degenerate cells give null
+
+
+def test_a_space_of_other_images_is_scored_by_the_proxies_that_read_none(tmp_path: Path) -> None:
+    """MobileNet networks take 224x224 images: SynFlow and MeCo build their own input of that shape, while a proxy
+    that reads images is refused up front (the shipped sample is CIFAR-10's 32x32), naming the ones that would run."""
+    from nasir.space import SPACES
+    from nasir.spaces import load_builtin
+
+    load_builtin()
+    mobilenet = SPACES.get("mobilenet")
+    arch = mobilenet.format(mobilenet.sample(np.random.default_rng(1)))
+    scored = run("score", "--space", "mobilenet", "--proxy", "synflow,meco", "--json", "--quiet", arch)
+    assert scored.returncode == 0, scored.stderr
+    assert all(np.isfinite(v) for v in json.loads(scored.stdout)[0]["scores"].values())
+    refused = run("score", "--space", "mobilenet", "--proxy", "synflow,snip", arch)
+    assert refused.returncode == 2 and "snip read(s) images" in refused.stderr and "(3, 224, 224)" in refused.stderr
+    assert "use proxies that read none (az_expressivity, az_progressivity, az_trainability, flops, meco, params, synflow)" in refused.stderr
 
 
 def test_export_and_latency_from_an_arch_or_a_study(study: Path, tmp_path: Path) -> None:

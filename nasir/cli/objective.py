@@ -27,6 +27,29 @@ def check_proxies(names: Sequence[str], framework: str = "torch") -> Any:
     return frontend
 
 
+SAMPLE_SHAPE = (3, 32, 32)  # the shipped CIFAR-10 sample's images (C, H, W)
+
+
+def space_input_shape(space: Any) -> tuple[int, ...]:
+    """The (C, H, W) images a space's networks take (from one sampled network: the IR knows its shapes)."""
+    import numpy as np
+
+    return tuple(space.network(space.sample(np.random.default_rng(0))).input_shape)
+
+
+def check_images_fit(names: Sequence[str], input_shape: tuple[int, ...], space_name: str, option: str = "--proxy") -> None:
+    """Refuses proxies that read images for networks that take other images than the shipped sample's: every
+    evaluation would fail on the mismatch. Proxies that read none run on any input shape."""
+    from nasir.proxies import PROXIES
+
+    readers = [n for n in names if PROXIES.get(n).needs & {"data", "labels"}]
+    if readers and tuple(input_shape) != SAMPLE_SHAPE:
+        free = ", ".join(n for n in PROXIES.names() if not PROXIES.get(n).needs & {"data", "labels"})
+        raise typer.BadParameter(f"{', '.join(readers)} read(s) images, and the shipped CIFAR-10 sample holds {SAMPLE_SHAPE} "
+                                 f"images but space {space_name!r} takes {tuple(input_shape)}; use proxies that read none "
+                                 f"({free}), or score from Python with your own nasir.data.ImageData", param_hint=option)
+
+
 def check_proxy_options(options: dict[str, dict[str, Any]], framework: str = "torch") -> None:
     """Refuses an option a proxy's implementation does not take, or an unknown GenNAS task, before the search: every
     trial would otherwise fail on it, stored under an objective named after the bad option."""
@@ -52,15 +75,20 @@ class NetworkProxyScores:
     """Scores networks with zero-cost proxies in one framework on the shipped CIFAR-10 sample (one seeded batch per size).
 
     ``options``: ``{proxy: {option: value}}`` overriding a proxy's reference settings (e.g. GenNAS's ``task``).
+    ``input_shape``: the images the networks take; other than the sample's, only proxies that read no images are
+    accepted, and they get no data (they build their own input of the network's shape).
     """
 
     def __init__(self, names: Sequence[str], seed: int = 0, threads: int = 1, framework: str = "torch",
-                 options: dict[str, dict[str, Any]] | None = None) -> None:
+                 options: dict[str, dict[str, Any]] | None = None, input_shape: tuple[int, ...] = SAMPLE_SHAPE,
+                 space_name: str = "nb201") -> None:
+        check_images_fit(names, input_shape, space_name)
         self.frontend = check_proxies(names, framework)
         self.frontend.set_threads(threads)
         from nasir.data import load_sample
 
-        self.names, self.seed, self.data, self.options = list(names), seed, load_sample(), options or {}
+        data = load_sample() if tuple(input_shape) == SAMPLE_SHAPE else None
+        self.names, self.seed, self.data, self.options = list(names), seed, data, options or {}
 
     def __call__(self, network: Any) -> dict[str, float]:
         """``{proxy: score}``, higher is better; a degenerate network scores -inf (no warning printed)."""
@@ -103,6 +131,8 @@ class SearchObjective:
             raise typer.BadParameter(f"unknown term {unknown[0]!r}: use tabular, params, flops, latency or a proxy "
                                      f"({', '.join(PROXIES)})", param_hint="--objective")
         self.proxies = proxies
+        self.input_shape = space_input_shape(_space(space)) if proxies else SAMPLE_SHAPE
+        check_images_fit(proxies, self.input_shape, space, "--objective")
         self.directions = self._directions()
         self.primary = next(iter(self._metrics(self.terms[0])))
         self.name = (f"cli:{','.join(self.terms)}" + (":truth" if self.truth and "tabular" not in self.terms else "")
@@ -140,7 +170,8 @@ class SearchObjective:
                 self._state["truth"] = TabularObjective(NB201Benchmark.default(), self._state["space"])
             if self.proxies:
                 options = {name: opts for name, opts in self.options.items() if opts}
-                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads, self.framework, options)
+                self._state["proxies"] = NetworkProxyScores(self.proxies, self.seed, self.threads, self.framework, options,
+                                                            self.input_shape, self.space_name)
             if "latency" in self.terms:
                 self._state["measure"] = _need("nasir.backends.onnx", "onnx", "measuring latency").measure
         return self._state

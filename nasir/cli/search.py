@@ -15,7 +15,7 @@ from nasir.cli._app import (
     _echo_json, _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs,
     _space, app, check_output, console, notes, storage_path, writing,
 )
-from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies, check_proxy_options
+from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies, check_proxy_options, space_input_shape
 
 
 # ---------------------------------------------------------------------- score
@@ -41,7 +41,8 @@ def score(
     """
     sp = _space(space)
     cells = _read_archs(sp, archs or [], file)
-    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads, framework)
+    scorer = NetworkProxyScores(_names(proxy, "--proxy"), seed, threads, framework, input_shape=space_input_shape(sp),
+                                space_name=sp.name)
     bench = _nb201_bench() if sp.name == "nb201" else None
     rows = []
     with _progress(len(cells), "scoring", quiet or len(cells) < 3) as advance:
@@ -54,8 +55,10 @@ def score(
     if as_json:
         _echo_json(rows)
         return
-    table = Table(*scorer.names, *([TRUTH_ACC] if bench else []), title=f"zero-cost proxies ({framework}, seed {seed})")
-    table.add_column("architecture", no_wrap=True)
+    table = Table(title=f"zero-cost proxies ({framework}, seed {seed})")
+    for name in [*scorer.names, *([TRUTH_ACC] if bench else [])]:
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), 9))  # a long arch is cut instead
+    table.add_column("architecture", overflow="fold")
     for row in rows:
         table.add_row(*(_fmt(v) for v in row["scores"].values()), *([f"{row[TRUTH_ACC]:.2f}"] if bench else []), row["arch"])
     console.print(table)
