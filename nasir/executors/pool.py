@@ -1,12 +1,16 @@
 """A local pool of worker processes: the objective is loaded once per worker, architectures travel as IR JSON; a hung
-evaluation is stopped at its timeout, and a dead worker fails only the evaluation that killed it."""
+evaluation is stopped at its timeout, a dead worker fails only the evaluation that killed it, and the workers end
+with the study process however it ends (Ctrl-C, SIGKILL)."""
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
@@ -30,11 +34,20 @@ class _ObjectiveNotLoaded(Exception):
 def _init_worker(payload: bytes, started: Any) -> None:
     global _WORKER_OBJECTIVE, _WORKER_LOAD_ERROR, _WORKER_STARTED
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the study process stops us
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="nasir-parent-watch", daemon=True).start()
     _WORKER_STARTED = started
     try:
         _WORKER_OBJECTIVE = pickle.loads(payload)
     except Exception as err:  # reported with the first task: an initializer's error would only break the pool
         _WORKER_LOAD_ERROR = "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    """Ends this worker as soon as the study process is gone (SIGKILL, say): an orphan would run its evaluation on."""
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 def _evaluate_in_worker(token: int, arch_json: str) -> Outcome:

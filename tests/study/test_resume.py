@@ -113,3 +113,23 @@ def test_sigint_kills_the_pools_workers_and_the_interrupted_trials_resume(tmp_pa
     assert done.returncode == 0, done.stderr
     after = rows(db)
     assert [r[2] for r in after] == ["FAILED"] * 2 + ["COMPLETE"] * 4 and all("died" in r[4] for r in after[:2])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_pools_workers_end_with_a_sigkilled_study_process(tmp_path: Path) -> None:
+    """A study process killed with SIGKILL cannot stop its workers: they watch it and end at once rather than run
+    their evaluations (60 s here; an hour of training on a GPU elsewhere) as orphans."""
+    db, log = tmp_path / "study.db", tmp_path / "evals.log"
+    proc = subprocess.Popen([sys.executable, "-P", str(SCRIPT), str(db), "6", "60", str(log), "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(log.read_text().splitlines() if log.exists() else []) < 2:
+        time.sleep(0.05)
+    workers = {int(line.split()[0]) for line in log.read_text().splitlines()}
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "an orphaned worker ran on"
