@@ -71,7 +71,8 @@ class RayExecutor:
     def run(self, objective: Any, archs: Sequence[Arch], *, on_start: Callable[[int], None],
             stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
         """Launches one Ray task per architecture in order, at most ``max_workers`` in flight, yielding outcomes as tasks
-        finish; after ``stop()`` none is launched but those in flight are awaited. A lost task fails its trial only."""
+        finish; after ``stop()`` none is launched but those in flight are awaited. A lost task fails its trial only. On
+        Ctrl-C, or when the caller gives up on the run, the tasks in flight are cancelled (a cluster would run them on)."""
         ray = self._ray
         if objective is not self._objective:
             try:  # Ray's cloudpickle: classes defined in a notebook or script travel by value
@@ -80,8 +81,18 @@ class RayExecutor:
                 raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to Ray workers "
                                     f"({err})") from None
             self._objective, self._ref = objective, ray.put(payload)
-        waiting = list(enumerate(archs))
         running: dict[Any, int] = {}  # a task's item stream -> its position
+        try:
+            yield from self._run(objective, archs, on_start, stop, running)
+        except BaseException:  # Ctrl-C, an abandoned run, an objective that cannot load
+            for stream in running:
+                ray.cancel(stream, force=True)
+            raise
+
+    def _run(self, objective: Any, archs: Sequence[Arch], on_start: Callable[[int], None], stop: Callable[[], bool],
+             running: dict[Any, int]) -> Iterator[tuple[int, Outcome]]:
+        ray = self._ray
+        waiting = list(enumerate(archs))
         deadlines = Deadlines(self.trial_timeout)
         while waiting or running:
             while waiting and len(running) < self.max_workers and not stop():
@@ -102,8 +113,6 @@ class RayExecutor:
                     deadlines.start(stream)
                     continue
                 if isinstance(item, str):  # every task would fail the same way
-                    for other in running:
-                        ray.cancel(other, force=True)
                     raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
                                         f"Ray worker: {item}")
                 deadlines.discard(stream)

@@ -6,6 +6,7 @@ import logging
 import math
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -298,6 +299,15 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         with pytest.raises(errors.ExecutorError, match="could not be loaded in a Ray worker: ModuleNotFoundError: No module "
                                                        "named 'missing_plugin'"):
             study(tmp_path / "g.db", "random", objective=MissingInWorkers(), executor=ray_exec).optimize(budget_evals=4)
+        abandoned = ray_exec.run(Hangs(), [hung.trials[0].arch, hung.trials[8].arch], on_start=lambda i: None, stop=lambda: False)
+        assert next(abandoned)[0] == 0
+        abandoned.close()  # as a callback's error or Ctrl-C does: the hung cell's task is cancelled, not left to hang
+        import ray
+
+        deadline = time.time() + 20
+        while time.time() < deadline and ray.available_resources().get("CPU", 0) < 2:
+            time.sleep(0.1)
+        assert ray.available_resources().get("CPU", 0) == 2, "the abandoned run's task still holds a CPU"
     finally:
         ray_exec.close()
     assert [t.number for t in crashing.trials if t.state is TrialState.FAILED] == [8, 10], "a dead worker fails its task only"
