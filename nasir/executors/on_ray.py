@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pickle
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from nasir.errors import ExecutorError, MissingDependencyError
-from nasir.executors.outcome import Outcome, evaluate_safely
+from nasir.executors.outcome import Outcome, error_text, evaluate_safely, objective_label
 from nasir.executors.timeouts import Deadlines, checked_timeout, timed_out
 from nasir.ir import Arch
 
@@ -19,7 +18,7 @@ def _evaluate_json(payload: bytes, arch_json: str) -> Iterator[Outcome | str | N
     try:
         objective = pickle.loads(payload)
     except Exception as err:
-        yield "".join(traceback.format_exception_only(type(err), err)).strip()
+        yield error_text(err)
         return
     yield None
     yield evaluate_safely(objective, Arch.from_json(arch_json))
@@ -78,7 +77,7 @@ class RayExecutor:
             try:  # Ray's cloudpickle: classes defined in a notebook or script travel by value
                 payload = ray.cloudpickle.dumps(objective)
             except Exception as err:
-                raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to Ray workers "
+                raise ExecutorError(f"objective {objective_label(objective)} cannot be sent to Ray workers "
                                     f"({err})") from None
             self._objective, self._ref = objective, ray.put(payload)
         running: dict[Any, int] = {}  # a task's item stream -> its position
@@ -113,7 +112,7 @@ class RayExecutor:
                     deadlines.start(stream)
                     continue
                 if isinstance(item, str):  # every task would fail the same way
-                    raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
+                    raise ExecutorError(f"objective {objective_label(objective)} could not be loaded in a "
                                         f"Ray worker: {item}")
                 deadlines.discard(stream)
                 yield running.pop(stream), item

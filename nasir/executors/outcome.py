@@ -33,9 +33,19 @@ def evaluate_safely(objective: Any, arch: Arch) -> Outcome:
     try:
         returned = objective.evaluate(arch)
     except Exception as err:  # an objective failure must not stop the study
-        return Outcome(error="".join(traceback.format_exception_only(type(err), err)).strip(), seconds=time.perf_counter() - start)
+        return Outcome(error=error_text(err), seconds=time.perf_counter() - start)
     metrics, error = _checked(returned, objective.primary)
     return Outcome(metrics if not error else {k: v for k, v in metrics.items() if math.isfinite(v)}, error, time.perf_counter() - start)
+
+
+def error_text(err: BaseException) -> str:
+    """An exception as one line, "Type: message", as trials and executor errors show it."""
+    return "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def objective_label(objective: Any) -> str:
+    """How executor errors name an objective: its ``name``, quoted."""
+    return repr(getattr(objective, "name", objective))
 
 
 def _checked(returned: Any, primary: str) -> tuple[dict[str, float], str]:

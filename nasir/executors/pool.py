@@ -11,14 +11,13 @@ import os
 import pickle
 import signal
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from nasir.errors import ExecutorConfigError, ExecutorError
-from nasir.executors.outcome import Outcome, evaluate_safely
+from nasir.executors.outcome import Outcome, error_text, evaluate_safely, objective_label
 from nasir.executors.timeouts import Deadlines, checked_timeout, timed_out
 from nasir.ir import Arch
 
@@ -41,7 +40,7 @@ def _init_worker(payload: bytes, started: Any) -> None:
     try:
         _WORKER_OBJECTIVE = pickle.loads(payload)
     except Exception as err:  # reported with the first task: an initializer's error would only break the pool
-        _WORKER_LOAD_ERROR = "".join(traceback.format_exception_only(type(err), err)).strip()
+        _WORKER_LOAD_ERROR = error_text(err)
 
 
 def _exit_with(parent_sentinel: int) -> None:
@@ -89,7 +88,7 @@ class ProcessPoolExecutor:
         try:
             payload = pickle.dumps(objective)
         except Exception as err:
-            raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} cannot be sent to worker processes "
+            raise ExecutorError(f"objective {objective_label(objective)} cannot be sent to worker processes "
                                 f"({err}); define it at module level or use InProcessExecutor") from None
         self.close()
         ctx = multiprocessing.get_context(self.mp_context)
@@ -161,7 +160,7 @@ class ProcessPoolExecutor:
             for future in sorted(finished, key=running.get):
                 if isinstance(future.exception(), _ObjectiveNotLoaded):
                     self._drop_pool(kill=True)
-                    raise ExecutorError(f"objective {getattr(objective, 'name', objective)!r} could not be loaded in a "
+                    raise ExecutorError(f"objective {objective_label(objective)} could not be loaded in a "
                                         f"worker process: {future.exception()}")
                 deadlines.discard(future)
                 yield running.pop(future), _result(future)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 

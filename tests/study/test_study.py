@@ -277,6 +277,8 @@ def test_a_dead_worker_fails_only_its_own_trial(tmp_path: Path) -> None:
 
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
     """A real local Ray instance (two CPUs), one task per architecture."""
+    import ray
+
     from nasir.executors import RayExecutor
 
     inproc = study(tmp_path / "a.db", "rea")
@@ -302,8 +304,6 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         abandoned = ray_exec.run(Hangs(), [hung.trials[0].arch, hung.trials[8].arch], on_start=lambda i: None, stop=lambda: False)
         assert next(abandoned)[0] == 0
         abandoned.close()  # as a callback's error or Ctrl-C does: the hung cell's task is cancelled, not left to hang
-        import ray
-
         deadline = time.time() + 20
         while time.time() < deadline and ray.available_resources().get("CPU", 0) < 2:
             time.sleep(0.1)
@@ -322,7 +322,7 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
 
 
 def test_a_ray_cluster_that_cannot_be_reached_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    ray = pytest.importorskip("ray")
+    import ray
     from ray._private.services import find_gcs_addresses
 
     from nasir.executors import RayExecutor
