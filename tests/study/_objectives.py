@@ -45,13 +45,17 @@ class Flaky(TabularObjective):
 
 
 class Hangs(TabularObjective):
-    """Never finishes cells whose first edge is ``none`` (a hung training, say); the others are table look-ups."""
+    """Never finishes cells whose first edge is ``none`` (a hung training, say), creating the file ``mark`` (if given)
+    as it hangs; the others are table look-ups."""
 
-    def __init__(self) -> None:
+    def __init__(self, mark: str | None = None) -> None:
         super().__init__(BENCH, space)
+        self.mark = mark
 
     def evaluate(self, arch):
         if space.to_ops(arch)[0] == "none":
+            if self.mark:
+                open(self.mark, "w").close()
             self.misbehave()
         return super().evaluate(arch)
 

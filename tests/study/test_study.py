@@ -301,10 +301,16 @@ def test_ray_gives_the_same_study(tmp_path: Path) -> None:
         with pytest.raises(errors.ExecutorError, match="could not be loaded in a Ray worker: ModuleNotFoundError: No module "
                                                        "named 'missing_plugin'"):
             study(tmp_path / "g.db", "random", objective=MissingInWorkers(), executor=ray_exec).optimize(budget_evals=4)
-        abandoned = ray_exec.run(Hangs(), [hung.trials[0].arch, hung.trials[8].arch], on_start=lambda i: None, stop=lambda: False)
+        mark = tmp_path / "hanging"
+        abandoned = ray_exec.run(Hangs(str(mark)), [hung.trials[0].arch, hung.trials[8].arch], on_start=lambda i: None,
+                                 stop=lambda: False)
         assert next(abandoned)[0] == 0
+        deadline = time.time() + 60  # the hung cell's task runs (a task still waiting for a worker is Ray's to drop)
+        while time.time() < deadline and not mark.exists():
+            time.sleep(0.1)
+        assert mark.exists(), "the hung cell's task never started"
         abandoned.close()  # as a callback's error or Ctrl-C does: the hung cell's task is cancelled, not left to hang
-        deadline = time.time() + 20
+        deadline = time.time() + 60
         while time.time() < deadline and ray.available_resources().get("CPU", 0) < 2:
             time.sleep(0.1)
         assert ray.available_resources().get("CPU", 0) == 2, "the abandoned run's task still holds a CPU"
