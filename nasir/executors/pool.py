@@ -11,6 +11,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
@@ -23,7 +24,7 @@ from nasir.ir import Arch
 
 _WORKER_OBJECTIVE: Any = None
 _WORKER_LOAD_ERROR = ""  # why the objective could not be unpickled in this worker (a module missing here, say)
-_WORKER_STARTED: Any = None  # the pool's queue of started tokens (None: no timeout, nobody listens)
+_WORKER_STARTED: Any = None  # the pool's queue of (token, worker pid): which worker started which evaluation
 
 
 class _ObjectiveNotLoaded(Exception):
@@ -52,8 +53,7 @@ def _exit_with(parent_sentinel: int) -> None:
 def _evaluate_in_worker(token: int, arch_json: str) -> Outcome:
     if _WORKER_LOAD_ERROR:
         raise _ObjectiveNotLoaded(_WORKER_LOAD_ERROR)
-    if _WORKER_STARTED is not None:
-        _WORKER_STARTED.put(token)
+    _WORKER_STARTED.put((token, os.getpid()))
     return evaluate_safely(_WORKER_OBJECTIVE, Arch.from_json(arch_json))
 
 
@@ -65,11 +65,16 @@ class ProcessPoolExecutor:
     trials left to wait); architectures travel as IR JSON. At most ``max_workers`` evaluations are in flight,
     so a time budget stops new work promptly. With ``trial_timeout`` an evaluation that overruns it
     fails; a worker pool cannot stop one task, so every worker is killed and the other evaluations in
-    flight start again on new workers. Workers tell when they start an evaluation through a queue, which
-    this process reads every ``_POLL`` seconds while one has not started.
+    flight start again on new workers. Workers tell which evaluation they start, and in which process, through a
+    queue: the timeout counts from then (the queue is read every ``_POLL`` seconds while one has not started),
+    and a dead worker's evaluation is known.
     """
 
     _POLL = 0.05
+    # seconds between looks for a dead worker: CPython's pool only notices the death of a worker started after its last
+    # wake-up (a result, a submit) at the next one, so a worker killed beside long evaluations went unseen until one
+    # of them finished, and the pool broke then, taking the others down with it
+    _WATCH = 0.5
 
     name = "process_pool"
 
@@ -93,7 +98,7 @@ class ProcessPoolExecutor:
         self.close()
         ctx = multiprocessing.get_context(self.mp_context)
         # a new queue with every pool: a worker killed while writing to the old one may have left it broken
-        self._started = ctx.SimpleQueue() if self.trial_timeout is not None else None
+        self._started = ctx.SimpleQueue()
         self._pool = futures.ProcessPoolExecutor(self.max_workers, mp_context=ctx, initializer=_init_worker,
                                                  initargs=(payload, self._started))
         self._objective = objective
@@ -105,9 +110,11 @@ class ProcessPoolExecutor:
         is true nothing new is submitted but running evaluations are awaited and yielded.
 
         A worker that dies (killed for memory, a crash in native code) breaks the whole pool and every evaluation in
-        flight with it. The pool is replaced; if more than one evaluation was lost they run again one at a time, so
-        only the one that kills its worker fails. On Ctrl-C, or when the caller gives up on the run, the workers are
-        killed rather than awaited (they ignore Ctrl-C, which reaches the whole process group)."""
+        flight with it. The pool is replaced. The evaluation the dead worker was running fails and the others lost
+        with it run again side by side; when that worker cannot be told (it died before saying what it ran, or a
+        second process died) they run again one at a time, so only the one that kills its worker fails. On Ctrl-C,
+        or when the caller gives up on the run, the workers are killed rather than awaited (they ignore Ctrl-C, which
+        reaches the whole process group)."""
         try:
             yield from self._run(objective, archs, on_start, stop)
         except (KeyboardInterrupt, GeneratorExit):
@@ -118,9 +125,11 @@ class ProcessPoolExecutor:
              stop: Callable[[], bool]) -> Iterator[tuple[int, Outcome]]:
         pool = self._pool_for(objective)
         waiting = list(range(len(archs)))
-        suspects: list[int] = []  # lost together with a dead worker: run again alone, before anything new
+        again: list[int] = []  # stopped through no fault of their own: run again before anything new, stop() or not
+        suspects: list[int] = []  # lost with a dead worker that cannot be told: run again alone, before anything new
         running: dict[futures.Future, int] = {}
         by_token: dict[int, futures.Future] = {}
+        ran_on: dict[futures.Future, int] = {}  # an evaluation in flight -> the pid of the worker that started it
         deadlines = Deadlines(self.trial_timeout)
 
         def submit(i: int) -> None:
@@ -136,25 +145,36 @@ class ProcessPoolExecutor:
         def new_pool() -> futures.ProcessPoolExecutor:
             running.clear()
             by_token.clear()
+            ran_on.clear()
             deadlines.clear()
             return self._pool_for(objective)
 
-        while waiting or running or suspects:
-            if suspects and not running:
-                submit(suspects.pop(0))  # started before: run again, stop() or not
-            while not suspects and waiting and len(running) < self.max_workers and not stop():
-                i = waiting.pop(0)
-                on_start(i)
-                submit(i)
+        while waiting or running or suspects or again:
+            if suspects:
+                if not running:
+                    submit(suspects.pop(0))
+            else:
+                while again and len(running) < self.max_workers:
+                    submit(again.pop(0))
+                while not again and waiting and len(running) < self.max_workers and not stop():
+                    i = waiting.pop(0)
+                    on_start(i)
+                    submit(i)
             if not running:
                 return
-            finished, _ = futures.wait(running, timeout=deadlines.wait(self._POLL), return_when=futures.FIRST_COMPLETED)
-            while self._started is not None and not self._started.empty():
-                deadlines.start(by_token.pop(self._started.get(), None))
-            if any(future.cancelled() or _worker_died(future) for future in finished):
-                outcomes, again = self._sort_out_breakage(running)
+            due = deadlines.wait(self._POLL)
+            finished, _ = futures.wait(running, timeout=self._WATCH if due is None else min(due, self._WATCH),
+                                       return_when=futures.FIRST_COMPLETED)
+            while not self._started.empty():
+                token, pid = self._started.get()
+                future = by_token.pop(token, None)
+                deadlines.start(future)
+                if future is not None:
+                    ran_on[future] = pid
+            if any(future.cancelled() or _worker_died(future) for future in finished) or _a_worker_ended(pool):
+                outcomes, rerun, alone = self._sort_out_breakage(running, ran_on)
                 yield from outcomes
-                suspects = sorted(suspects + again)
+                again, suspects = sorted(again + rerun), sorted(suspects + alone)
                 pool = new_pool()
                 continue
             for future in sorted(finished, key=running.get):
@@ -169,14 +189,15 @@ class ProcessPoolExecutor:
                 self._drop_pool(kill=True)
                 for future in overdue:
                     yield running.pop(future), timed_out(self.trial_timeout)
-                killed = sorted(running.values())  # in flight beside the overdue ones: started again, stop() or not
+                again = sorted(again + list(running.values()))  # in flight beside the overdue ones
                 pool = new_pool()
-                for i in killed:
-                    submit(i)
 
-    def _sort_out_breakage(self, running: dict[futures.Future, int]) -> tuple[list[tuple[int, Outcome]], list[int]]:
-        """After a worker died: drops the pool and returns the outcomes known (evaluations that finished, and the lost
-        one when it is the only one) and the evaluations to run again alone (lost with others, or never sent)."""
+    def _sort_out_breakage(self, running: dict[futures.Future, int], ran_on: dict[futures.Future, int]
+                           ) -> tuple[list[tuple[int, Outcome]], list[int], list[int]]:
+        """After a worker died: drops the pool and returns the outcomes known (evaluations that finished, and the one
+        that killed its worker when it can be told), the evaluations to run again side by side (lost through no fault
+        of their own, or never sent) and those to run again alone (lost when the dead worker's cannot be told)."""
+        died = _died_on_their_own(self._pool)  # before the kill below
         self._drop_pool(kill=True)  # kill the rest too: a worker the pool started in a race with its breakage is never stopped by it
         outcomes, lost, unsent = [], [], []
         for future, i in sorted(running.items(), key=lambda item: item[1]):
@@ -186,11 +207,16 @@ class ProcessPoolExecutor:
                 lost.append(i)
             else:
                 outcomes.append((i, _result(future)))
-        if len(lost) == 1:
-            outcomes.append((lost[0], Outcome(error="worker process died while evaluating this architecture (killed for "
-                                                    "memory, say, or a crash in native code)")))
-            lost = []
-        return outcomes, lost + unsent
+        culprits = [i for future, i in running.items() if i in lost and ran_on.get(future) in died]
+        if len(died) == 1 and len(culprits) == 1:  # one worker died, running this evaluation: the others are innocent
+            rerun, alone = [i for i in lost if i not in culprits], []
+        elif len(lost) == 1:
+            culprits, rerun, alone = lost, [], []
+        else:  # not told apart (several died, or one that had not said what it ran): alone, each shows whether it kills
+            culprits, rerun, alone = [], [], lost
+        outcomes += [(i, Outcome(error="worker process died while evaluating this architecture (killed for memory, "
+                                       "say, or a crash in native code)")) for i in culprits]
+        return outcomes, rerun + unsent, alone
 
     def _drop_pool(self, kill: bool) -> None:
         """Drops a broken pool, or kills every worker process first (the only way to stop a running task of a pool)."""
@@ -210,6 +236,26 @@ class ProcessPoolExecutor:
         if self._started is not None:
             self._started.close()
             self._started = None
+
+
+def _died_on_their_own(pool: futures.ProcessPoolExecutor | None) -> set[int]:
+    """The pids of the pool's workers that have ended other than by the SIGTERM a broken pool sends the rest."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    ended = multiprocessing.connection.wait([process.sentinel for process in processes], timeout=0)
+    died = set()
+    for process in (process for process in processes if process.sentinel in ended):
+        deadline = time.monotonic() + 1.0
+        while process.exitcode is None and time.monotonic() < deadline:  # the pool's thread is reaping it: its code is due
+            time.sleep(0.01)
+        if process.exitcode != -signal.SIGTERM:
+            died.add(process.pid)
+    return died
+
+
+def _a_worker_ended(pool: futures.ProcessPoolExecutor) -> bool:
+    """Whether one of the pool's workers has ended (a live pool's workers end only by dying)."""
+    sentinels = [process.sentinel for process in list((getattr(pool, "_processes", None) or {}).values())]
+    return bool(sentinels) and bool(multiprocessing.connection.wait(sentinels, timeout=0))
 
 
 def _worker_died(future: futures.Future) -> bool:

@@ -14,7 +14,8 @@ BENCH = NB201Benchmark.default()
 
 
 class Logged(TabularObjective):
-    """A tabular objective that appends each evaluated hash to a file and may sleep (to be killed mid-trial)."""
+    """A tabular objective that appends ``pid hash start-time`` to a file for each evaluation and may sleep (to be killed
+    mid-trial)."""
 
     def __init__(self, log: str | None = None, pause: float = 0.0) -> None:
         super().__init__(BENCH, space)
@@ -23,7 +24,7 @@ class Logged(TabularObjective):
     def evaluate(self, arch):
         if self.log:
             with open(self.log, "a") as f:
-                f.write(f"{os.getpid()} {arch.canonical_hash()}\n")
+                f.write(f"{os.getpid()} {arch.canonical_hash()} {time.time()}\n")
         time.sleep(self.pause)
         return super().evaluate(arch)
 
@@ -82,6 +83,34 @@ class Crashes(Hangs):
 
     def misbehave(self) -> None:
         os._exit(9)
+
+
+class CrashesBeside:
+    """Takes ``pause`` seconds over each cell, logging as :class:`Logged` does, and scores it by its count of ops that
+    are not ``none``; on cells whose first edge is ``none`` it waits until ``beside`` evaluations have started (as the
+    log shows), then ends its worker abruptly, so that exactly those are in flight when it dies. Holds no table, so
+    that workers start quickly. Only for worker processes."""
+
+    primary = "ops"
+
+    def __init__(self, log: str, pause: float, beside: int = 2) -> None:
+        self.log, self.pause, self.beside = log, pause, beside
+
+    def evaluate(self, arch):
+        ops = space.to_ops(arch)
+        if ops[0] == "none":
+            deadline = time.time() + 60
+            while time.time() < deadline and len(_lines(self.log)) < self.beside:
+                time.sleep(0.05)
+            os._exit(9)
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()} {arch.canonical_hash()} {time.time()}\n")
+        time.sleep(self.pause)
+        return {"ops": float(sum(op != "none" for op in ops))}
+
+
+def _lines(path: str) -> list[str]:
+    return open(path).read().splitlines() if os.path.exists(path) else []
 
 
 class MissingInWorkers(TabularObjective):

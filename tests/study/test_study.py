@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _objectives import BENCH, Crashes, Flaky, Hangs, Logged, MissingInWorkers, SlowToLoad  # noqa: E402
+from _objectives import BENCH, Crashes, CrashesBeside, Flaky, Hangs, Logged, MissingInWorkers, SlowToLoad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "strategies"))
 from _options import options  # noqa: E402
@@ -273,6 +274,38 @@ def test_a_dead_worker_fails_only_its_own_trial(tmp_path: Path) -> None:
     assert failed == [8, 10] and len(crashing.trials) == 16
     assert all(crashing.trials[n].error.startswith("worker process died while evaluating") for n in failed)
     assert all(t.metrics == Hangs().evaluate(t.arch) for t in crashing.trials if t.number not in failed)
+
+
+def test_evaluations_lost_with_a_dead_worker_run_again_side_by_side(tmp_path: Path) -> None:
+    """Three workers: a cell kills its worker while two 6 s evaluations run beside it. The death is seen at once (the
+    pool itself may see it only when another evaluation finishes), only that cell fails, and the two lost evaluations
+    start again together on the new pool, not one after the other."""
+    rng = np.random.default_rng(0)
+    fine, killer = [], None
+    while len(fine) < 2 or killer is None:
+        arch = space.sample(rng)
+        if space.to_ops(arch)[0] != "none":
+            fine.append(arch)
+        elif killer is None:
+            killer = arch
+    log = tmp_path / "evals.log"
+    pool = ProcessPoolExecutor(max_workers=3)
+    try:
+        yielded = list(pool.run(CrashesBeside(str(log), pause=6.0), [*fine[:2], killer], on_start=lambda i: None,
+                                stop=lambda: False))
+    finally:
+        pool.close()
+    assert yielded[0][0] == 2, "the dead worker was seen at once, not when an evaluation beside it finished"
+    outcomes = dict(yielded)
+    assert outcomes[2].error.startswith("worker process died while evaluating")
+    assert [outcomes[i].metrics for i in (0, 1)] == [{"ops": sum(op != "none" for op in space.to_ops(arch))} for arch in fine[:2]]
+    starts: dict[str, list[float]] = {}
+    for line in log.read_text().splitlines():
+        _, arch_hash, at = line.split()
+        starts.setdefault(arch_hash, []).append(float(at))
+    first, second = (starts[arch.canonical_hash()] for arch in fine[:2])
+    assert len(first) == len(second) == 2, "both were lost with the dead worker and ran again"
+    assert abs(first[1] - second[1]) < 6.0, "the lost evaluations ran again side by side"
 
 
 def test_ray_gives_the_same_study(tmp_path: Path) -> None:
