@@ -31,7 +31,7 @@ from typing import Any
 
 from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
-from nasir.objectives import MAXIMIZE, Objective, default_direction, score
+from nasir.objectives import MAXIMIZE, MINIMIZE, Objective, default_direction, score
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
 from nasir.study.storage import SQLiteStorage
@@ -68,6 +68,7 @@ class Study:
                  retry_interrupted: bool = False) -> None:
         if not isinstance(name, str) or not name:
             raise StudyConfigError(f"a study name must be a non-empty string, got {name!r}")
+        _check_objective(objective)
         _check_fit(space, strategy, objective)
         self.storage, self.name, self.space = storage, name, space
         self.strategy, self.objective = strategy, objective
@@ -332,6 +333,25 @@ def _checked_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
         raise StudyConfigError(f"a study needs a seed, an int in [0, 2**63), got {seed!r} (give seed= to the study or the strategy)")
     return int(seed)
+
+
+def _check_objective(objective: Any) -> None:
+    """Refuses what is not an :class:`Objective`, naming what it lacks, before the study touches it (an AttributeError
+    from inside the study, or from every trial, would not say what an objective must have)."""
+    shape = ("an objective has name (a str), primary (a metric), directions (metric -> 'maximize' or 'minimize', the "
+             "primary among them) and evaluate(arch) -> {metric: number}; see nasir.objectives.Objective")
+    if callable(objective) and not hasattr(objective, "evaluate"):
+        label = getattr(objective, "__qualname__", type(objective).__name__)
+        raise StudyConfigError(f"objective {label} is a function: wrap it, e.g. FunctionObjective({label}, "
+                               f"primary='acc'); {shape}")
+    missing = [a for a in ("name", "primary", "directions", "evaluate") if not hasattr(objective, a)]
+    if missing:
+        raise StudyConfigError(f"objective {type(objective).__name__} lacks {', '.join(missing)}: {shape}")
+    directions = objective.directions
+    if not callable(objective.evaluate) or not isinstance(directions, Mapping) or objective.primary not in directions \
+            or any(d not in (MAXIMIZE, MINIMIZE) for d in directions.values()):
+        raise StudyConfigError(f"objective {type(objective).__name__} is malformed (primary {objective.primary!r}, "
+                               f"directions {directions!r}): {shape}")
 
 
 def _check_fit(space: SearchSpace, strategy: Strategy, objective: Objective) -> None:

@@ -494,6 +494,37 @@ def test_a_strategy_must_fit_the_study(tmp_path: Path) -> None:
         Study.open(tmp_path / "f.db", space, turned, Logged())
 
 
+def _accuracy(arch) -> dict:
+    return {"acc": 1.0}
+
+
+class _NoDirections:
+    name, primary = "bare", "acc"
+
+    def evaluate(self, arch) -> dict:
+        return {"acc": 1.0}
+
+
+class _Misdirected(_NoDirections):
+    directions = {"acc": "up"}
+
+
+class _PrimaryNotDirected(_NoDirections):
+    directions = {"loss": "minimize"}
+
+
+@pytest.mark.parametrize(("objective", "message"), [
+    (_accuracy, r"objective _accuracy is a function: wrap it, e\.g\. FunctionObjective\(_accuracy, primary='acc'\)"),
+    (_NoDirections(), "objective _NoDirections lacks directions: an objective has name"),
+    (_Misdirected(), r"objective _Misdirected is malformed \(primary 'acc', directions \{'acc': 'up'\}\)"),
+    (_PrimaryNotDirected(), r"malformed \(primary 'acc', directions \{'loss': 'minimize'\}\): .* the primary among them"),
+])
+def test_what_is_not_an_objective_is_named_before_anything_is_stored(tmp_path: Path, objective, message: str) -> None:
+    with pytest.raises(errors.StudyConfigError, match=message):
+        study(tmp_path / "o.db", "random", objective=objective)
+    assert not (tmp_path / "o.db").exists() or not SQLiteStorage(tmp_path / "o.db").study_names()
+
+
 def test_pareto_front_names_unknown_metrics(tmp_path: Path) -> None:
     s = study(tmp_path / "p.db", "random")
     s.optimize(budget_evals=10)
