@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
@@ -57,8 +58,9 @@ class Study:
             FAILED (the default).
 
     Raises:
-        StudyConfigError: a bad seed, name or batch size, or a strategy built for another space or for
-            metrics the objective does not declare.
+        StudyConfigError: a bad seed, name or batch size; a space, strategy, executor or objective that is not
+            one (a name, a class, a plain function); or a strategy built for another space or for metrics the
+            objective does not declare.
         StudyMismatchError: the file holds another search under this name.
         StudyInUseError: another live process runs this study.
     """
@@ -68,6 +70,11 @@ class Study:
                  retry_interrupted: bool = False) -> None:
         if not isinstance(name, str) or not name:
             raise StudyConfigError(f"a study name must be a non-empty string, got {name!r}")
+        _check_part("space", space, SearchSpace, "pass a space object, e.g. nasir.spaces.nb201.space")
+        _check_part("strategy", strategy, Strategy, "build one for the space, e.g. nasir.strategies.make_strategy('rea', space)")
+        if executor is not None:
+            _check_part("executor", executor, Executor, "use InProcessExecutor, ProcessPoolExecutor or RayExecutor from "
+                                                        "nasir.executors (a concurrent.futures pool has no run method)")
         _check_objective(objective)
         _check_fit(space, strategy, objective)
         self.storage, self.name, self.space = storage, name, space
@@ -333,6 +340,17 @@ def _checked_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
         raise StudyConfigError(f"a study needs a seed, an int in [0, 2**63), got {seed!r} (give seed= to the study or the strategy)")
     return int(seed)
+
+
+def _check_part(role: str, value: Any, protocol: type, hint: str) -> None:
+    """Refuses a space, strategy or executor that is not one (a name, a class, a module, another library's executor)
+    up front: the study would fail on its first use of it with an AttributeError that says neither."""
+    if isinstance(value, type) or not isinstance(value, protocol):
+        if isinstance(value, (type, ModuleType)):
+            got = f"the {'class' if isinstance(value, type) else 'module'} {value.__name__}"
+        else:
+            got = f"the string {value!r}" if isinstance(value, str) else f"a {type(value).__module__}.{type(value).__qualname__}"
+        raise StudyConfigError(f"the study's {role} must be a nasir {role} ({protocol.__name__}), got {got}; {hint}")
 
 
 def _check_objective(objective: Any) -> None:

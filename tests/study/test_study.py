@@ -525,6 +525,30 @@ def test_what_is_not_an_objective_is_named_before_anything_is_stored(tmp_path: P
     assert not (tmp_path / "o.db").exists() or not SQLiteStorage(tmp_path / "o.db").study_names()
 
 
+@pytest.mark.parametrize(("part", "message"), [
+    ({"space": "nb201"}, r"space must be a nasir space \(SearchSpace\), got the string 'nb201'; pass a space object"),
+    ({"space": nb101}, "got the module nasir.spaces.nb101"),
+    ({"strategy": "rea"}, r"strategy must be a nasir strategy \(Strategy\), got the string 'rea'; build one for the space"),
+    ({"strategy": type(make_strategy("random", space))}, "got the class RandomSearch"),
+    ({"executor": "cf"}, r"executor must be a nasir executor \(Executor\), got a concurrent\.futures\.process\."
+                         "ProcessPoolExecutor; use InProcessExecutor"),
+])
+def test_a_space_strategy_or_executor_that_is_not_one_is_named_before_anything_is_stored(tmp_path: Path, part: dict,
+                                                                                        message: str) -> None:
+    from concurrent.futures import ProcessPoolExecutor as FuturesPool
+
+    parts = {"space": space, "strategy": make_strategy("random", space), "executor": None, **part}
+    if parts["executor"] == "cf":
+        parts["executor"] = FuturesPool(1)
+    try:
+        with pytest.raises(errors.StudyConfigError, match=message):
+            Study.open(tmp_path / "p.db", parts["space"], parts["strategy"], Logged(), seed=0, executor=parts["executor"])
+    finally:
+        if parts["executor"] is not None:
+            parts["executor"].shutdown()
+    assert not (tmp_path / "p.db").exists() or not SQLiteStorage(tmp_path / "p.db").study_names()
+
+
 def test_pareto_front_names_unknown_metrics(tmp_path: Path) -> None:
     s = study(tmp_path / "p.db", "random")
     s.optimize(budget_evals=10)
