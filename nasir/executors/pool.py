@@ -79,8 +79,8 @@ class ProcessPoolExecutor:
     name = "process_pool"
 
     def __init__(self, max_workers: int = 2, mp_context: str = "spawn", trial_timeout: float | None = None) -> None:
-        if max_workers < 1:
-            raise ExecutorConfigError(f"max_workers must be >= 1, got {max_workers}")
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ExecutorConfigError(f"max_workers must be an int >= 1, got {max_workers!r}")
         self.max_workers, self.mp_context, self.trial_timeout = max_workers, mp_context, checked_timeout(trial_timeout)
         self._pool: futures.ProcessPoolExecutor | None = None
         self._objective: Any = None

@@ -21,6 +21,7 @@ read it with :func:`nasir.report.load_study`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -284,7 +285,7 @@ class Study:
             raise BudgetError(f"budget_seconds must be a positive finite number, got {budget_seconds!r}")
         deadline = None if budget_seconds is None else time.perf_counter() + budget_seconds
         stop = lambda: self._stop_requested or (deadline is not None and time.perf_counter() >= deadline)  # noqa: E731
-        self._callbacks, self._stop_requested = tuple(callbacks), False
+        self._callbacks, self._stop_requested = _checked_callbacks(callbacks), False
         try:
             self._loop(budget_evals, stop)
         finally:
@@ -340,6 +341,25 @@ def _checked_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
         raise StudyConfigError(f"a study needs a seed, an int in [0, 2**63), got {seed!r} (give seed= to the study or the strategy)")
     return int(seed)
+
+
+def _checked_callbacks(callbacks: Any) -> tuple[Callback, ...]:
+    """``callbacks`` as a tuple, refusing a lone function and any callback that cannot take ``(study, trial)`` before
+    the first trial rather than after it."""
+    if callable(callbacks) or not isinstance(callbacks, Sequence):
+        hint = f"; pass [{getattr(callbacks, '__qualname__', 'it')}]" if callable(callbacks) else ""
+        raise StudyConfigError(f"callbacks must be a list of functions f(study, trial), got {callbacks!r}{hint}")
+    for callback in callbacks:
+        if not callable(callback):
+            raise StudyConfigError(f"callbacks must be functions f(study, trial), got {callback!r}")
+        try:
+            inspect.signature(callback).bind(None, None)
+        except ValueError:  # no signature to read (some builtins): it is called as it is
+            continue
+        except TypeError:
+            raise StudyConfigError(f"callback {getattr(callback, '__qualname__', callback)!r} must take (study, trial), "
+                                   f"its signature is {inspect.signature(callback)}") from None
+    return tuple(callbacks)
 
 
 def _check_part(role: str, value: Any, protocol: type, hint: str) -> None:

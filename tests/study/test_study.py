@@ -129,10 +129,35 @@ def test_retry_interrupted_resumes_into_the_uninterrupted_study(tmp_path: Path, 
     assert hashes(resumed) == hashes(whole)
     assert [(t.state, t.metrics) for t in resumed.trials] == [(t.state, t.metrics) for t in whole.trials]
 
-def test_process_pool_needs_a_worker() -> None:
-    with pytest.raises(errors.ExecutorConfigError, match="max_workers must be >= 1, got 0") as info:
-        ProcessPoolExecutor(max_workers=0)
+@pytest.mark.parametrize("workers", [0, -2, "2", True, 1.5])
+def test_process_pool_needs_a_worker(workers) -> None:
+    with pytest.raises(errors.ExecutorConfigError, match=f"max_workers must be an int >= 1, got {workers!r}") as info:
+        ProcessPoolExecutor(max_workers=workers)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_workers": 0}, "max_workers must be an int >= 1 or None .*, got 0"), ({"max_workers": "4"}, "got '4'"),
+    ({"num_cpus": 0}, r"num_cpus \(CPUs each task reserves\) must be a positive number, got 0"),
+    ({"num_cpus": "1"}, "got '1'"),
+])
+def test_bad_ray_settings_are_refused_before_ray_starts(kwargs: dict, message: str) -> None:
+    from nasir.executors import RayExecutor
+
+    with pytest.raises(errors.ExecutorConfigError, match=message):
+        RayExecutor(**kwargs)
+
+
+@pytest.mark.parametrize(("callbacks", "message"), [
+    (print, r"callbacks must be a list of functions f\(study, trial\), got <built-in function print>; pass \[print\]"),
+    ([lambda s: None], r"callback '.*<lambda>' must take \(study, trial\), its signature is \(s\)"),
+    ([3], "callbacks must be functions f\\(study, trial\\), got 3"),
+])
+def test_bad_callbacks_are_refused_before_the_first_trial(tmp_path: Path, callbacks, message: str) -> None:
+    s = study(tmp_path / "c.db")
+    with pytest.raises(errors.StudyConfigError, match=message):
+        s.optimize(budget_evals=5, callbacks=callbacks)
+    assert len(s) == 0
 
 
 def _unpicklable() -> Logged:
