@@ -15,7 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 from nasir.errors import DirectionError
 from nasir.ir import Arch
 
-__all__ = ["Objective", "TabularObjective", "FunctionObjective", "score", "MAXIMIZE", "MINIMIZE", "default_direction"]
+__all__ = ["Objective", "TabularObjective", "FunctionObjective", "score", "MAXIMIZE", "MINIMIZE", "default_direction",
+           "valid_directions"]
 
 MAXIMIZE, MINIMIZE = "maximize", "minimize"
 _LOWER_IS_BETTER = ("latency", "energy", "params", "flops", "loss", "error", "time", "memory")
@@ -81,6 +82,11 @@ class TabularObjective:
         return {f"{ds}/{m}": self.benchmark.query(key, ds, m) for ds, m in self._pairs}
 
 
+def valid_directions(primary: Any, directions: Any) -> bool:
+    """Whether ``directions`` maps ``primary`` (and any other metric) to "maximize" or "minimize", as an objective's must."""
+    return isinstance(directions, Mapping) and primary in directions and all(d in (MAXIMIZE, MINIMIZE) for d in directions.values())
+
+
 class FunctionObjective:
     """Wraps a callable ``arch -> dict[str, float]`` (a proxy scorer, a trainer, a latency meter).
 
@@ -92,8 +98,7 @@ class FunctionObjective:
                  name: str | None = None) -> None:
         self.fn, self.primary = fn, primary
         self.directions = dict(directions or {primary: default_direction(primary)})
-        bad = {k: v for k, v in self.directions.items() if v not in (MAXIMIZE, MINIMIZE)}
-        if primary not in self.directions or bad:
+        if not valid_directions(primary, self.directions):
             raise DirectionError(f"directions must map {primary!r} (and any other metric) to 'maximize' or 'minimize', got {self.directions}")
         self.name = name or f"function:{getattr(fn, '__qualname__', type(fn).__name__)}:{primary}"
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import pickle
 from collections.abc import Callable, Iterator, Sequence
-from numbers import Real
 from typing import Any
 
 from nasir.errors import ExecutorConfigError, ExecutorError, MissingDependencyError
 from nasir.executors.outcome import Outcome, error_text, evaluate_safely, objective_label
-from nasir.executors.timeouts import Deadlines, checked_timeout, timed_out
+from nasir.executors.timeouts import Deadlines, checked_timeout, checked_workers, is_positive_number, timed_out
 from nasir.ir import Arch
 
 
@@ -51,9 +49,8 @@ class RayExecutor:
     def __init__(self, address: str | None = None, *, max_workers: int | None = None, num_cpus: float = 1.0,
                  init_kwargs: dict[str, Any] | None = None, trial_timeout: float | None = None) -> None:
         self.trial_timeout = checked_timeout(trial_timeout)
-        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
-            raise ExecutorConfigError(f"max_workers must be an int >= 1 or None (the cluster's CPUs), got {max_workers!r}")
-        if isinstance(num_cpus, bool) or not isinstance(num_cpus, Real) or not 0 < num_cpus < math.inf:
+        max_workers = checked_workers(max_workers, none_means="the cluster's CPUs")
+        if not is_positive_number(num_cpus):
             raise ExecutorConfigError(f"num_cpus (CPUs each task reserves) must be a positive number, got {num_cpus!r}")
         try:
             import ray

@@ -17,9 +17,9 @@ from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from nasir.errors import ExecutorConfigError, ExecutorError
+from nasir.errors import ExecutorError
 from nasir.executors.outcome import Outcome, error_text, evaluate_safely, objective_label
-from nasir.executors.timeouts import Deadlines, checked_timeout, timed_out
+from nasir.executors.timeouts import Deadlines, checked_timeout, checked_workers, timed_out
 from nasir.ir import Arch
 
 _WORKER_OBJECTIVE: Any = None
@@ -79,9 +79,8 @@ class ProcessPoolExecutor:
     name = "process_pool"
 
     def __init__(self, max_workers: int = 2, mp_context: str = "spawn", trial_timeout: float | None = None) -> None:
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ExecutorConfigError(f"max_workers must be an int >= 1, got {max_workers!r}")
-        self.max_workers, self.mp_context, self.trial_timeout = max_workers, mp_context, checked_timeout(trial_timeout)
+        self.max_workers, self.mp_context = checked_workers(max_workers), mp_context
+        self.trial_timeout = checked_timeout(trial_timeout)
         self._pool: futures.ProcessPoolExecutor | None = None
         self._objective: Any = None
         self._started: Any = None
@@ -224,7 +223,7 @@ class ProcessPoolExecutor:
         if pool is None:
             return
         if kill:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
+            for process in _workers(pool):
                 process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -238,9 +237,14 @@ class ProcessPoolExecutor:
             self._started = None
 
 
+def _workers(pool: futures.ProcessPoolExecutor | None) -> list[Any]:
+    """The pool's worker processes (a private attribute of CPython's pool: none where it is missing)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 def _died_on_their_own(pool: futures.ProcessPoolExecutor | None) -> set[int]:
     """The pids of the pool's workers that have ended other than by the SIGTERM a broken pool sends the rest."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = _workers(pool)
     ended = multiprocessing.connection.wait([process.sentinel for process in processes], timeout=0)
     died = set()
     for process in (process for process in processes if process.sentinel in ended):
@@ -254,7 +258,7 @@ def _died_on_their_own(pool: futures.ProcessPoolExecutor | None) -> set[int]:
 
 def _a_worker_ended(pool: futures.ProcessPoolExecutor) -> bool:
     """Whether one of the pool's workers has ended (a live pool's workers end only by dying)."""
-    sentinels = [process.sentinel for process in list((getattr(pool, "_processes", None) or {}).values())]
+    sentinels = [process.sentinel for process in _workers(pool)]
     return bool(sentinels) and bool(multiprocessing.connection.wait(sentinels, timeout=0))
 
 

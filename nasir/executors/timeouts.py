@@ -1,5 +1,5 @@
-"""Per-trial timeouts of the out-of-process executors: checking the setting, each evaluation's deadline (counted
-from the moment its worker starts it), and the outcome of an evaluation that overran it."""
+"""Settings and per-trial timeouts of the out-of-process executors: checking the worker count and the timeout, each
+evaluation's deadline (counted from the moment its worker starts it), and the outcome of an evaluation that overran it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,24 @@ from nasir.errors import ExecutorConfigError
 from nasir.executors.outcome import Outcome
 
 
+def is_positive_number(value: Any) -> bool:
+    """A finite number above zero (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, Real) and 0 < value < math.inf
+
+
+def checked_workers(value: Any, none_means: str = "") -> int | None:
+    """``max_workers`` as given: an int >= 1, or None where ``none_means`` says what None stands for."""
+    if value is None and none_means:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        also = f" or None ({none_means})" if none_means else ""
+        raise ExecutorConfigError(f"max_workers must be an int >= 1{also}, got {value!r}")
+    return value
+
+
 def checked_timeout(seconds: float | None) -> float | None:
     """``trial_timeout`` as a float (None: no timeout); refuses anything but a positive finite number."""
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, Real) or not 0 < seconds < math.inf):
+    if seconds is not None and not is_positive_number(seconds):
         raise ExecutorConfigError(f"trial_timeout must be a positive number of seconds or None, got {seconds!r}")
     return None if seconds is None else float(seconds)
 

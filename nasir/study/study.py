@@ -33,7 +33,7 @@ from typing import Any
 
 from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
-from nasir.objectives import MAXIMIZE, MINIMIZE, Objective, default_direction, score
+from nasir.objectives import MAXIMIZE, Objective, default_direction, score, valid_directions
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
 from nasir.study.storage import SQLiteStorage
@@ -385,11 +385,9 @@ def _check_objective(objective: Any) -> None:
     missing = [a for a in ("name", "primary", "directions", "evaluate") if not hasattr(objective, a)]
     if missing:
         raise StudyConfigError(f"objective {type(objective).__name__} lacks {', '.join(missing)}: {shape}")
-    directions = objective.directions
-    if not callable(objective.evaluate) or not isinstance(directions, Mapping) or objective.primary not in directions \
-            or any(d not in (MAXIMIZE, MINIMIZE) for d in directions.values()):
+    if not callable(objective.evaluate) or not valid_directions(objective.primary, objective.directions):
         raise StudyConfigError(f"objective {type(objective).__name__} is malformed (primary {objective.primary!r}, "
-                               f"directions {directions!r}): {shape}")
+                               f"directions {objective.directions!r}): {shape}")
 
 
 def _check_fit(space: SearchSpace, strategy: Strategy, objective: Objective) -> None:
