@@ -109,4 +109,4 @@ def _mbconv(g, prefix, ins, shapes, a):
     if a["se"]:
         y = _squeeze_excitation(g, prefix, y)
     y = _conv_bn_act(g, prefix, y, {"kernel": 1, "stride": 1, "padding": 0, **bn}, cout, None, role="project.")
-    return g.add("Add", [y, ins[0]], f"{prefix}/Add") if mbconv_has_residual(shapes[0], (cout,), a) else y
+    return g.add("Add", [y, ins[0]], f"{prefix}/Add") if mbconv_has_residual(shapes[0], a) else y

@@ -167,7 +167,7 @@ class MBConv(_Sequence):
                                    name="depthwise")
         self.se = SqueezeExcitation(e, name="se") if a["se"] else None
         self.project = ConvBNAct(out_shape[1:], e, cout, {"kernel": 1, **bn}, None, name="project")
-        self.residual = mbconv_has_residual(in_shape, out_shape, a)
+        self.residual = mbconv_has_residual(in_shape, a)
         self.built = True
 
     def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:

@@ -119,7 +119,7 @@ class MBConv(nn.Module):
         self.depthwise = ConvBNAct(e, e, {"kernel": a["kernel"], "stride": a["stride"], **bn}, a["act"], groups=e)
         self.se = SqueezeExcitation(e) if a["se"] else None
         self.project = ConvBNAct(e, cout, {"kernel": 1, **bn}, None)
-        self.residual = mbconv_has_residual(in_shape, out_shape, a)
+        self.residual = mbconv_has_residual(in_shape, a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.expand(x) if self.expand is not None else x

@@ -211,7 +211,8 @@ register_op(OpSpec(
     name="mbconv",
     doc=("Inverted residual (MobileNetV2/V3): [1x1 expand -> BN -> act, when expanded_channels differs from the input] -> "
          "depthwise kxk (stride) -> BN -> act -> [SE: avg pool -> 1x1+bias -> ReLU -> 1x1+bias -> hsigmoid, times x] -> "
-         "1x1 project -> BN, plus the input when stride is 1 and channels are kept; roles expand, depthwise, se.fc1/fc2, project."),
+         "1x1 project -> BN, plus the input when stride is 1 and the output keeps the input's shape (channels kept, odd "
+         "kernel); roles expand, depthwise, se.fc1/fc2, project."),
     attrs={
         "out_channels": CONV_ATTRS["out_channels"],
         "kernel": Attr(int, 3, minimum=1),
@@ -225,7 +226,11 @@ register_op(OpSpec(
 ))
 
 
-def mbconv_has_residual(in_shape: Shape, out_shape: Shape, attrs: Mapping[str, Any]) -> bool:
-    """Whether an mbconv node adds its input (stride 1 and unchanged channels), shared by every lowering."""
-    return attrs["stride"] == 1 and in_shape[0] == out_shape[0]
+def mbconv_has_residual(in_shape: Shape, attrs: Mapping[str, Any]) -> bool:
+    """Whether an mbconv node adds its input, shared by every lowering: stride 1 and an output of the input's shape.
+
+    That is the papers' rule (stride 1, channels kept) for their odd kernels; an even kernel changes the spatial size
+    under the padding ``(kernel - 1) // 2``, so there is nothing of that shape to add.
+    """
+    return attrs["stride"] == 1 and _mbconv_shape([in_shape], attrs) == tuple(in_shape)
 

@@ -59,6 +59,7 @@ OP_CASES = [
     ("mbconv_se_hswish", _chain("mbconv", {"kernel": 5, "stride": 2, "expanded_channels": 24, "out_channels": 6, "se": True,
                                            "act": "hswish"}), [(4, 9, 9)]),
     ("mbconv_residual", _chain("mbconv", {"kernel": 3}), [(8, 6, 6)]),
+    ("mbconv_even_kernel", _chain("mbconv", {"kernel": 4, "expanded_channels": 16}), [(8, 9, 9)]),  # 9x9 -> 8x8: no residual
 ]
 
 

@@ -52,6 +52,7 @@ SINGLE_OPS = [
     ("conv_bn_act", {"kernel": 3, "stride": 2, "groups": 2, "out_channels": 6, "act": "hswish"}, (4, 8, 8)),
     ("mbconv", {"kernel": 5, "expanded_channels": 12, "se": True, "act": "hswish"}, (4, 8, 8)),
     ("mbconv", {"kernel": 3, "stride": 2, "out_channels": 6, "act": "relu6"}, (4, 8, 8)),
+    ("mbconv", {"kernel": 4, "expanded_channels": 8}, (4, 9, 9)),  # the even kernel shrinks 9x9 to 8x8: no residual
     ("activation", {"fn": "hsigmoid"}, (3, 4, 4)),
     ("scale", {"factor": 0.25}, (3, 4, 4)),
     ("channel_slice", {"channels": 2}, (5, 4, 4)),
