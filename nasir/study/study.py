@@ -163,9 +163,13 @@ class Study:
     def _told(self, trial: Trial) -> float | dict[str, float]:
         """What the strategy is told: the primary score, or for a multi-objective strategy (one with
         ``objectives``) the trial's metrics (empty for a failure: dominated by everything)."""
-        if getattr(self.strategy, "objectives", None):
-            return dict(trial.metrics) if trial.state is TrialState.COMPLETE else {}
+        if getattr(self.strategy, "objectives", None):  # a complete trial short of one (older files) is told as failed
+            return dict(trial.metrics) if trial.state is TrialState.COMPLETE and not self._unoptimised(trial.metrics) else {}
         return self._score(trial)
+
+    def _unoptimised(self, metrics: Mapping[str, float]) -> list[str]:
+        """The metrics a multi-objective strategy optimises that ``metrics`` lack."""
+        return [m for m in getattr(self.strategy, "objectives", None) or () if m not in metrics]
 
     def pareto_front(self, metrics: Mapping[str, str] | Sequence[str] | None = None) -> list[Trial]:
         """Completed trials not dominated in ``metrics`` (default: the strategy's objectives, else the
@@ -195,7 +199,12 @@ class Study:
         return self._record(trial, Outcome(known.metrics), duplicate_of=known.duplicate_of if known.duplicate_of is not None else known.number)
 
     def _record(self, trial: Trial, outcome: Outcome, duplicate_of: int | None = None) -> Trial:
-        """Commits a result (one transaction), then tells the strategy."""
+        """Commits a result (one transaction), then tells the strategy. A result without a metric the strategy optimises
+        fails, as one without the primary does: it can be neither ranked nor told to the strategy again on resume."""
+        missing = self._unoptimised(outcome.metrics)
+        if outcome.ok and missing:
+            outcome = Outcome(outcome.metrics, f"objective returned no {missing} (got {sorted(outcome.metrics)}), which "
+                                               f"strategy {self.strategy.name!r} optimises", outcome.seconds)
         state = TrialState.COMPLETE if outcome.ok else TrialState.FAILED
         if not outcome.ok:
             self._log_failure(trial.number, outcome.error)

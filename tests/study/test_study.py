@@ -519,6 +519,27 @@ def test_a_strategy_must_fit_the_study(tmp_path: Path) -> None:
         Study.open(tmp_path / "f.db", space, turned, Logged())
 
 
+def _latency_sometimes(arch) -> dict:
+    ops = space.to_ops(arch)
+    return {"acc": float(ops.count("nor_conv_3x3")), **({"lat": float(ops.count("nor_conv_1x1"))} if ops[0] != "none" else {})}
+
+
+def test_a_result_without_a_metric_the_strategy_optimises_fails_and_the_study_reopens(tmp_path: Path) -> None:
+    directions = {"acc": "maximize", "lat": "minimize"}
+    objective = FunctionObjective(_latency_sometimes, "acc", directions, name="two")
+    path = tmp_path / "mo.db"
+    with Study.open(path, space, make_strategy("nsga2", space, objectives=directions, population_size=4), objective, seed=1) as s:
+        s.optimize(budget_evals=30)
+        short = [t for t in s.trials if t.state is TrialState.FAILED]
+        assert short and all(space.to_ops(t.arch)[0] == "none" for t in short)
+        assert all("objective returned no ['lat']" in t.error and "'nsga2' optimises" in t.error and "lat" not in t.metrics
+                   for t in short)
+        assert all("lat" in t.metrics for t in s.trials if t.state is TrialState.COMPLETE)
+    with Study.open(path, space, make_strategy("nsga2", space, objectives=directions, population_size=4), objective, seed=1) as s:
+        s.optimize(budget_evals=40)
+        assert len(s.trials) == 40
+
+
 def _accuracy(arch) -> dict:
     return {"acc": 1.0}
 
