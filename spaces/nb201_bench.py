@@ -47,6 +47,9 @@ COLUMNS: dict[tuple[str, str], str] = {
     **{(ds, "zc_zen"): f"zc_{_HW_DATASET[ds]}_zen" for ds in ("cifar10", "cifar100", "imagenet16")},
 }
 REQUIRED = ("index", "arch_str", "cifar10_test_acc", "cifar100_test_acc", "imagenet16_test_acc")
+# HW-NAS-Bench writes -1 for a cell that did not pass the Edge TPU compiler (4,699 of 15,625; GATECH-EIC/HW-NAS-Bench
+# issue 11): no measurement, so it reads as NaN rather than as the fastest latency in the space.
+NOT_COMPILED = {f"hw_{ds}_edgetpu_latency" for ds in set(_HW_DATASET.values())}
 TABLE_RESOURCE = "data/nb201_table.csv.gz"
 
 
@@ -70,6 +73,8 @@ class _TableSource:
             raise SchemaError(f"{origin} lacks column(s) {missing}; expected the nasir NB201 table format")
         self._strings = [r[header.index("arch_str")] for r in body]
         self._columns = {c: np.array([float(r[i]) if r[i] else np.nan for r in body]) for i, c in enumerate(header) if c not in ("arch_str",)}
+        for name in NOT_COMPILED & set(self._columns):
+            self._columns[name][self._columns[name] == -1.0] = np.nan
 
     def arch_strings(self) -> Sequence[str]:
         return self._strings

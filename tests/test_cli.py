@@ -148,6 +148,7 @@ def _nb101_json() -> str:
     (("search", "--storage", "new.db", "--warm-start", "archs.txt"), "line 3 of 'archs.txt': "),
     (("search", "--storage", "STUDY", "--warm-start", "good.txt"), "strategy_config is '{\"population_size\": 10, \"sample_size\": 3}' in the file"),
     (("latency", "6111", "--predict", "edgegpu", "--batch", "8"), "--predict predicts; --batch set(s) a measurement"),
+    (("latency", "6", "--predict", "edgetpu"), "no edgetpu latency for this cell: it did not pass the Edge TPU compiler"),
     (("export", "--top", "3"), "--top and --pareto choose cells of a study: give --study"),
     (("latency", "missing.onnx"), "ONNX file 'missing.onnx' does not exist"),
     (("latency", "adir"), "folder 'adir' holds no .onnx file"),

@@ -234,7 +234,11 @@ def _predict(space: SearchSpace, cell: Arch, network: Any, how: str) -> dict[str
     if how in HW_DEVICES:
         if space.name != "nb201":
             raise typer.BadParameter(f"HW-NAS-Bench latencies exist for nb201 cells only, not {space.name!r}", param_hint="--predict")
-        return {"predicted_ms": _nb201_bench().query(cell, "cifar10", f"{how}_latency"), "device": f"{how} (HW-NAS-Bench, CIFAR-10)"}
+        ms = _nb201_bench().query(cell, "cifar10", f"{how}_latency")
+        if math.isnan(ms):
+            raise typer.BadParameter(f"HW-NAS-Bench has no {how} latency for this cell: it did not pass the Edge TPU compiler",
+                                     param_hint="--predict")
+        return {"predicted_ms": ms, "device": f"{how} (HW-NAS-Bench, CIFAR-10)"}
     path = Path(how)
     if not path.is_file():
         raise typer.BadParameter(f"{how!r} is neither an HW-NAS-Bench device ({', '.join(HW_DEVICES)}) nor a LatencyTable file",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nasir import errors
@@ -39,6 +40,13 @@ def test_queries_by_index_string_and_arch_agree(bench: NB201Benchmark) -> None:
     assert bench.query(0, "cifar10", "edgegpu_latency") == pytest.approx(5.807418537139893)
     assert list(bench.query_many([0, 1], "cifar10", "params")) == pytest.approx([0.129306, 0.802426])
     assert len(bench) == 15_625
+
+
+def test_cells_hw_nas_bench_could_not_compile_for_the_edge_tpu_have_no_latency(bench: NB201Benchmark) -> None:
+    for dataset in ("cifar10", "cifar100", "imagenet16"):
+        tpu = bench.column(dataset, "edgetpu_latency")
+        assert np.isnan(tpu).sum() == 4_699 and np.nanmin(tpu) > 0  # HW-NAS-Bench's -1: not a latency
+    assert np.isnan(bench.query(6, "cifar10", "edgetpu_latency")) and bench.query(6, "cifar10", "edgegpu_latency") > 0
 
 
 @pytest.mark.parametrize(("call", "error", "fragment"), [
