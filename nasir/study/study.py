@@ -14,7 +14,8 @@ the stored trials and the search continues exactly; trials a dead process left R
 FAILED (their evaluation never finished), WAITING ones are evaluated. With ``retry_interrupted=True``
 the RUNNING ones are evaluated again instead, so a resumed search with a deterministic objective ends
 exactly as an uninterrupted one; it is off by default because the evaluation itself may be what killed
-the process (out of memory). One process runs a study at a time (see :mod:`nasir.study.storage`): opening
+the process (out of memory). Ctrl-C, or an error from a callback, ends ``optimize`` with the evaluations then in
+flight back in WAITING, so the next ``optimize`` (in this process or after reopening) evaluates them. One process runs a study at a time (see :mod:`nasir.study.storage`): opening
 a study another live process runs raises :class:`~nasir.errors.StudyInUseError`; to watch a running study,
 read it with :func:`nasir.report.load_study`.
 """
@@ -330,7 +331,7 @@ class Study:
         try:
             for i, outcome in self.executor.run(self.objective, [t.arch for t in trials], on_start=started, stop=stop):
                 self._record(trials[i], outcome)
-        except Exception:  # a callback's error, say: evaluations still in flight wait for the next optimize
+        except BaseException:  # a callback's error, Ctrl-C: evaluations still in flight wait for the next optimize
             self.storage.requeue_running(self.name, [t.number for t in trials])
             raise
 

@@ -263,6 +263,29 @@ def test_a_callback_error_keeps_what_was_recorded_and_requeues_what_was_in_fligh
     assert hashes(pooled) == hashes(inproc) and all(t.state is TrialState.COMPLETE for t in pooled.trials)
 
 
+class _CtrlCOnce(Logged):
+    """Raises KeyboardInterrupt (Ctrl-C in a notebook) in its eighth evaluation."""
+
+    calls = 0
+
+    def evaluate(self, arch):
+        self.calls += 1
+        if self.calls == 8:
+            raise KeyboardInterrupt
+        return super().evaluate(arch)
+
+
+def test_after_ctrl_c_the_same_study_goes_on_and_evaluates_the_interrupted_trial(tmp_path: Path) -> None:
+    uninterrupted = study(tmp_path / "a.db")
+    uninterrupted.optimize(budget_evals=20)
+    interrupted = study(tmp_path / "b.db", objective=_CtrlCOnce())
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.optimize(budget_evals=20)
+    assert interrupted.storage.trial(interrupted.name, 7).state is TrialState.WAITING
+    interrupted.optimize(budget_evals=20)
+    assert hashes(interrupted) == hashes(uninterrupted) and all(t.state is TrialState.COMPLETE for t in interrupted.trials)
+
+
 def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> None:
     """Seed 1's random search proposes two cells that never finish (trials 8 and 10): killed at the timeout, both
     fail, the evaluations in flight with them are run again on new workers, and the other trials complete. Each new
