@@ -50,6 +50,7 @@ __all__ = [
     "AskTellError",
     "TellResultTypeError",
     "SeedTypeError",
+    "SeedValueError",
     "ExecutorConfigError",
     "ReportInputError",
     "RuntimeOptionError",
@@ -251,6 +252,10 @@ class TellResultTypeError(AskTellError, TypeError):
 
 class SeedTypeError(NasirError, TypeError):
     """A seed is not an int, a ``numpy.random.Generator`` or None."""
+
+
+class SeedValueError(NasirError, ValueError):
+    """A seed is a negative int, or too large for the framework that takes it."""
 
 
 class ExecutorConfigError(NasirError, ValueError):

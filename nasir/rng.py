@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasir.errors import SeedTypeError
+from nasir.errors import SeedTypeError, SeedValueError
 
 __all__ = ["Seed", "as_rng"]
 
@@ -17,4 +17,6 @@ def as_rng(seed: Seed) -> np.random.Generator:
         return seed
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer))):
         raise SeedTypeError(f"seed must be an int or numpy.random.Generator, got {type(seed).__name__}")
+    if seed is not None and seed < 0:
+        raise SeedValueError(f"seed must be a non-negative int, got {seed}")
     return np.random.default_rng(seed)

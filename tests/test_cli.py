@@ -139,6 +139,8 @@ def _nb101_json() -> str:
     (("export", "6111", "--cell", "--input-shape=-1,32,32"), "'-1,32,32': sizes must be positive"),
     (("spaces", "sample", "-n", "-3"), "'-n'"),
     (("demo", "-n", "0"), "'-n'"),
+    (("spaces", "sample", "--seed", "-1"), "'--seed'"),
+    (("export", "6111", "--seed", "-1", "-o", "neg.onnx"), "'--seed'"),
     (("search", "--storage", "new.db", "--space", "darts", "--objective", "params", "--strategy", "bananas"),
      "space 'darts' has no 'path' encoding; pass encoding= one of ['adjacency', 'categorical']"),
     (("search", "--storage", "new.db", "--strategy", "rea", "--encoding", "path"), "strategy 'rea' has none (use bananas, hybrid_bo)"),

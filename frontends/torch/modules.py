@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, ShapeMismatchError, UnknownNameError, UnknownOpError
+from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, SeedValueError, ShapeMismatchError, UnknownNameError, UnknownOpError
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes
 from nasir.frontends.torch.lowerings import LOWERINGS
 
@@ -227,6 +227,8 @@ def _torch_seed(seed: int | np.random.Generator | None) -> int | None:
     if seed is None:
         return None
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if not 0 <= seed < 2**64:  # torch.manual_seed's range, non-negative as everywhere in nasir
+            raise SeedValueError(f"seed must be an int in [0, 2**64), got {seed}")
         return int(seed)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))

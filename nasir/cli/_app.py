@@ -34,7 +34,7 @@ notes = Console(stderr=True)
 
 SpaceOpt = Annotated[str, typer.Option("--space", "-s", help="Search space name (see `nasir spaces list`).")]
 StudySpaceOpt = Annotated[Optional[str], typer.Option("--space", "-s", help="Search space (default: the study's, else nb201).")]
-SeedOpt = Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives the same result.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notes on stderr.")]
 ProxyOpt = Annotated[str, typer.Option("--proxy", "-p", help="Comma-separated zero-cost proxies (see nasir.proxies.PROXIES).")]

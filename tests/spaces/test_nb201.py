@@ -104,6 +104,14 @@ def test_unknown_skeleton_dataset_is_a_space_config_error() -> None:
         space.network(space.sample(0), dataset="mnist")
 
 
+def test_a_negative_seed_is_a_seed_value_error() -> None:
+    from nasir.errors import SeedValueError
+
+    with pytest.raises(SeedValueError, match="seed must be a non-negative int, got -1") as info:
+        space.sample(-1)
+    assert isinstance(info.value, ValueError)
+
+
 @pytest.mark.parametrize("seed", ["0", 1.5, True])
 def test_a_seed_that_is_not_an_int_or_generator_is_a_seed_type_error(seed) -> None:
     from nasir.errors import SeedTypeError

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, ShapeMismatchError, UnknownOpError
+from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, SeedValueError, ShapeMismatchError, UnknownOpError
 from nasir.frontends.torch import LOWERINGS, NetworkModule, export_weights, lower, register_lowering
 from nasir.ir import OPS, Arch, OpSpec, count_flops, count_params, infer_shapes, weight_specs
 from nasir.ir.ops import Attr, WeightSpec
@@ -317,3 +317,6 @@ def test_lower_refuses_what_is_not_a_network_or_a_seed() -> None:
     with pytest.raises(SeedTypeError, match="seed must be an int, numpy.random.Generator or None, got float") as info:
         lower(net, seed=0.5)
     assert isinstance(info.value, TypeError)
+    for seed in (-1, 2**70):
+        with pytest.raises(SeedValueError, match=rf"seed must be an int in \[0, 2\*\*64\), got {seed}"):
+            lower(net, seed=seed)
