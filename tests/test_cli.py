@@ -140,6 +140,8 @@ def _nb101_json() -> str:
     (("spaces", "sample", "-n", "-3"), "'-n'"),
     (("demo", "-n", "0"), "'-n'"),
     (("spaces", "sample", "--seed", "-1"), "'--seed'"),
+    (("search", "--storage", "good.txt/new.db", "--trials", "3"), "is a file, not a folder"),
+    (("search", "--storage", "/proc/nasir/new.db", "--trials", "3"), "cannot write '/proc/nasir/new.db'"),
     (("export", "6111", "--seed", "-1", "-o", "neg.onnx"), "'--seed'"),
     (("search", "--storage", "new.db", "--space", "darts", "--objective", "params", "--strategy", "bananas"),
      "space 'darts' has no 'path' encoding; pass encoding= one of ['adjacency', 'categorical']"),

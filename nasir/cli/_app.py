@@ -240,10 +240,19 @@ def check_output(path: Path, option: str) -> None:
 def writing(path: Path, option: str) -> Iterator[None]:
     """Around the write of an output file: creates its missing folders, and makes a failed write (a bad path, a
     read-only disk) bad input rather than an internal error."""
+    make_folder(path, option)
+    try:
+        yield
+    except OSError as err:
+        raise typer.BadParameter(f"cannot write {str(path)!r}: {err.strerror or err}", param_hint=option) from None
+
+
+def make_folder(path: Path, option: str) -> None:
+    """Checks an output path and creates its missing folders; a path under a file or where no folder can be made
+    (no permission, /proc) is bad input."""
     check_output(path, option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        yield
     except OSError as err:
         raise typer.BadParameter(f"cannot write {str(path)!r}: {err.strerror or err}", param_hint=option) from None
 

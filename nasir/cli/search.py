@@ -13,7 +13,7 @@ from rich.table import Table
 from nasir.cli._app import (
     DEFAULT_STORAGE, NO_RESULT, FrameworkOpt, JsonOpt, NameOpt, ProxyOpt, QuietOpt, SeedOpt, SpaceOpt, TRUTH_ACC, ThreadsOpt,
     _echo_json, _export_network, _fmt, _latency_line, _measure, _names, _nb201_bench, _need, _progress, _read_archs,
-    _space, app, check_output, console, notes, storage_path, writing,
+    _space, app, check_output, console, make_folder, notes, storage_path, writing,
 )
 from nasir.cli.objective import NetworkProxyScores, SearchObjective, check_proxies, check_proxy_options, space_input_shape
 
@@ -255,9 +255,9 @@ def search(
     for out, option in ((export, "--export"), (report, "--report")):
         if out is not None:
             check_output(out, option)
+    make_folder(path, "--storage")
     if not resume and is_study_file(path):  # never delete a file that is not a study
         _delete_study(path, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pool = make_pool()
     busy = getattr(pool, "max_workers", 1)
     if not quiet and strategy in EVOLVED["parallel"] and (parallel or 1) < busy:
