@@ -467,6 +467,10 @@ def test_export_and_latency_from_an_arch_or_a_study(study: Path, tmp_path: Path)
     assert 0 < timed["median_ms"] <= timed["p90_ms"] and timed["threads"] == 1
     predicted = json.loads(run("latency", "--study", str(study), "--predict", "edgegpu", "--json").stdout)
     assert predicted["predicted_ms"] > 0 and "HW-NAS-Bench" in predicted["device"]
+    (tmp_path / "manifest.json").write_text('{"name": "an app of ours"}')  # beside net.onnx, not nasir's
+    beside = run("latency", str(tmp_path / "net.onnx"), "--runs", "1", "--repeats", "2", "--warmup", "0", "--json")
+    assert beside.returncode == 0 and json.loads(beside.stdout)["median_ms"] > 0, beside.stderr
+    assert "is not a manifest nasir export wrote (KeyError: 'files')" in beside.stderr
 
 
 def test_bench_commands_report_correlations_and_curves(tmp_path: Path) -> None:

@@ -210,8 +210,7 @@ def _time_onnx_files(path: Path, timing: dict[str, int], options: dict[str, str]
         raise typer.BadParameter(f"folder {str(path)!r} holds no .onnx file", param_hint="arch")
     if not files[0].is_file():
         raise typer.BadParameter(f"ONNX file {str(path)!r} does not exist", param_hint="arch")
-    manifest = path / "manifest.json" if path.is_dir() else path.with_name("manifest.json")
-    known = {Path(row["path"]).name: row for row in json.loads(manifest.read_text())["files"]} if manifest.is_file() else {}
+    known = _manifest_rows(path / "manifest.json" if path.is_dir() else path.with_name("manifest.json"), quiet)
     rows = []
     for file in files:
         try:
@@ -227,6 +226,21 @@ def _time_onnx_files(path: Path, timing: dict[str, int], options: dict[str, str]
                           soft_wrap=True)
     if as_json:
         _echo_json(rows if path.is_dir() else rows[0])
+
+
+def _manifest_rows(manifest: Path, quiet: bool) -> dict[str, dict[str, Any]]:
+    """File name -> row of the manifest ``nasir export --top/--pareto`` wrote beside its files; another program's
+    manifest.json (or a damaged one) only names nothing, with a note, and the files are timed all the same."""
+    if not manifest.is_file():
+        return {}
+    try:
+        rows = json.loads(manifest.read_text())["files"]
+        return {Path(row["path"]).name: row for row in rows}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        if not quiet:
+            notes.print(f"note: {manifest} is not a manifest nasir export wrote ({type(err).__name__}: {err}); timing the "
+                        f"files without trial names", soft_wrap=True)
+        return {}
 
 
 def _predict(space: SearchSpace, cell: Arch, network: Any, how: str) -> dict[str, Any]:
