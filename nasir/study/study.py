@@ -44,6 +44,7 @@ __all__ = ["Study", "Callback"]
 
 log = logging.getLogger(__name__)
 DIED = "the process evaluating this trial died before it finished"
+NEVER_RETURNED = 10  # results without a metric the strategy optimises before the study calls it misnamed
 
 Callback = Callable[["Study", Trial], None]  # called by optimize() with each trial it finished, once committed
 
@@ -212,9 +213,21 @@ class Study:
         self.storage.finish_trial(self.name, trial.number, state, outcome.metrics, outcome.error, outcome.seconds, duplicate_of)
         done = self.storage.trial(self.name, trial.number)
         self.strategy.tell(done.arch, self._told(done))
+        if missing:
+            self._stop_if_never_returned(missing)
         for callback in self._callbacks:
             callback(self, done)
         return done
+
+    def _stop_if_never_returned(self, missing: list[str]) -> None:
+        """Ends the search once ``NEVER_RETURNED`` results in a row, and none before them, lack a metric the strategy
+        optimises: the objective does not return it (a misspelt name), and every trial failing would quietly turn the
+        strategy into random search. An objective that only sometimes leaves one out goes on."""
+        returned = [t for t in self.storage.trials(self.name) if t.finished and t.metrics]
+        if len(returned) >= NEVER_RETURNED and not any(m in t.metrics for t in returned for m in missing):
+            raise UnknownNameError(f"objective {self.objective.name!r} returned no {missing} in any of its {len(returned)} "
+                                   f"results (it returns {sorted(returned[-1].metrics)}); strategy {self.strategy.name!r} "
+                                   f"optimises {list(self.strategy.objectives)}: name metrics the objective returns")
 
     def _log_failure(self, number: int, error: str) -> None:
         """Warns once per distinct error: a space full of degenerate cells fails the same way hundreds of times, so
