@@ -23,7 +23,7 @@ import numpy as np
 from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import BaseStrategy
+from nasir.strategies.base import BaseStrategy, whole
 from nasir.strategies.evolution import RegularizedEvolution
 from nasir.strategies.scorers import Scorer, checked_scores, scorer_name
 
@@ -60,8 +60,7 @@ class SampleAndRank(BaseStrategy):
     name = "naswot"
 
     def __init__(self, space: SearchSpace, *, scorer: Scorer, n_samples: int = 100, **kwargs: Any) -> None:
-        if n_samples < 1:
-            raise StrategyConfigError(f"n_samples must be >= 1, got {n_samples}")
+        n_samples = whole("n_samples", n_samples)
         self.scorer, self.n_samples = scorer, n_samples
         self._ranked: list[Arch] | None = None
         super().__init__(space, **kwargs)
@@ -93,7 +92,7 @@ class AREA(RegularizedEvolution):
                  candidates: Sequence[Arch] | None = None, **kwargs: Any) -> None:
         self.candidates = None if candidates is None else list(candidates)
         self.scorer = scorer
-        self.n_candidates = n_candidates if self.candidates is None else len(self.candidates)
+        self.n_candidates = whole("n_candidates", n_candidates) if self.candidates is None else len(self.candidates)
         self._initial: list[Arch] | None = None
         super().__init__(space, **kwargs)
         if self.n_candidates < self.population_size:

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from nasir.errors import StrategyConfigError, UnknownNameError
+from nasir.errors import UnknownNameError
 from nasir.predictors import NoUncertaintyError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng
+from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng, whole
 
 __all__ = ["Bananas"]
 
@@ -51,8 +51,8 @@ class Bananas(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, initial: int = 10, batch: int = 10, candidates: int = 100, parents: int = 2,
                  mutations: int = 1, encoding: str = "path", predictor: Callable[[int], Any] | None = None, **kwargs: Any) -> None:
-        if min(initial, batch, candidates, parents, mutations) < 1:
-            raise StrategyConfigError("BANANAS needs initial, batch, candidates, parents and mutations >= 1")
+        initial, batch, candidates = whole("initial", initial), whole("batch", batch), whole("candidates", candidates)
+        parents, mutations = whole("parents", parents), whole("mutations", mutations)
         if encoding not in space.encodings:  # else the initial trials are spent before space.encode fails
             raise UnknownNameError(f"strategy {self.name!r}: space {space.name!r} has no {encoding!r} encoding; "
                                    f"pass encoding= one of {list(space.encodings)}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -65,6 +66,13 @@ class Strategy(Protocol):
 
     def replay(self, trials: Sequence[Any], scores: Sequence[float | Mapping[str, float] | None]) -> None:
         """Rebuilds state from stored trials (in order) and what ``tell`` got for each (None: not finished yet)."""
+
+
+def whole(name: str, value: Any, minimum: int = 1) -> int:
+    """A count option checked once, up front: a float, string or bool would otherwise fail deep in a later trial."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise StrategyConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def proposal_rng(seed: int, number: int) -> np.random.Generator:
@@ -116,7 +124,9 @@ class BaseStrategy:
                  warm_start: Sequence[Arch] = ()) -> None:
         if direction not in ("maximize", "minimize"):
             raise DirectionError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-        self.space, self.seed, self.metric, self.direction = space, seed, metric, direction
+        if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
+            raise StrategyConfigError(f"seed must be an int in [0, 2**63), got {seed!r}")
+        self.space, self.seed, self.metric, self.direction = space, int(seed), metric, direction
         if isinstance(warm_start, (Arch, str)) or not isinstance(warm_start, Sequence):
             raise StrategyConfigError(f"warm_start takes a list of architectures, got {type(warm_start).__name__}")
         self.warm_start = [_member(space, arch, i) for i, arch in enumerate(warm_start)]
@@ -168,8 +178,8 @@ class BaseStrategy:
     def ask(self, n: int = 1) -> list[Arch]:
         """Up to ``n`` proposals: the rest of the current plan, then new plans from ``_plan`` until one is None (it
         needs results still outstanding)."""
-        if n < 1:
-            raise AskTellError(f"ask(n) needs n >= 1, got {n}")
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise AskTellError(f"ask(n) needs an int n >= 1, got {n!r}")
         out: list[Arch] = []
         while len(out) < n:
             if not self._queue:
@@ -191,15 +201,21 @@ class BaseStrategy:
         raise AskTellError(f"tell() got an architecture that was not asked or was already told: {arch!r}")
 
     def _to_score(self, result: float | Mapping[str, float]) -> float:
+        sign = 1.0
         if isinstance(result, Mapping):
             metric = self.metric or (next(iter(result)) if len(result) == 1 else None)
             if metric is None:
                 raise AskTellError(f"tell() got metrics {sorted(result)}; construct the strategy with metric=... to pick one")
-            value = result.get(metric, math.nan)
-            value = value if self.direction == "maximize" else -value
+            value = result.get(metric)
+            value = math.nan if value is None else value  # the metric is missing: the evaluation failed
+            sign = 1.0 if self.direction == "maximize" else -1.0
         else:
-            value = float(result)
-        return FAILED if value is None or math.isnan(value) else float(value)
+            value = result
+        try:
+            value = sign * float(value)
+        except (TypeError, ValueError):
+            raise AskTellError(f"tell() takes a number or a dict of numbers, got {result!r}") from None
+        return FAILED if math.isnan(value) else value
 
     def replay(self, trials: Sequence[Any], scores: Sequence[float | None]) -> None:
         """Re-proposes the stored trials in order, checking each against the stored architecture."""

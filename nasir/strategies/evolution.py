@@ -22,7 +22,7 @@ import numpy as np
 from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import BaseStrategy, mutant, proposal_rng, tournament
+from nasir.strategies.base import BaseStrategy, mutant, proposal_rng, tournament, whole
 
 __all__ = ["RegularizedEvolution"]
 
@@ -34,11 +34,11 @@ class RegularizedEvolution(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, population_size: int = 10, sample_size: int = 3, parallel: int = 1,
                  **kwargs: Any) -> None:
-        if not 1 <= sample_size <= population_size:
+        population_size, sample_size = whole("population_size", population_size), whole("sample_size", sample_size)
+        if sample_size > population_size:
             raise StrategyConfigError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
-        if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
-            raise StrategyConfigError(f"parallel (children bred at once) must be an int >= 1, got {parallel!r}")
-        self.population_size, self.sample_size, self.parallel = population_size, sample_size, parallel
+        self.population_size, self.sample_size = population_size, sample_size
+        self.parallel = whole("parallel (children bred at once)", parallel)
         super().__init__(space, **kwargs)
 
     def config(self) -> dict[str, Any]:

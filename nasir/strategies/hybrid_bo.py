@@ -19,6 +19,7 @@ import numpy as np
 from nasir.ir import Arch
 from nasir.space import SearchSpace
 from nasir.strategies.bananas import Bananas
+from nasir.strategies.base import whole
 from nasir.strategies.scorers import CachedScorer, Scorer, scorer_name
 
 __all__ = ["HybridBO", "expected_improvement"]
@@ -57,7 +58,7 @@ class HybridBO(Bananas):
                  feature_weight: float = 2.0, random_candidates: int = 20, predictor: Callable[[int], Any] | None = None,
                  **kwargs: Any) -> None:
         self.scorers = [s if isinstance(s, CachedScorer) else CachedScorer(s) for s in scorers]
-        self.feature_weight, self.random_candidates = feature_weight, random_candidates
+        self.feature_weight, self.random_candidates = feature_weight, whole("random_candidates", random_candidates, minimum=0)
         super().__init__(space, encoding=encoding, batch=batch, predictor=predictor or _gp, **kwargs)
 
     def config(self) -> dict[str, Any]:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasir.errors import StrategyConfigError
 from nasir.ir import Arch
 from nasir.space import SearchSpace
-from nasir.strategies.base import BaseStrategy, proposal_rng
+from nasir.strategies.base import BaseStrategy, proposal_rng, whole
 
 __all__ = ["LocalSearch"]
 
@@ -28,8 +27,7 @@ class LocalSearch(BaseStrategy):
     name = "local"
 
     def __init__(self, space: SearchSpace, *, initial: int = 10, **kwargs: Any) -> None:
-        if initial < 1:
-            raise StrategyConfigError(f"initial must be >= 1, got {initial}")
+        initial = whole("initial", initial)
         self.initial = initial
         super().__init__(space, **kwargs)
 

@@ -45,7 +45,7 @@ from nasir.ir import Arch
 from nasir.objectives import MAXIMIZE, MINIMIZE, default_direction
 from nasir.pareto import crowding_distance, non_dominated_sort
 from nasir.space import EmptySpaceError, SearchSpace
-from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng
+from nasir.strategies.base import FAILED, BaseStrategy, mutant, proposal_rng, whole
 
 __all__ = ["NSGA2"]
 
@@ -93,14 +93,16 @@ class NSGA2(BaseStrategy):
 
     def __init__(self, space: SearchSpace, *, objectives: Sequence[str] | Mapping[str, str], population_size: int = 20,
                  crossover_rate: float = 0.5, **kwargs: Any) -> None:
+        if isinstance(objectives, str):  # else split into one-letter metrics
+            raise StrategyConfigError(f"NSGA-II objectives are a list of metrics or a metric -> direction mapping, got the "
+                                      f"string {objectives!r}; e.g. objectives=[{objectives!r}, 'params']")
         named = dict(objectives) if isinstance(objectives, Mapping) else {m: default_direction(m) for m in objectives}
         if len(named) < 2:
             raise StrategyConfigError(f"NSGA-II needs at least two objectives, got {list(named)}")
         bad = {m: d for m, d in named.items() if d not in (MAXIMIZE, MINIMIZE)}
         if bad:
             raise DirectionError(f"objective directions must be 'maximize' or 'minimize', got {bad}")
-        if population_size < 2:
-            raise StrategyConfigError(f"population_size must be >= 2, got {population_size}")
+        population_size = whole("population_size", population_size, minimum=2)
         if not 0.0 <= crossover_rate <= 1.0:
             raise StrategyConfigError(f"crossover_rate must be in [0, 1], got {crossover_rate}")
         self.objectives, self.population_size, self.crossover_rate = named, population_size, crossover_rate

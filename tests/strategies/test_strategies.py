@@ -212,9 +212,13 @@ def test_make_strategy_names_a_wrong_or_missing_option(name: str, given: dict, m
 
 def test_ask_and_tell_misuse_is_an_ask_tell_error() -> None:
     rs = make_strategy("random", space)
-    with pytest.raises(AskTellError, match=r"ask\(n\) needs n >= 1, got 0"):
-        rs.ask(0)
+    for n in (0, 1.5, "2"):
+        with pytest.raises(AskTellError, match=rf"ask\(n\) needs an int n >= 1, got {n!r}"):
+            rs.ask(n)
     (arch,) = rs.ask()
+    for bad in (None, "high", [1.0]):
+        with pytest.raises(AskTellError, match="tell\\(\\) takes a number or a dict of numbers"):
+            rs.tell(arch, bad)
     with pytest.raises(AskTellError, match=r"tell\(\) got metrics \['acc', 'latency'\]; construct the strategy with metric="):
         rs.tell(arch, {"acc": 91.0, "latency": 3.0})
     rs.tell(arch, {"acc": 91.0})  # one metric needs no metric=
@@ -224,11 +228,20 @@ def test_ask_and_tell_misuse_is_an_ask_tell_error() -> None:
 
 @pytest.mark.parametrize("name, option, match", [
     ("random", {"direction": "up"}, "direction must be 'maximize' or 'minimize', got 'up'"),
-    ("local", {"initial": 0}, "initial must be >= 1, got 0"),
+    ("random", {"seed": -1}, r"seed must be an int in \[0, 2\*\*63\), got -1"),
+    ("random", {"seed": "a"}, r"seed must be an int in \[0, 2\*\*63\), got 'a'"),
+    ("local", {"initial": 0}, "initial must be an int >= 1, got 0"),
+    ("local", {"initial": 2.5}, "initial must be an int >= 1, got 2.5"),
     ("rea", {"population_size": 3, "sample_size": 4}, r"need 1 <= sample_size \(4\) <= population_size \(3\)"),
-    ("rea", {"sample_size": 0}, r"need 1 <= sample_size \(0\)"),
+    ("rea", {"sample_size": 0}, "sample_size must be an int >= 1, got 0"),
+    ("rea", {"population_size": 5.5}, "population_size must be an int >= 1, got 5.5"),
+    ("rea", {"population_size": "10"}, "population_size must be an int >= 1, got '10'"),
     ("rea", {"parallel": 0}, r"parallel \(children bred at once\) must be an int >= 1, got 0"),
-    ("bananas", {"candidates": 0}, "BANANAS needs initial, batch, candidates, parents and mutations >= 1"),
+    ("bananas", {"candidates": 0}, "candidates must be an int >= 1, got 0"),
+    ("bananas", {"initial": "3"}, "initial must be an int >= 1, got '3'"),
+    ("nsga2", {"objectives": ["a", "b"], "population_size": "4"}, "population_size must be an int >= 2, got '4'"),
+    ("nsga2", {"objectives": "valid_acc"}, "got the string 'valid_acc'"),
+    ("hybrid_bo", {"random_candidates": -1}, "random_candidates must be an int >= 0, got -1"),
 ])
 def test_option_values_a_strategy_cannot_take(name: str, option: dict, match: str) -> None:
     expected = DirectionError if "direction" in option else StrategyConfigError

@@ -73,7 +73,7 @@ def test_area_ranks_a_given_candidate_pool_and_a_resume_must_use_the_same(tmp_pa
 
 
 def test_sample_and_rank_needs_a_sample() -> None:
-    with pytest.raises(StrategyConfigError, match="n_samples must be >= 1, got 0"):
+    with pytest.raises(StrategyConfigError, match="n_samples must be an int >= 1, got 0"):
         SampleAndRank(space, scorer=NWOT, n_samples=0)
 
 
