@@ -27,8 +27,11 @@ def to_maximize(points: np.ndarray | Sequence[Sequence[float]], directions: Sequ
     if not len(directions):
         raise ParetoInputError("a Pareto front needs at least one metric direction, got none")
     # no rows is an empty (0, m) array, not the (1, 0) one that ndmin makes of []
-    pts = np.array(points, dtype=float, ndmin=2) if len(points) else np.empty((0, len(directions)))
-    if pts.shape[1] != len(directions):
+    try:
+        pts = np.array(points, dtype=float, ndmin=2) if len(points) else np.empty((0, len(directions)))
+    except (TypeError, ValueError) as err:  # ragged rows, text
+        raise ParetoInputError(f"points must be rows of {len(directions)} numbers each: {err}") from None
+    if pts.ndim != 2 or pts.shape[1] != len(directions):
         raise ParetoInputError(f"points have {pts.shape[1]} columns but {len(directions)} directions were given")
     bad = [d for d in directions if d not in (MAXIMIZE, MINIMIZE)]
     if bad:
@@ -100,6 +103,8 @@ def hypervolume_2d(points: np.ndarray | Sequence[Sequence[float]], directions: S
     ref = to_maximize([reference], directions)[0]
     if pts.shape[1] != 2:
         raise ParetoInputError(f"hypervolume_2d needs exactly two metrics, got {pts.shape[1]}")
+    if not np.isfinite(ref).all():  # a NaN reference would become -inf and make the area infinite
+        raise ParetoInputError(f"the hypervolume reference must be two finite numbers, got {list(reference)}")
     pts = pts[(pts > ref).all(axis=1)]
     if not len(pts):
         return 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,11 @@ def test_pareto_helpers_reject_points_that_do_not_fit_their_directions() -> None
         pareto_front(pts, ["maximize", "minimize", "maximize"])
     with pytest.raises(ParetoInputError, match="exactly two metrics, got 1"):
         hypervolume_2d([[1.0], [2.0]], ["maximize"], [0.0])
+    for ragged in ([[1.0, 2.0], [3.0]], [["a", "b"]]):
+        with pytest.raises(ParetoInputError, match="points must be rows of 2 numbers each"):
+            pareto_front(ragged, ["maximize", "minimize"])
+    with pytest.raises(ParetoInputError, match=r"reference must be two finite numbers, got \[nan, 4.0\]"):
+        hypervolume_2d([[2.0, 2.0]], ["minimize", "minimize"], [math.nan, 4.0])  # was an infinite area
     assert issubclass(ParetoInputError, ValueError)  # `except ValueError` keeps working
     assert pareto_front([], ["maximize", "minimize"]) == []  # no rows: an empty front, not a column-count error
     assert hypervolume_2d(np.empty((0, 2)), ["maximize", "minimize"], [80.0, 4.0]) == 0.0
@@ -110,7 +116,7 @@ def test_nsga2_needs_two_valid_objectives_and_metrics() -> None:
         NSGA2(space, objectives=[ACC])
     with pytest.raises(DirectionError, match="'maximize' or 'minimize'"):
         NSGA2(space, objectives={ACC: "up", PARAMS: "minimize"})
-    with pytest.raises(StrategyConfigError, match="population_size must be >= 2, got 1"):
+    with pytest.raises(StrategyConfigError, match="population_size must be an int >= 2, got 1"):
         NSGA2(space, objectives=DIRS, population_size=1)
     nsga = NSGA2(space, objectives=DIRS)
     (arch, *_) = nsga.ask(1)
