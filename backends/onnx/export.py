@@ -20,6 +20,7 @@ import nasir
 from nasir.errors import ExportOptionError, ModelTypeError, SchemaError, UnknownOpError
 from nasir.latency import model_key as latency_model_key
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes, weight_specs
+from nasir.ir.analysis import checked_shapes
 from nasir.rng import Seed, as_rng
 from nasir.backends.onnx.graph import GraphBuilder
 from nasir.backends.onnx.lowerings import ONNX_LOWERINGS
@@ -57,20 +58,16 @@ def random_weights(specs: Mapping[str, WeightSpec], seed: Seed = 0) -> dict[str,
 
 def _input_shapes(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None) -> list[Shape]:
     if isinstance(obj, Network):
-        if input_shapes is not None and [tuple(s) for s in _as_list(input_shapes)] != [obj.input_shape]:
+        if input_shapes is not None and checked_shapes(input_shapes) != [obj.input_shape]:
             raise SchemaError(f"network {obj.name!r} takes input shape {obj.input_shape}, not {input_shapes}; omit input_shapes")
         return [obj.input_shape]
     if not isinstance(obj, Arch):
         raise ModelTypeError(f"export needs a nasir Network or Arch, got {type(obj).__name__}")
     if input_shapes is None:
         raise SchemaError("exporting a bare Arch needs input_shapes (per sample, channels first), e.g. input_shapes=(16, 32, 32)")
-    shapes = _as_list(input_shapes)
+    shapes = checked_shapes(input_shapes)
     infer_shapes(obj, shapes)  # validates the count and the shapes, naming the node
     return shapes
-
-
-def _as_list(shapes: Shape | Sequence[Shape]) -> list[Shape]:
-    return [tuple(shapes)] if len(shapes) and isinstance(shapes[0], (int, np.integer)) else [tuple(s) for s in shapes]
 
 
 def model_key(obj: Network | Arch, input_shapes: Shape | Sequence[Shape] | None = None) -> str:

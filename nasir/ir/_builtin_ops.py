@@ -163,6 +163,9 @@ register_op(OpSpec(
 
 
 def _bn_shape(ins: Sequence[Shape], _attrs: Mapping[str, Any]) -> Shape:
+    """Per-channel statistics of features, sequences or images, the ranks every lowering has a batch norm for."""
+    if not 1 <= len(ins[0]) <= 3:
+        raise ShapeMismatchError(f"batch_norm takes (C,), (C, L) or (C, H, W) per sample, got {ins[0]}")
     return ins[0]
 
 

@@ -6,16 +6,37 @@ Everything here reads the op registry, so user-defined ops are analysed like bui
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
+
+import numpy as np
 
 from nasir.errors import ShapeMismatchError
 from nasir.ir.arch import Arch
 from nasir.ir.ops import FlopConvention, Shape, WeightSpec
 
-__all__ = ["infer_shapes", "weight_specs", "count_params", "count_flops", "input_output_paths"]
+__all__ = ["checked_shapes", "infer_shapes", "weight_specs", "count_params", "count_flops", "input_output_paths"]
+
+
+def checked_shapes(input_shapes: Shape | Sequence[Shape]) -> list[Shape]:
+    """One per-sample shape such as ``(3, 32, 32)``, or one per input, as a list of tuples of Python ints >= 1 (numpy
+    ints and arrays, e.g. from ``x.shape``, are taken); anything else is a ShapeMismatchError naming it."""
+    given = input_shapes.tolist() if isinstance(input_shapes, np.ndarray) else input_shapes
+    try:
+        one = len(given) > 0 and isinstance(given[0], Integral)
+        return [_checked_shape(given)] if one else [_checked_shape(s) for s in given]
+    except TypeError:
+        raise ShapeMismatchError(f"input_shapes must be one shape such as (3, 32, 32) or one per input, got {input_shapes!r}") from None
+
+
+def _checked_shape(shape: Sequence[int]) -> Shape:
+    dims = tuple(shape)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, Integral) or d < 1 for d in dims):
+        raise ShapeMismatchError(f"a shape is a tuple of ints >= 1 such as (3, 32, 32), got {shape!r}")
+    return tuple(int(d) for d in dims)
 
 
 def _normalise_inputs(arch: Arch, input_shapes: Shape | Sequence[Shape]) -> list[Shape]:
-    shapes = [tuple(input_shapes)] if input_shapes and isinstance(input_shapes[0], int) else [tuple(s) for s in input_shapes]
+    shapes = checked_shapes(input_shapes)
     if len(shapes) != len(arch.input_nodes):
         raise ShapeMismatchError(f"architecture has {len(arch.input_nodes)} input(s) but {len(shapes)} input shape(s) were given")
     return shapes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral
 from types import MappingProxyType
 from typing import Any
@@ -224,6 +224,10 @@ class Arch:
 
 
 def _build_graph(nodes: Mapping[str, NodeSpec], edges: Iterable[EdgeSpec], registry: Registry[OpSpec]) -> nx.DiGraph:
+    if not isinstance(nodes, Mapping):
+        raise InvalidArchError(f"nodes must be a dict of node id -> op spec, got a {type(nodes).__name__}")
+    if isinstance(edges, (str, bytes)) or not isinstance(edges, Iterable):
+        raise InvalidArchError(f"edges must be a list of (src, dst) or (src, dst, port), got a {type(edges).__name__}")
     g = nx.DiGraph()
     for node, spec in nodes.items():
         if not isinstance(node, str) or not _NODE_ID.match(node):
@@ -253,11 +257,11 @@ def _split_spec(node: str, spec: Any) -> tuple[str, Mapping[str, Any]]:
 def _add_edges(g: nx.DiGraph, edges: Iterable[EdgeSpec]) -> None:
     next_port: dict[str, int] = {}
     for edge in edges:
-        if len(edge) not in (2, 3):
+        if isinstance(edge, (str, bytes)) or not isinstance(edge, Sequence) or len(edge) not in (2, 3):
             raise InvalidArchError(f"edge {edge!r} must be (src, dst) or (src, dst, port)")
         src, dst = edge[0], edge[1]
         for end in (src, dst):
-            if end not in g:
+            if not isinstance(end, str) or end not in g:
                 raise InvalidArchError(f"edge {src!r} -> {dst!r} refers to unknown node {end!r}")
         if g.has_edge(src, dst):
             raise InvalidArchError(f"duplicate edge {src!r} -> {dst!r}; use an identity node for a second connection")

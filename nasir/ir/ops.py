@@ -34,6 +34,7 @@ implementation, :mod:`nasir.ir.parts`), so each op lists its modules once for bo
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -98,6 +99,8 @@ class Attr:
         if value is None and self.optional:
             return None
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        if isinstance(value, Real) and not isinstance(value, (bool, int, float)):  # numpy scalars: plain ones hash alike
+            value = int(value) if isinstance(value, Integral) else float(value)
         if isinstance(value, bool) and bool not in kinds:
             ok = False
         else:

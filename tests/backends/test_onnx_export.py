@@ -107,6 +107,16 @@ def test_initialisers_nodes_and_metadata_trace_back_to_the_ir() -> None:
     assert model.ir_version == onnx.helper.find_min_ir_version_for(list(model.opset_import)) == 8
 
 
+def test_shapes_and_attributes_taken_from_numpy_export_like_plain_ints() -> None:
+    arch = _chain("conv", {"out_channels": 5, "kernel": 3})
+    x = np.zeros((2, 4, 9, 9), np.float32)
+    plain = export(arch, input_shapes=(4, 9, 9))
+    for shapes in (x.shape[1:], tuple(np.array(x.shape[1:])), np.array(x.shape[1:]), [np.array(x.shape[1:])]):
+        assert export(arch, input_shapes=shapes).SerializeToString() == plain.SerializeToString()
+    numpy_attrs = _chain("conv", {"out_channels": np.int64(5), "kernel": np.int32(3)})  # e.g. read from an array
+    assert numpy_attrs == arch and numpy_attrs.canonical_hash() == arch.canonical_hash()
+
+
 def test_dynamic_and_fixed_batch_axes() -> None:
     network = nb201.space.network(nb201.space.sample(5), channels=8, cells_per_stage=1)
     dynamic = export(network)

@@ -57,6 +57,17 @@ CASES = [
      errors.AttributeValueError, "padding 2 exceeds kernel 2"),
     ("stride-2 basic block on an odd size", lambda: infer_shapes(chain(("resnet_basic_block", {"stride": 2})), (4, 7, 7)),
      errors.ShapeMismatchError, "needs even sizes; got 7x7"),
+    ("nodes not a dict", lambda: Arch([("in", "input")], []), errors.InvalidArchError, "nodes must be a dict of node id -> op spec, got a list"),
+    ("edges not a list", lambda: Arch({"in": "input", "out": "output"}, None), errors.InvalidArchError, "edges must be a list"),
+    ("edge not a pair", lambda: Arch({"in": "input", "out": "output"}, [5]), errors.InvalidArchError, "edge 5 must be (src, dst)"),
+    ("edge end not a name", lambda: Arch({"in": "input", "out": "output"}, [(["in"], "out")]), errors.InvalidArchError,
+     "refers to unknown node ['in']"),
+    ("negative input size", lambda: infer_shapes(chain("relu"), (3, -4, 5)), errors.ShapeMismatchError,
+     "a shape is a tuple of ints >= 1 such as (3, 32, 32), got (3, -4, 5)"),
+    ("float input size", lambda: infer_shapes(chain("relu"), (8.0, 9, 9)), errors.ShapeMismatchError,
+     "input_shapes must be one shape such as (3, 32, 32) or one per input, got (8.0, 9, 9)"),
+    ("batch norm over a volume", lambda: infer_shapes(chain("batch_norm"), (4, 3, 5, 5)), errors.ShapeMismatchError,
+     "batch_norm takes (C,), (C, L) or (C, H, W) per sample, got (4, 3, 5, 5)"),
     ("bad JSON", lambda: Arch.from_json("{nodes: ["), errors.SchemaError, "not valid JSON"),
     ("JSON repeating a node id", lambda: Arch.from_json(
         '{"schema_version": 1, "nodes": [{"id": "in", "op": "input"}, {"id": "a", "op": "relu"}, {"id": "a", "op": "identity"},'
