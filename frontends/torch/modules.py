@@ -15,7 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, SeedValueError, ShapeMismatchError, UnknownNameError, UnknownOpError
+from nasir.errors import (
+    DeviceUnavailableError, ModelInputError, ModelTypeError, OptionValueError, SchemaError, SeedTypeError, SeedValueError,
+    ShapeMismatchError, UnknownNameError, UnknownOpError,
+)
 from nasir.ir import Arch, Network, Shape, WeightSpec, infer_shapes
 from nasir.frontends.torch.lowerings import LOWERINGS
 
@@ -140,7 +143,7 @@ class ArchModule(nn.Module):
         return self.nodes[self._names[node]]
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        _check_inputs("architecture", inputs, self.input_shapes)
+        _check_inputs(self, "architecture", inputs, self.input_shapes)
         values: dict[str, torch.Tensor] = {}
         index = {n: i for i, n in enumerate(self.arch.input_nodes)}
         for node, name, srcs, free in self._plan:
@@ -151,10 +154,19 @@ class ArchModule(nn.Module):
         return values[self.arch.output_node]
 
 
-def _check_inputs(what: str, inputs: Sequence[torch.Tensor], expected: Sequence[Shape]) -> None:
+def _check_inputs(module: nn.Module, what: str, inputs: Sequence[torch.Tensor], expected: Sequence[Shape]) -> None:
+    """Refuses inputs the module cannot run, naming the input: the wrong count or shape, no tensor, or a floating
+    dtype other than the module's (torch would stop inside a conv with a message naming neither)."""
     if len(inputs) != len(expected):
         raise ShapeMismatchError(f"{what} takes {len(expected)} input(s) of per-sample shapes {list(expected)}, got {len(inputs)}")
+    weight = next(module.parameters(), None)
     for i, (x, shape) in enumerate(zip(inputs, expected)):
+        if not isinstance(x, torch.Tensor):
+            raise ModelInputError(f"{what} input {i} must be a torch.Tensor, got {type(x).__module__}.{type(x).__name__}"
+                                  f"{'; wrap it with torch.from_numpy' if isinstance(x, np.ndarray) else ''}")
+        if weight is not None and x.dtype != weight.dtype:
+            raise ModelInputError(f"{what} input {i} is {x.dtype} but the module's weights are {weight.dtype}; "
+                                  f"convert one, e.g. x.to({weight.dtype})")
         if tuple(x.shape[1:]) != tuple(shape):
             raise ShapeMismatchError(f"{what} input {i} must be (batch, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
 
@@ -214,7 +226,7 @@ class NetworkModule(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_inputs(f"network {self.network.name or ''}".strip(), (x,), (self.network.input_shape,))
+        _check_inputs(self, f"network {self.network.name or ''}".strip(), (x,), (self.network.input_shape,))
         values: dict[str, torch.Tensor] = {"input": x}
         for block, name, srcs, free in self._plan:
             values[block] = self.blocks[name](*(values[s] for s in srcs))
@@ -233,6 +245,19 @@ def _torch_seed(seed: int | np.random.Generator | None) -> int | None:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
     raise SeedTypeError(f"seed must be an int, numpy.random.Generator or None, got {type(seed).__name__}")
+
+
+def checked_device(device: str | torch.device) -> torch.device:
+    """A device to place a module on, checked before anything is built: a name torch does not know is an
+    OptionValueError, a GPU this torch cannot see a DeviceUnavailableError (never a silent fallback to the CPU)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise OptionValueError(f"{device!r} is not a torch device ({err}); use 'cpu', 'cuda', 'cuda:<i>' or 'meta'") from None
+    if dev.type == "cuda" and not (torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()):
+        raise DeviceUnavailableError(f"device {device!r} asked for, but torch {torch.__version__} sees "
+                                     f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s); use 'cpu'")
+    return dev
 
 
 def lower(
@@ -258,6 +283,7 @@ def lower(
     Raises:
         ShapeMismatchError: the shapes do not fit (naming block and node), before torch is called.
         UnknownOpError: an op has no torch lowering.
+        OptionValueError, DeviceUnavailableError: ``device`` is no device, or a GPU torch cannot see.
     """
     if isinstance(obj, Network):
         if input_shapes is not None and tuple(input_shapes) != tuple(obj.input_shape):
@@ -270,7 +296,8 @@ def lower(
         build = lambda: ArchModule(obj, input_shapes)  # noqa: E731
     else:
         raise ModelTypeError(f"lower() takes a nasir Network or Arch, got {type(obj).__name__}")
-    if device is not None and torch.device(device).type == "meta":
+    device = None if device is None else checked_device(device)
+    if device is not None and device.type == "meta":
         with torch.device("meta"):
             return build()
     torch_seed = _torch_seed(seed)

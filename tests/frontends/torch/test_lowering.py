@@ -11,7 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from nasir.errors import ModelTypeError, SchemaError, SeedTypeError, SeedValueError, ShapeMismatchError, UnknownOpError
+from nasir.errors import (
+    DeviceUnavailableError, ModelInputError, ModelTypeError, OptionValueError, SchemaError, SeedTypeError, SeedValueError,
+    ShapeMismatchError, UnknownOpError,
+)
 from nasir.frontends.torch import LOWERINGS, NetworkModule, export_weights, lower, register_lowering
 from nasir.ir import OPS, Arch, OpSpec, count_flops, count_params, infer_shapes, weight_specs
 from nasir.ir.ops import Attr, WeightSpec
@@ -320,3 +323,19 @@ def test_lower_refuses_what_is_not_a_network_or_a_seed() -> None:
     for seed in (-1, 2**70):
         with pytest.raises(SeedValueError, match=rf"seed must be an int in \[0, 2\*\*64\), got {seed}"):
             lower(net, seed=seed)
+    with pytest.raises(OptionValueError, match="'gpu' is not a torch device"):
+        lower(net, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceUnavailableError, match="device 'cuda' asked for, but torch .* sees no CUDA GPU"):
+            lower(net, device="cuda")
+
+
+def test_forward_refuses_what_the_module_cannot_run_by_name() -> None:
+    net = small_nb201("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", channels=4)
+    model = lower(net).eval()
+    x = torch.zeros(2, 3, 32, 32)
+    with pytest.raises(ModelInputError, match="input 0 is torch.float64 but the module's weights are torch.float32"):
+        model(x.double())
+    with pytest.raises(ModelInputError, match="input 0 must be a torch.Tensor, got numpy.ndarray; wrap it with torch.from_numpy"):
+        model(x.numpy())
+    assert model.double()(x.double()).dtype == torch.float64  # a widened module takes double inputs
