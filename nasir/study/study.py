@@ -14,8 +14,9 @@ the stored trials and the search continues exactly; trials a dead process left R
 FAILED (their evaluation never finished), WAITING ones are evaluated. With ``retry_interrupted=True``
 the RUNNING ones are evaluated again instead, so a resumed search with a deterministic objective ends
 exactly as an uninterrupted one; it is off by default because the evaluation itself may be what killed
-the process (out of memory). Ctrl-C, or an error from a callback, ends ``optimize`` with the evaluations then in
-flight back in WAITING, so the next ``optimize`` (in this process or after reopening) evaluates them. One process runs a study at a time (see :mod:`nasir.study.storage`): opening
+the process (out of memory). Ctrl-C treats the evaluations it stopped the same way at once (FAILED, or WAITING with
+``retry_interrupted``), so the same Study object can go on; an error from a callback puts the evaluations in flight
+back in WAITING. One process runs a study at a time (see :mod:`nasir.study.storage`): opening
 a study another live process runs raises :class:`~nasir.errors.StudyInUseError`; to watch a running study,
 read it with :func:`nasir.report.load_study`.
 """
@@ -44,6 +45,7 @@ __all__ = ["Study", "Callback"]
 
 log = logging.getLogger(__name__)
 DIED = "the process evaluating this trial died before it finished"
+INTERRUPTED = "the evaluation was interrupted and died with the run"
 NEVER_RETURNED = 10  # results without a metric the strategy optimises before the study calls it misnamed
 
 Callback = Callable[["Study", Trial], None]  # called by optimize() with each trial it finished, once committed
@@ -95,6 +97,7 @@ class Study:
             "space": space.name, "strategy": strategy.name, "strategy_config": _config(strategy), "objective": objective.name,
             "primary_metric": objective.primary, "directions": dict(objective.directions), "seed": self.seed})
         storage.claim(name)
+        self.retry_interrupted = retry_interrupted
         left = storage.requeue_running(name) if retry_interrupted else storage.fail_running(name, DIED)
         if left:
             fate = "will be evaluated again" if retry_interrupted else "marked FAILED"
@@ -344,9 +347,26 @@ class Study:
         try:
             for i, outcome in self.executor.run(self.objective, [t.arch for t in trials], on_start=started, stop=stop):
                 self._record(trials[i], outcome)
-        except BaseException:  # a callback's error, Ctrl-C: evaluations still in flight wait for the next optimize
+        except Exception:  # a callback's error, say: evaluations still in flight wait for the next optimize
             self.storage.requeue_running(self.name, [t.number for t in trials])
             raise
+        except BaseException as err:  # Ctrl-C
+            self._interrupted([t.number for t in trials], err)
+            raise
+
+    def _interrupted(self, numbers: list[int], err: BaseException) -> None:
+        """Does now to the evaluations Ctrl-C stopped what reopening the study would do: back to WAITING with
+        ``retry_interrupted``, else FAILED and told to the strategy; either way this Study object can go on."""
+        if self.retry_interrupted:
+            self.storage.requeue_running(self.name, numbers)
+            return
+        for number in numbers:
+            trial = self.storage.trial(self.name, number)
+            if trial.state is TrialState.RUNNING:
+                spent = time.time() - trial.started if trial.started else 0.0
+                self.storage.finish_trial(self.name, number, TrialState.FAILED, {}, f"{INTERRUPTED} ({type(err).__name__})",
+                                          spent, None)
+                self.strategy.tell(trial.arch, self._told(self.storage.trial(self.name, number)))
 
 
 class _Fixed:

@@ -275,15 +275,25 @@ class _CtrlCOnce(Logged):
         return super().evaluate(arch)
 
 
-def test_after_ctrl_c_the_same_study_goes_on_and_evaluates_the_interrupted_trial(tmp_path: Path) -> None:
-    uninterrupted = study(tmp_path / "a.db")
-    uninterrupted.optimize(budget_evals=20)
-    interrupted = study(tmp_path / "b.db", objective=_CtrlCOnce())
+def test_after_ctrl_c_the_same_study_goes_on(tmp_path: Path) -> None:
+    """The interrupted trial is treated as reopening the study would: FAILED, or evaluated again with retry_interrupted.
+    Before, it stayed RUNNING and the same Study object had nothing more to propose."""
+    failing = study(tmp_path / "a.db", objective=_CtrlCOnce())
     with pytest.raises(KeyboardInterrupt):
-        interrupted.optimize(budget_evals=20)
-    assert interrupted.storage.trial(interrupted.name, 7).state is TrialState.WAITING
-    interrupted.optimize(budget_evals=20)
-    assert hashes(interrupted) == hashes(uninterrupted) and all(t.state is TrialState.COMPLETE for t in interrupted.trials)
+        failing.optimize(budget_evals=20)
+    interrupted = failing.storage.trial(failing.name, 7)
+    assert interrupted.state is TrialState.FAILED and "interrupted and died with the run (KeyboardInterrupt)" in interrupted.error
+    failing.optimize(budget_evals=20)
+    assert len(failing) == 20 and all(t.finished for t in failing.trials)
+
+    uninterrupted = study(tmp_path / "b.db")
+    uninterrupted.optimize(budget_evals=20)
+    retrying = study(tmp_path / "c.db", objective=_CtrlCOnce(), retry_interrupted=True)
+    with pytest.raises(KeyboardInterrupt):
+        retrying.optimize(budget_evals=20)
+    assert retrying.storage.trial(retrying.name, 7).state is TrialState.WAITING
+    retrying.optimize(budget_evals=20)
+    assert hashes(retrying) == hashes(uninterrupted) and all(t.state is TrialState.COMPLETE for t in retrying.trials)
 
 
 def test_a_hung_evaluation_times_out_and_the_search_goes_on(tmp_path: Path) -> None:
