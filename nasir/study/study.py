@@ -14,9 +14,9 @@ the stored trials and the search continues exactly; trials a dead process left R
 FAILED (their evaluation never finished), WAITING ones are evaluated. With ``retry_interrupted=True``
 the RUNNING ones are evaluated again instead, so a resumed search with a deterministic objective ends
 exactly as an uninterrupted one; it is off by default because the evaluation itself may be what killed
-the process (out of memory). Ctrl-C treats the evaluations it stopped the same way at once (FAILED, or WAITING with
-``retry_interrupted``), so the same Study object can go on; an error from a callback puts the evaluations in flight
-back in WAITING. One process runs a study at a time (see :mod:`nasir.study.storage`): opening
+the process (out of memory). Ctrl-C leaves the evaluations it stopped RUNNING, as a killed process does; if the same
+Study object goes on, it first treats them as reopening would (FAILED, or WAITING with ``retry_interrupted``). An error
+from a callback puts the evaluations in flight back in WAITING. One process runs a study at a time (see :mod:`nasir.study.storage`): opening
 a study another live process runs raises :class:`~nasir.errors.StudyInUseError`; to watch a running study,
 read it with :func:`nasir.report.load_study`.
 """
@@ -108,6 +108,7 @@ class Study:
         self._errors_shown: set[str] = set()
         self._callbacks: tuple[Callback, ...] = ()
         self._stop_requested = False
+        self._abandoned: tuple[list[int], str] = ([], "")  # trials a Ctrl-C left RUNNING in this object, and its cause
 
     @classmethod
     def open(cls, path: str | Path, space: SearchSpace, strategy: Strategy, objective: Objective, *, seed: int | None = None,
@@ -251,6 +252,7 @@ class Study:
         ``10 n + 100`` rounds of proposals it returns what it has: in a space the search has exhausted,
         every proposal is a repeat, and those rounds are recorded as look-ups.
         """
+        self._settle_abandoned()
         out: list[Trial] = []
         for _ in range(10 * n + 100):
             busy = {t.arch_hash for t in self.storage.trials(self.name, TrialState.RUNNING)}
@@ -287,6 +289,7 @@ class Study:
     # ------------------------------------------------------------------ the loop
     def step(self) -> Trial:
         """Exactly one more trial: propose (or take a waiting one), evaluate or look up, commit, tell."""
+        self._settle_abandoned()
         waiting = self.storage.trials(self.name, TrialState.WAITING)[:1] or self._propose(1)
         if not waiting:
             raise BudgetError(f"strategy {self.strategy.name!r} has nothing more to propose in study {self.name!r}")
@@ -312,6 +315,7 @@ class Study:
         deadline = None if budget_seconds is None else time.perf_counter() + budget_seconds
         stop = lambda: self._stop_requested or (deadline is not None and time.perf_counter() >= deadline)  # noqa: E731
         self._callbacks, self._stop_requested = _checked_callbacks(callbacks), False
+        self._settle_abandoned()
         try:
             self._loop(budget_evals, stop)
         finally:
@@ -350,13 +354,15 @@ class Study:
         except Exception:  # a callback's error, say: evaluations still in flight wait for the next optimize
             self.storage.requeue_running(self.name, [t.number for t in trials])
             raise
-        except BaseException as err:  # Ctrl-C
-            self._interrupted([t.number for t in trials], err)
+        except BaseException as err:  # Ctrl-C: left RUNNING, as a killed process leaves them, for whoever goes on
+            self._abandoned = ([t.number for t in trials], type(err).__name__)
             raise
 
-    def _interrupted(self, numbers: list[int], err: BaseException) -> None:
-        """Does now to the evaluations Ctrl-C stopped what reopening the study would do: back to WAITING with
-        ``retry_interrupted``, else FAILED and told to the strategy; either way this Study object can go on."""
+    def _settle_abandoned(self) -> None:
+        """Before this Study object goes on after a Ctrl-C: does to the evaluations it stopped what reopening the study
+        would do (FAILED, or WAITING with ``retry_interrupted``), telling the strategy, which still waits on them."""
+        numbers, cause = self._abandoned
+        self._abandoned = ([], "")
         if self.retry_interrupted:
             self.storage.requeue_running(self.name, numbers)
             return
@@ -364,8 +370,7 @@ class Study:
             trial = self.storage.trial(self.name, number)
             if trial.state is TrialState.RUNNING:
                 spent = time.time() - trial.started if trial.started else 0.0
-                self.storage.finish_trial(self.name, number, TrialState.FAILED, {}, f"{INTERRUPTED} ({type(err).__name__})",
-                                          spent, None)
+                self.storage.finish_trial(self.name, number, TrialState.FAILED, {}, f"{INTERRUPTED} ({cause})", spent, None)
                 self.strategy.tell(trial.arch, self._told(self.storage.trial(self.name, number)))
 
 

@@ -276,14 +276,16 @@ class _CtrlCOnce(Logged):
 
 
 def test_after_ctrl_c_the_same_study_goes_on(tmp_path: Path) -> None:
-    """The interrupted trial is treated as reopening the study would: FAILED, or evaluated again with retry_interrupted.
-    Before, it stayed RUNNING and the same Study object had nothing more to propose."""
+    """The interrupted trial stays RUNNING, as a killed process leaves it; going on in the same Study object first treats
+    it as reopening would: FAILED, or evaluated again with retry_interrupted. Before, it stayed RUNNING and the same
+    object had nothing more to propose."""
     failing = study(tmp_path / "a.db", objective=_CtrlCOnce())
     with pytest.raises(KeyboardInterrupt):
         failing.optimize(budget_evals=20)
+    assert failing.storage.trial(failing.name, 7).state is TrialState.RUNNING
+    failing.optimize(budget_evals=20)
     interrupted = failing.storage.trial(failing.name, 7)
     assert interrupted.state is TrialState.FAILED and "interrupted and died with the run (KeyboardInterrupt)" in interrupted.error
-    failing.optimize(budget_evals=20)
     assert len(failing) == 20 and all(t.finished for t in failing.trials)
 
     uninterrupted = study(tmp_path / "b.db")
@@ -291,7 +293,6 @@ def test_after_ctrl_c_the_same_study_goes_on(tmp_path: Path) -> None:
     retrying = study(tmp_path / "c.db", objective=_CtrlCOnce(), retry_interrupted=True)
     with pytest.raises(KeyboardInterrupt):
         retrying.optimize(budget_evals=20)
-    assert retrying.storage.trial(retrying.name, 7).state is TrialState.WAITING
     retrying.optimize(budget_evals=20)
     assert hashes(retrying) == hashes(uninterrupted) and all(t.state is TrialState.COMPLETE for t in retrying.trials)
 
