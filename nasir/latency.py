@@ -37,7 +37,6 @@ import platform
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from numbers import Integral
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 
 import nasir
+from nasir.checks import is_count
 from nasir.errors import DeviceUnavailableError, LatencyCacheError, ModelTypeError, RuntimeOptionError, SchemaError
 from nasir.frameworks import lazy_import
 from nasir.ir import Arch, Network, Shape, infer_shapes
@@ -186,7 +186,7 @@ def base_fingerprint(runtime: str, threads: int) -> dict[str, Any]:
 def check_count(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as an int when it is a whole number (numpy integers too, not bools) ``>= minimum``; else a
     :class:`~nasir.errors.RuntimeOptionError` naming the argument, before anything is built or timed."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+    if not is_count(value, minimum):
         raise RuntimeOptionError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 

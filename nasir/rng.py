@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
 from nasir.errors import SeedTypeError, SeedValueError
 
-__all__ = ["Seed", "as_rng"]
+__all__ = ["Seed", "as_rng", "is_seed"]
 
 Seed = int | np.random.Generator | None
+
+
+def is_seed(value: object) -> bool:
+    """A seed a study can store and numpy's SeedSequence takes: an int in [0, 2**63) (numpy ints too, not bools)."""
+    return not isinstance(value, bool) and isinstance(value, Integral) and 0 <= value < 2**63
 
 
 def as_rng(seed: Seed) -> np.random.Generator:

@@ -28,10 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasir.frontends.torch.modules import lower
+from nasir.frontends.torch.modules import checked_device, lower
 from nasir.ir import Arch, Network, Shape
 from nasir.latency import (
-    DeviceUnavailableError,
     LatencyResult,
     RuntimeOptionError,
     base_fingerprint,
@@ -58,15 +57,7 @@ def resolve(device: str) -> torch.device:
         return torch.device("cpu")
     if dev.type != "cuda":
         raise RuntimeOptionError(f"torch runtime: device {device!r} is not timed here; use 'cpu', 'cuda' or 'cuda:<i>'")
-    if not torch.cuda.is_available():
-        raise DeviceUnavailableError(
-            f"torch runtime: device {device!r} asked for, but torch {torch.__version__} sees no CUDA GPU (CUDA build: "
-            f"{torch.version.cuda}); use device='cpu', or run on a GPU machine with a CUDA build of torch")
-    index = 0 if dev.index is None else dev.index
-    if index >= torch.cuda.device_count():
-        raise DeviceUnavailableError(f"torch runtime: device {device!r} asked for, but torch sees {torch.cuda.device_count()} "
-                                     "GPU(s)")
-    return torch.device("cuda", index)
+    return torch.device("cuda", checked_device(device).index or 0)  # a GPU torch cannot see: DeviceUnavailableError
 
 
 def runtime_fingerprint(threads: int, options: Mapping[str, Any]) -> dict:

@@ -8,7 +8,8 @@ from typing import Any
 
 from nasir.errors import ExecutorConfigError, ExecutorError, MissingDependencyError
 from nasir.executors.outcome import Outcome, error_text, evaluate_safely, objective_label
-from nasir.executors.timeouts import Deadlines, checked_timeout, checked_workers, is_positive_number, timed_out
+from nasir.checks import is_positive_number
+from nasir.executors.timeouts import Deadlines, checked_timeout, checked_workers, timed_out
 from nasir.ir import Arch
 
 

@@ -5,26 +5,21 @@ from __future__ import annotations
 
 import math
 import time
-from numbers import Real
 from typing import Any
 
+from nasir.checks import is_count, is_positive_number
 from nasir.errors import ExecutorConfigError
 from nasir.executors.outcome import Outcome
-
-
-def is_positive_number(value: Any) -> bool:
-    """A finite number above zero (not a bool)."""
-    return not isinstance(value, bool) and isinstance(value, Real) and 0 < value < math.inf
 
 
 def checked_workers(value: Any, none_means: str = "") -> int | None:
     """``max_workers`` as given: an int >= 1, or None where ``none_means`` says what None stands for."""
     if value is None and none_means:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value):
         also = f" or None ({none_means})" if none_means else ""
         raise ExecutorConfigError(f"max_workers must be an int >= 1{also}, got {value!r}")
-    return value
+    return int(value)
 
 
 def checked_timeout(seconds: float | None) -> float | None:

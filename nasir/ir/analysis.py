@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 
+from nasir.checks import is_count
 from nasir.errors import ShapeMismatchError
 from nasir.ir.arch import Arch
 from nasir.ir.ops import FlopConvention, Shape, WeightSpec
@@ -30,7 +31,7 @@ def checked_shapes(input_shapes: Shape | Sequence[Shape]) -> list[Shape]:
 
 def _checked_shape(shape: Sequence[int]) -> Shape:
     dims = tuple(shape)
-    if not dims or any(isinstance(d, bool) or not isinstance(d, Integral) or d < 1 for d in dims):
+    if not dims or not all(is_count(d) for d in dims):
         raise ShapeMismatchError(f"a shape is a tuple of ints >= 1 such as (3, 32, 32), got {shape!r}")
     return tuple(int(d) for d in dims)
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from numbers import Integral
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from nasir.checks import is_count
 from nasir.errors import AskTellError, DirectionError, EmptySpaceError, ReplayMismatchError, StrategyConfigError
 from nasir.ir import Arch
+from nasir.rng import is_seed
 from nasir.space import SearchSpace
 
 __all__ = ["Strategy", "BaseStrategy", "FAILED", "ReplayMismatchError", "proposal_rng", "tournament", "mutant", "Told"]
@@ -70,7 +71,7 @@ class Strategy(Protocol):
 
 def whole(name: str, value: Any, minimum: int = 1) -> int:
     """A count option checked once, up front: a float, string or bool would otherwise fail deep in a later trial."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+    if not is_count(value, minimum):
         raise StrategyConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
@@ -124,7 +125,7 @@ class BaseStrategy:
                  warm_start: Sequence[Arch] = ()) -> None:
         if direction not in ("maximize", "minimize"):
             raise DirectionError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-        if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
+        if not is_seed(seed):
             raise StrategyConfigError(f"seed must be an int in [0, 2**63), got {seed!r}")
         self.space, self.seed, self.metric, self.direction = space, int(seed), metric, direction
         if isinstance(warm_start, (Arch, str)) or not isinstance(warm_start, Sequence):
@@ -178,7 +179,7 @@ class BaseStrategy:
     def ask(self, n: int = 1) -> list[Arch]:
         """Up to ``n`` proposals: the rest of the current plan, then new plans from ``_plan`` until one is None (it
         needs results still outstanding)."""
-        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        if not is_count(n):
             raise AskTellError(f"ask(n) needs an int n >= 1, got {n!r}")
         out: list[Arch] = []
         while len(out) < n:

@@ -28,14 +28,16 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from numbers import Integral, Real
+from numbers import Real
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nasir.checks import is_count
 from nasir.errors import AskTellError, BudgetError, StudyConfigError, TellResultTypeError, UnknownNameError
 from nasir.executors import Executor, InProcessExecutor, Outcome, evaluate_safely
 from nasir.objectives import MAXIMIZE, Objective, default_direction, score, valid_directions
+from nasir.rng import is_seed
 from nasir.space import SearchSpace
 from nasir.strategies.base import FAILED, Strategy
 from nasir.study.storage import SQLiteStorage
@@ -86,7 +88,7 @@ class Study:
         self.strategy, self.objective = strategy, objective
         self.executor = executor or InProcessExecutor()
         self.batch_size = batch_size if batch_size is not None else getattr(self.executor, "max_workers", 1)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, Integral) or self.batch_size < 1:
+        if not is_count(self.batch_size):
             raise StudyConfigError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
         if seed is not None:
             strategy.seed = seed
@@ -308,7 +310,7 @@ class Study:
         included), in the order they are committed; an exception from one ends the call, with that trial stored."""
         if budget_evals is None and budget_seconds is None:
             raise BudgetError("give a budget: budget_evals (total trials in the study) and/or budget_seconds")
-        if budget_evals is not None and (isinstance(budget_evals, bool) or not isinstance(budget_evals, Integral) or budget_evals <= 0):
+        if budget_evals is not None and not is_count(budget_evals):
             raise BudgetError(f"budget_evals must be an int >= 1 (total trials in the study), got {budget_evals!r}")
         if budget_seconds is not None and (not isinstance(budget_seconds, Real) or not 0 < budget_seconds < math.inf):
             raise BudgetError(f"budget_seconds must be a positive finite number, got {budget_seconds!r}")
@@ -386,7 +388,7 @@ class _Fixed:
 
 def _checked_seed(seed: Any) -> int:
     """Seeds are stored in SQLite and feed numpy's SeedSequence: ints in [0, 2**63)."""
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**63:
+    if not is_seed(seed):
         raise StudyConfigError(f"a study needs a seed, an int in [0, 2**63), got {seed!r} (give seed= to the study or the strategy)")
     return int(seed)
 
